@@ -1,0 +1,122 @@
+// mpdecor: errors a call can end with.
+//
+// Every failure of a call reaches the caller as one of these types, thrown from
+// `handle::get()` or from a `proc_wait` call. All derive from `mpdecor::error`, which
+// carries the registered name of the function and the pid of its child (0 when no
+// child was started).
+#ifndef MPDECOR_ERRORS_HPP
+#define MPDECOR_ERRORS_HPP
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+
+namespace mpdecor {
+
+/// Process id of a child, wide enough for every platform.
+using pid_type = std::int64_t;
+
+/// Base of every error mpdecor reports.
+class error : public std::runtime_error {
+public:
+  error(const std::string& message, std::string function, pid_type pid)
+      : std::runtime_error(message), function_(std::move(function)), pid_(pid) {}
+
+  /// Registered name of the function the call was for (may be empty for set-up errors).
+  const std::string& function() const noexcept { return function_; }
+  /// Pid of the child that ran the call, or 0 if none was started.
+  pid_type pid() const noexcept { return pid_; }
+
+private:
+  std::string function_;
+  pid_type pid_;
+};
+
+/// The function threw in the child; its exception's type and message travel back.
+class remote_error : public error {
+public:
+  remote_error(const std::string& function, pid_type pid, std::string type, std::string message);
+
+  /// Demangled type of the exception thrown in the child (e.g. "std::runtime_error", "int").
+  const std::string& type() const noexcept { return type_; }
+  /// The exception's `what()` (empty when it was not a `std::exception`).
+  const std::string& message() const noexcept { return message_; }
+
+private:
+  std::string type_;
+  std::string message_;
+};
+
+/// The child ended without sending a result: killed by a signal, aborted, or exited.
+class child_crashed : public error {
+public:
+  child_crashed(const std::string& function, pid_type pid, std::optional<int> exit_code,
+                std::optional<int> signal, std::string detail);
+
+  /// Exit code, when the child exited by itself.
+  std::optional<int> exit_code() const noexcept { return exit_code_; }
+  /// Signal number (POSIX) or NTSTATUS code (Windows) when the child was killed or crashed.
+  std::optional<int> signal() const noexcept { return signal_; }
+  /// Readable name of the signal or crash code, e.g. "SIGSEGV"; empty for a plain exit.
+  std::string signal_name() const;
+
+private:
+  std::optional<int> exit_code_;
+  std::optional<int> signal_;
+};
+
+/// The child could not be started (the executable could not be run, no resources...).
+class launch_error : public error {
+public:
+  launch_error(const std::string& function, std::error_code code, const std::string& what);
+  /// The operating system's error.
+  std::error_code code() const noexcept { return code_; }
+
+private:
+  std::error_code code_;
+};
+
+/// The call ran longer than its timeout; the child was killed.
+class timeout_error : public error {
+public:
+  timeout_error(const std::string& function, pid_type pid, std::chrono::milliseconds timeout);
+  /// The timeout that expired.
+  std::chrono::milliseconds timeout() const noexcept { return timeout_; }
+
+private:
+  std::chrono::milliseconds timeout_;
+};
+
+/// The function is not registered: in the parent (decorating an unregistered function)
+/// or in the child (a call by a name the child does not know).
+class not_registered : public error {
+public:
+  using error::error;
+};
+
+/// A message between parent and child could not be decoded: arguments that do not
+/// match the function's parameters, or a damaged result.
+class protocol_error : public error {
+public:
+  using error::error;
+};
+
+/// The call was cancelled before its child started (`handle::kill()` on a queued call, or
+/// the program exiting with `at_exit::kill`).
+class cancelled : public error {
+public:
+  using error::error;
+};
+
+/// Two registrations share a name, or mpdecor is used before `mpdecor::init`.
+class usage_error : public error {
+public:
+  explicit usage_error(const std::string& message) : error(message, {}, 0) {}
+};
+
+} // namespace mpdecor
+
+#endif

@@ -1,0 +1,80 @@
+// mpdecor: the handle `proc` returns.
+#ifndef MPDECOR_HANDLE_HPP
+#define MPDECOR_HANDLE_HPP
+
+#include <mpdecor/detail/call.hpp>
+#include <mpdecor/detail/wire.hpp>
+
+#include <chrono>
+#include <memory>
+#include <type_traits>
+#include <utility>
+
+namespace mpdecor {
+
+/// A call running (or queued) in a child process.
+///
+/// Handles are cheap to copy; all copies refer to the same call. A handle may be dropped at
+/// any time: the child keeps running and mpdecor still reaps it.
+template <class Result>
+class handle {
+public:
+  handle() = default;
+  explicit handle(std::shared_ptr<detail::call_state> state) : state_(std::move(state)) {}
+
+  /// Waits until the call has finished, however it ended. Never throws the call's error.
+  void wait() const { detail::wait(*state_); }
+
+  /// Waits at most `timeout`; true when the call has finished.
+  template <class Rep, class Period>
+  bool wait_for(std::chrono::duration<Rep, Period> timeout) const {
+    return detail::wait_for(*state_,
+                            std::chrono::duration_cast<std::chrono::nanoseconds>(timeout));
+  }
+
+  /// Waits, then returns the function's result or throws the call's error
+  /// (`remote_error`, `child_crashed`, `timeout_error`, `launch_error`, ...).
+  /// May be called more than once; each call decodes the result again.
+  Result get() const {
+    const std::string_view payload = detail::result(*state_);
+    if constexpr (!std::is_void_v<Result>) {
+      Result value{};
+      try {
+        detail::input_archive archive(payload);
+        archive(value);
+      } catch (const std::exception& e) {
+        throw protocol_error("mpdecor: the result of '" + function() +
+                                 "' could not be decoded: " + e.what(),
+                             function(), pid());
+      }
+      return value;
+    }
+  }
+
+  /// Kills the child (the call then fails with `child_crashed`), or cancels the call if it
+  /// has not started yet (it then fails with `cancelled`). Does nothing once finished.
+  void kill() const { detail::kill(*state_); }
+
+  /// The child's pid; waits until the child has been started. Throws `launch_error` if it
+  /// could not be, and `cancelled` if the call was cancelled before it started.
+  pid_type pid() const { return detail::pid(*state_); }
+
+  /// True while the child is running (false while queued and once finished).
+  bool running() const { return detail::running(*state_); }
+
+  /// True once the call has finished (result, error, crash or cancellation).
+  bool finished() const { return detail::finished(*state_); }
+
+  /// Registered name of the function.
+  const std::string& function() const { return detail::function_name(*state_); }
+
+  /// False for a default-constructed handle.
+  explicit operator bool() const noexcept { return static_cast<bool>(state_); }
+
+private:
+  std::shared_ptr<detail::call_state> state_;
+};
+
+} // namespace mpdecor
+
+#endif

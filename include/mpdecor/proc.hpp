@@ -1,0 +1,155 @@
+// mpdecor: the two decorators.
+//
+//     auto h = mpdecor::proc(train)("a.cfg", 5);             // starts a child, returns at once
+//     double loss = mpdecor::proc_wait(train)("b.cfg", 10);  // runs in a child, waits
+//
+// Options go on the decorator: `mpdecor::proc(train).timeout(5s).env("SEED", "1")`, or
+// `mpdecor::proc(train, opts)` with an `mpdecor::options`.
+#ifndef MPDECOR_PROC_HPP
+#define MPDECOR_PROC_HPP
+
+#include <mpdecor/detail/call.hpp>
+#include <mpdecor/detail/signature.hpp>
+#include <mpdecor/detail/wire.hpp>
+#include <mpdecor/handle.hpp>
+#include <mpdecor/options.hpp>
+#include <mpdecor/register.hpp>
+
+#include <boost/core/type_name.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+namespace mpdecor {
+namespace detail {
+
+/// Converts an argument to the parameter's type, without a copy when it already is one.
+template <class Parameter, class Argument>
+decltype(auto) as_parameter(Argument&& argument) {
+  using value_type = std::remove_cv_t<std::remove_reference_t<Parameter>>;
+  if constexpr (std::is_same_v<std::remove_cv_t<std::remove_reference_t<Argument>>, value_type>)
+    return static_cast<const value_type&>(argument);
+  else
+    return value_type(std::forward<Argument>(argument));
+}
+
+/// Encodes a call frame: header, function name, arguments in parameter order.
+template <class... Parameters, class... Arguments>
+std::string encode_call(std::string_view name, Arguments&&... arguments) {
+  std::string frame(frame_header_size, '\0');
+  output_archive archive(frame);
+  archive(std::string(name));
+  (archive(as_parameter<Parameters>(std::forward<Arguments>(arguments))), ...);
+  write_frame_header(frame.data(), frame_kind::call, frame.size() - frame_header_size);
+  return frame;
+}
+
+/// What `proc` and `proc_wait` return: a callable with the function's parameters.
+template <bool Wait, class Result, class... Parameters>
+class decorator {
+  static_assert(check_signature<Result, Parameters...>());
+
+public:
+  decorator(std::string name, options settings)
+      : name_(std::move(name)), settings_(std::move(settings)) {}
+
+  /// Runs the call in a child. `proc`: returns a handle at once. `proc_wait`: waits and
+  /// returns the function's result (or throws the call's error).
+  template <class... Arguments>
+  auto operator()(Arguments&&... arguments) const {
+    static_assert(std::is_invocable_v<Result (*)(Parameters...), Arguments&&...>,
+                  "mpdecor: these arguments do not match the function's parameters "
+                  "(a direct call with them would not compile either)");
+    auto state = submit(call_request{
+        name_, encode_call<Parameters...>(name_, std::forward<Arguments>(arguments)...),
+        settings_});
+    handle<Result> call(std::move(state));
+    if constexpr (Wait)
+      return call.get();
+    else
+      return call;
+  }
+
+  /// Kills the child and fails the call with `timeout_error` after `limit`.
+  template <class Rep, class Period>
+  decorator timeout(std::chrono::duration<Rep, Period> limit) const {
+    decorator copy = *this;
+    copy.settings_.timeout = std::chrono::ceil<std::chrono::milliseconds>(limit);
+    return copy;
+  }
+  /// Sets an environment variable in the child.
+  decorator env(std::string name, std::string value) const {
+    decorator copy = *this;
+    copy.settings_.environment.emplace_back(std::move(name), std::move(value));
+    return copy;
+  }
+  /// Runs the child in `directory`.
+  decorator working_directory(std::filesystem::path directory) const {
+    decorator copy = *this;
+    copy.settings_.working_directory = std::move(directory);
+    return copy;
+  }
+
+  /// The registered name the calls go to.
+  const std::string& name() const noexcept { return name_; }
+  /// The options every call through this decorator uses.
+  const options& settings() const noexcept { return settings_; }
+
+private:
+  std::string name_;
+  options settings_;
+};
+
+template <bool Wait, class Result, class... Parameters>
+decorator<Wait, Result, Parameters...> decorate(Result (*function)(Parameters...),
+                                                options settings) {
+  const auto name = registered_name(reinterpret_cast<erased_function>(function),
+                                    boost::core::type_name<Result(Parameters...)>().c_str());
+  return {std::string(name), std::move(settings)};
+}
+
+template <class Signature>
+struct by_name;
+template <class Result, class... Parameters>
+struct by_name<Result(Parameters...)> {
+  template <bool Wait>
+  using type = decorator<Wait, Result, Parameters...>;
+};
+
+} // namespace detail
+
+/// Decorates a registered function: each call starts a child and returns a `handle` at once.
+/// Throws `not_registered` if the function was not registered with MPDECOR_REGISTER.
+template <class Result, class... Parameters>
+auto proc(Result (*function)(Parameters...), options settings = {}) {
+  return detail::decorate<false>(function, std::move(settings));
+}
+
+/// Decorates a registered function: each call runs in a child and returns its result.
+template <class Result, class... Parameters>
+auto proc_wait(Result (*function)(Parameters...), options settings = {}) {
+  return detail::decorate<true>(function, std::move(settings));
+}
+
+/// Calls a function by its registered name, with the signature given explicitly:
+/// `mpdecor::proc<double(std::string, int)>("train")`. The child reports an unknown name
+/// as `not_registered`, and arguments that do not fit as `protocol_error`.
+template <class Signature>
+auto proc(std::string name, options settings = {}) {
+  return typename detail::by_name<Signature>::template type<false>(std::move(name),
+                                                                   std::move(settings));
+}
+
+/// `proc_wait` by registered name; see `proc<Signature>(name)`.
+template <class Signature>
+auto proc_wait(std::string name, options settings = {}) {
+  return typename detail::by_name<Signature>::template type<true>(std::move(name),
+                                                                  std::move(settings));
+}
+
+} // namespace mpdecor
+
+#endif

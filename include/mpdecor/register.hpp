@@ -1,0 +1,95 @@
+// mpdecor: registering a function by name.
+//
+//     double train(std::string config, int epochs);
+//     MPDECOR_REGISTER(train);                  // name "train"
+//     MPDECOR_REGISTER_AS(train, "train_v2");   // or an explicit name
+//
+// Register at namespace scope in a source file of the executable itself: the linker drops
+// a registration from a static library that nothing else references, and the child then
+// reports the name as unknown.
+#ifndef MPDECOR_REGISTER_HPP
+#define MPDECOR_REGISTER_HPP
+
+#include <mpdecor/detail/signature.hpp>
+#include <mpdecor/detail/wire.hpp>
+
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+namespace mpdecor::detail {
+
+/// A function pointer with its type erased; converted back before the call.
+using erased_function = void (*)();
+
+/// Decodes the arguments from `in`, calls the function, appends the encoded result to `out`.
+/// Throws `decode_failure` when the arguments cannot be decoded; the function's own
+/// exceptions pass through.
+using invoker = void (*)(erased_function function, input_archive& in, std::string& out);
+
+/// One registered function.
+struct registration {
+  std::string_view name;
+  erased_function function;
+  invoker invoke;
+  const char* file;
+  int line;
+};
+
+/// Records a registration (runs during static initialization).
+void add_registration(const registration& entry) noexcept;
+/// The registration of `name`, or nullptr.
+const registration* find_registration(std::string_view name) noexcept;
+/// The registered name of `function`; throws `not_registered` with `signature` in the message.
+std::string_view registered_name(erased_function function, const char* signature);
+
+template <class Result, class... Parameters>
+void invoke(erased_function function, input_archive& in, std::string& out) {
+  std::tuple<std::remove_cv_t<std::remove_reference_t<Parameters>>...> arguments;
+  try {
+    std::apply([&in](auto&... argument) { (in(argument), ...); }, arguments);
+  } catch (const cereal::Exception& e) {
+    throw decode_failure(e.what());
+  }
+  if (in.bytes_left() != 0)
+    throw decode_failure("the arguments are followed by " + std::to_string(in.bytes_left()) +
+                         " unexpected bytes (does the signature match?)");
+  const auto typed = reinterpret_cast<Result (*)(Parameters...)>(function);
+  if constexpr (std::is_void_v<Result>) {
+    std::apply(typed, std::move(arguments));
+  } else {
+    Result result = std::apply(typed, std::move(arguments));
+    output_archive archive(out);
+    archive(result);
+  }
+}
+
+/// The object MPDECOR_REGISTER defines: it registers during static initialization.
+struct registrar {
+  template <class Result, class... Parameters>
+  registrar(Result (*function)(Parameters...), const char* name, const char* file,
+            int line) noexcept {
+    static_assert(check_signature<Result, Parameters...>());
+    add_registration({name, reinterpret_cast<erased_function>(function),
+                      &invoke<Result, Parameters...>, file, line});
+  }
+};
+
+} // namespace mpdecor::detail
+
+#define MPDECOR_DETAIL_CAT2(a, b) a##b
+#define MPDECOR_DETAIL_CAT(a, b) MPDECOR_DETAIL_CAT2(a, b)
+
+/// Registers `function` under an explicit name; use at namespace scope.
+#define MPDECOR_REGISTER_AS(function, name)                                                    \
+  static const ::mpdecor::detail::registrar MPDECOR_DETAIL_CAT(mpdecor_registrar_,            \
+                                                               __COUNTER__) {                  \
+    (function), (name), __FILE__, __LINE__                                                     \
+  }
+
+/// Registers `function` under its own spelling ("train", "ns::train"); use at namespace scope.
+#define MPDECOR_REGISTER(function) MPDECOR_REGISTER_AS(function, #function)
+
+#endif

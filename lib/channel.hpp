@@ -1,0 +1,32 @@
+// mpdecor: the child's end of its channel, read and written with plain blocking calls
+// (a child serves exactly one call, so it needs no event loop).
+#ifndef MPDECOR_LIB_CHANNEL_HPP
+#define MPDECOR_LIB_CHANNEL_HPP
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace mpdecor::detail {
+
+/// A file descriptor (POSIX) or HANDLE (Windows) value.
+using native_channel = std::intptr_t;
+
+struct child_channel {
+  native_channel in = -1;
+  native_channel out = -1;
+};
+
+/// Parses the value of --mp-channel ("IN,OUT") and checks that both ends are open.
+/// Returns false for anything else: the process was not started by mpdecor.
+bool open_child_channel(std::string_view argument, child_channel& channel) noexcept;
+
+/// Reads up to `size` bytes; 0 means the other end closed. Throws std::system_error.
+std::size_t read_some(native_channel in, char* data, std::size_t size);
+
+/// Writes all of `data`. Throws std::system_error (the parent is gone, typically).
+void write_all(native_channel out, std::string_view data);
+
+} // namespace mpdecor::detail
+
+#endif

@@ -1,0 +1,155 @@
+// mpdecor: init(), and serving a call in a child process.
+#include "channel.hpp"
+#include "registry.hpp"
+#include "state.hpp"
+
+#include <mpdecor/detail/wire.hpp>
+#include <mpdecor/errors.hpp>
+#include <mpdecor/init.hpp>
+
+#include <boost/core/demangle.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <string>
+#include <typeinfo>
+
+#if defined(__GLIBCXX__) || defined(_LIBCPP_VERSION)
+#include <cxxabi.h>
+#define MPDECOR_HAS_CXXABI 1
+#endif
+
+namespace mpdecor {
+namespace detail {
+namespace {
+
+bool child_flag = false;
+
+[[noreturn]] void leave(int code, const std::string& message) {
+  std::fprintf(stderr, "%s\n", message.c_str());
+  std::exit(code);
+}
+
+// Reads exactly `size` bytes, growing `buffer` as the data arrives: a length that a damaged
+// header claims is never allocated up front.
+bool read_exact(native_channel in, std::string& buffer, std::uint64_t size) {
+  constexpr std::size_t chunk = std::size_t{1} << 20;
+  buffer.clear();
+  while (buffer.size() < size) {
+    const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(chunk, size - buffer.size()));
+    const auto old_size = buffer.size();
+    buffer.resize(old_size + want);
+    const auto got = read_some(in, buffer.data() + old_size, want);
+    buffer.resize(old_size + got);
+    if (got == 0)
+      return false;
+  }
+  return true;
+}
+
+std::string current_exception_type() {
+#if defined(MPDECOR_HAS_CXXABI)
+  if (const std::type_info* type = abi::__cxa_current_exception_type())
+    return boost::core::demangle(type->name());
+#endif
+  return "unknown exception type";
+}
+
+std::string frame_of(frame_kind kind, const std::string& first, const std::string* second = nullptr) {
+  std::string frame(frame_header_size, '\0');
+  output_archive archive(frame);
+  archive(first);
+  if (second != nullptr)
+    archive(*second);
+  write_frame_header(frame.data(), kind, frame.size() - frame_header_size);
+  return frame;
+}
+
+// Runs the call and encodes what came of it as a frame.
+std::string serve(const std::string& name, const std::string& payload) {
+  input_archive archive(payload);
+  std::string called;
+  try {
+    archive(called);
+  } catch (const std::exception& e) {
+    return frame_of(frame_kind::bad_call, std::string("the call names no function: ") + e.what());
+  }
+  if (called != name)
+    return frame_of(frame_kind::bad_call, "the call is for '" + called +
+                                              "' but the child was started for '" + name + "'");
+  const registration* entry = find_registration(name);
+  if (entry == nullptr)
+    return frame_of(frame_kind::unknown_function,
+                    "no function is registered as '" + name + "' in this executable (registered: " +
+                        registered_names() + ")");
+  std::string frame(frame_header_size, '\0');
+  try {
+    entry->invoke(entry->function, archive, frame);
+  } catch (const decode_failure& e) {
+    return frame_of(frame_kind::bad_call,
+                    "the arguments of '" + name + "' could not be decoded: " + e.what());
+  } catch (const std::exception& e) {
+    const std::string type = boost::core::demangle(typeid(e).name());
+    const std::string message = e.what();
+    return frame_of(frame_kind::exception, type, &message);
+  } catch (...) {
+    const std::string message;
+    return frame_of(frame_kind::exception, current_exception_type(), &message);
+  }
+  write_frame_header(frame.data(), frame_kind::value, frame.size() - frame_header_size);
+  return frame;
+}
+
+[[noreturn]] void run_child(int argc, char** argv) {
+  child_flag = true;
+  const std::string name = argc > 2 ? argv[2] : "";
+  child_channel channel;
+  if (argc != 5 || std::strcmp(argv[3], "--mp-channel") != 0 ||
+      !open_child_channel(argv[4], channel))
+    leave(exit_not_started_by_mpdecor,
+          "mpdecor: this process was started with --mp-child but not by mpdecor; it runs no "
+          "function (refusing '" + name + "')");
+
+  std::string header;
+  std::string payload;
+  std::string reply;
+  try {
+    if (!read_exact(channel.in, header, frame_header_size))
+      leave(exit_bad_call_message, "mpdecor: the parent closed the channel before sending the call");
+    const frame_header fixed = read_frame_header(header.data());
+    if (fixed.kind != frame_kind::call)
+      leave(exit_bad_call_message, "mpdecor: the first message from the parent is not a call");
+    if (!read_exact(channel.in, payload, fixed.length))
+      leave(exit_bad_call_message, "mpdecor: the call message ended early");
+  } catch (const std::exception& e) {
+    leave(exit_bad_call_message, std::string("mpdecor: could not read the call: ") + e.what());
+  }
+  reply = serve(name, payload);
+  payload = std::string(); // gives the memory of a large argument back before sending
+  try {
+    write_all(channel.out, reply);
+  } catch (const std::exception& e) {
+    leave(exit_result_not_sent, std::string("mpdecor: could not send the result of '") + name +
+                                    "': " + e.what());
+  }
+  // A normal exit: the user's static destructors run, output is flushed, and children this
+  // call started are handled as at any exit of the program.
+  std::exit(0);
+}
+
+} // namespace
+} // namespace detail
+
+void init(int argc, char** argv) {
+  detail::mark_initialized();
+  if (argc >= 2 && argv != nullptr && argv[1] != nullptr &&
+      std::strcmp(argv[1], "--mp-child") == 0)
+    detail::run_child(argc, argv);
+  detail::check_registrations();
+}
+
+bool is_child() noexcept { return detail::child_flag; }
+
+} // namespace mpdecor

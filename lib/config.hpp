@@ -1,0 +1,65 @@
+// mpdecor: every platform decision and every workaround for a dependency's bug, in one
+// place. Compiled sources include this header instead of Boost.Process directly.
+#ifndef MPDECOR_LIB_CONFIG_HPP
+#define MPDECOR_LIB_CONFIG_HPP
+
+#if defined(_WIN32)
+#define MPDECOR_WINDOWS 1
+#elif defined(__unix__) || defined(__APPLE__)
+#define MPDECOR_POSIX 1
+#else
+#error "mpdecor supports POSIX systems and Windows only"
+#endif
+
+#include <boost/version.hpp>
+
+// Boost.Process v2 and Boost.DLL use std::filesystem, so that neither needs the compiled
+// Boost.Filesystem (boostorg/process#390). The build sets both; this keeps a source that
+// forgets it from compiling against the other filesystem.
+#if !defined(BOOST_PROCESS_USE_STD_FS) || !defined(BOOST_DLL_USE_STD_FS)
+#error "build mpdecor with BOOST_PROCESS_USE_STD_FS and BOOST_DLL_USE_STD_FS"
+#endif
+
+#if BOOST_VERSION < 108100
+#error "mpdecor needs Boost 1.81 or later (Boost.Process v2)"
+#endif
+
+// Boost 1.81-1.83: v2/detail/config.hpp uses Boost.Optional and type_traits without
+// including them when BOOST_PROCESS_USE_STD_FS is set (boostorg/process#280).
+#if BOOST_VERSION < 108400
+#include <boost/optional.hpp>
+#include <boost/type_traits.hpp>
+#endif
+
+// From Boost 1.86 Process v2 is a compiled library (Boost::process) and these headers are
+// its interface; up to 1.85 it is header-only.
+#include <boost/process/v2/environment.hpp>
+#include <boost/process/v2/process.hpp>
+#include <boost/process/v2/start_dir.hpp>
+#include <boost/process/v2/stdio.hpp>
+#if defined(MPDECOR_POSIX)
+#include <boost/process/v2/posix/vfork_launcher.hpp>
+#endif
+
+#include <boost/asio/io_context.hpp>
+
+// Boost 1.81-1.83 header-only: impl/environment.ipp, which defines
+// process_environment::on_setup, is never included by the headers (fixed in 1.84);
+// lib/process.cpp includes it, in exactly one translation unit.
+#if BOOST_VERSION < 108400 && !defined(BOOST_PROCESS_V2_SEPARATE_COMPILATION)
+#define MPDECOR_INCLUDE_ENVIRONMENT_IPP 1
+#endif
+
+// Boost 1.81: posix::bind_fd::on_setup falls off its end without returning its
+// error_code (undefined behaviour), so mpdecor passes its channel with its own initializer
+// (lib/launch_posix.cpp).
+
+// Boost 1.81: posix::vfork_launcher calls ::exit (not ::_exit) in the vforked child when
+// execve fails, running the parent's atexit handlers in the shared address space; our
+// initializer's on_exec_error calls ::_exit first (lib/launch_posix.cpp).
+
+namespace mpdecor::detail {
+namespace process_v2 = boost::process::v2;
+} // namespace mpdecor::detail
+
+#endif

@@ -1,0 +1,69 @@
+// mpdecor: the error types' constructors.
+#include "config.hpp"
+#include "launch.hpp"
+
+#include <mpdecor/errors.hpp>
+
+namespace mpdecor {
+namespace {
+
+std::string child_of(const std::string& function, pid_type pid) {
+  return "'" + function + "' (pid " + std::to_string(pid) + ")";
+}
+
+std::string remote_message(const std::string& function, pid_type pid, const std::string& type,
+                           const std::string& message) {
+  std::string text = "mpdecor: " + child_of(function, pid) + " threw " + type;
+  if (!message.empty())
+    text += ": " + message;
+  return text;
+}
+
+std::string crash_message(const std::string& function, pid_type pid,
+                          std::optional<int> exit_code, std::optional<int> signal,
+                          const std::string& detail) {
+  std::string text = "mpdecor: " + child_of(function, pid);
+  if (signal)
+    text += " was killed by " + detail::describe_signal(*signal);
+  else if (exit_code)
+    text += " exited with code " + std::to_string(*exit_code);
+  else
+    text += " ended";
+  text += " before it sent a result";
+  if (!detail.empty())
+    text += " (" + detail + ")";
+  return text;
+}
+
+} // namespace
+
+remote_error::remote_error(const std::string& function, pid_type pid, std::string type,
+                           std::string message)
+    : error(remote_message(function, pid, type, message), function, pid),
+      type_(std::move(type)), message_(std::move(message)) {}
+
+child_crashed::child_crashed(const std::string& function, pid_type pid,
+                             std::optional<int> exit_code, std::optional<int> signal,
+                             std::string detail)
+    : error(crash_message(function, pid, exit_code, signal, detail), function, pid),
+      exit_code_(exit_code), signal_(signal) {}
+
+std::string child_crashed::signal_name() const {
+  return signal_ ? detail::describe_signal(*signal_) : std::string();
+}
+
+launch_error::launch_error(const std::string& function, std::error_code code,
+                           const std::string& what)
+    : error("mpdecor: could not start a child for '" + function + "' (" + what +
+                "): " + code.message(),
+            function, 0),
+      code_(code) {}
+
+timeout_error::timeout_error(const std::string& function, pid_type pid,
+                             std::chrono::milliseconds timeout)
+    : error("mpdecor: " + child_of(function, pid) + " did not finish within " +
+                std::to_string(timeout.count()) + " ms and was killed",
+            function, pid),
+      timeout_(timeout) {}
+
+} // namespace mpdecor

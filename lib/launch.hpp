@@ -1,0 +1,79 @@
+// mpdecor: what the supervisor asks of the platform (lib/launch_posix.cpp,
+// lib/launch_windows.cpp): start a child with a private channel, kill it, and describe how
+// it ended.
+#ifndef MPDECOR_LIB_LAUNCH_HPP
+#define MPDECOR_LIB_LAUNCH_HPP
+
+#include "config.hpp"
+
+#include <mpdecor/options.hpp>
+
+#include <optional>
+#include <string>
+#include <system_error>
+
+#if defined(MPDECOR_POSIX)
+#include <boost/asio/local/stream_protocol.hpp>
+#else
+#include <boost/asio/readable_pipe.hpp>
+#include <boost/asio/writable_pipe.hpp>
+#endif
+
+namespace mpdecor::detail {
+
+/// The parent's end of a child's channel: the parent writes the call to `writer()` and
+/// reads the result from `reader()`.
+#if defined(MPDECOR_POSIX)
+// One socket pair: writes to it never raise SIGPIPE in the parent (asio sends with
+// MSG_NOSIGNAL), unlike a pipe whose reader has died.
+struct channel_ends {
+  explicit channel_ends(boost::asio::io_context& io) : stream(io) {}
+  boost::asio::local::stream_protocol::socket stream;
+  boost::asio::local::stream_protocol::socket& reader() { return stream; }
+  boost::asio::local::stream_protocol::socket& writer() { return stream; }
+  void close() {
+    boost::system::error_code ignored;
+    stream.close(ignored);
+  }
+};
+#else
+struct channel_ends {
+  explicit channel_ends(boost::asio::io_context& io) : in(io), out(io) {}
+  boost::asio::readable_pipe in;
+  boost::asio::writable_pipe out;
+  boost::asio::readable_pipe& reader() { return in; }
+  boost::asio::writable_pipe& writer() { return out; }
+  void close() {
+    boost::system::error_code ignored;
+    in.close(ignored);
+    out.close(ignored);
+  }
+};
+#endif
+
+/// Starts `--mp-child function` from the program's own executable with a fresh channel.
+/// On failure returns nothing and sets `error` and `what` (what was being done).
+std::optional<process_v2::process> launch_child(boost::asio::io_context& io,
+                                                const std::string& function,
+                                                const options& settings, channel_ends& channel,
+                                                std::error_code& error, std::string& what);
+
+/// Kills the child at once without reaping it (the supervisor's wait reaps it).
+void kill_child(process_v2::process& child) noexcept;
+
+/// How a child ended, decoded from its native exit status.
+struct exit_status {
+  std::optional<int> exit_code; ///< set when it exited by itself
+  std::optional<int> signal;    ///< set when it was killed (POSIX signal or NTSTATUS)
+};
+exit_status decode_exit_status(process_v2::native_exit_code_type status) noexcept;
+
+/// "SIGSEGV (Segmentation fault)" or "STATUS_ACCESS_VIOLATION"; empty if unknown.
+std::string describe_signal(int signal);
+
+/// The executable of this program (found with Boost.DLL), computed once.
+const std::filesystem::path& own_executable();
+
+} // namespace mpdecor::detail
+
+#endif

@@ -1,0 +1,165 @@
+// mpdecor: starting and ending children on POSIX systems.
+#include "config.hpp"
+
+#if defined(MPDECOR_POSIX)
+
+#include "launch.hpp"
+
+#include <boost/dll/runtime_symbol_info.hpp>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char** environ;
+
+namespace mpdecor::detail {
+namespace {
+
+// Lets the child inherit its end of the channel across exec. Boost.Process 1.81's
+// posix::bind_fd cannot be used (see config.hpp), and the fd keeps its number: the child
+// learns it from --mp-channel.
+struct inherit_channel {
+  int fd;
+
+  process_v2::error_code on_setup(process_v2::posix::default_launcher& launcher,
+                                  const std::filesystem::path&, const char* const*) {
+    launcher.fd_whitelist.push_back(fd);
+    return {};
+  }
+
+  // Runs between fork and exec: fcntl is async-signal-safe.
+  process_v2::error_code on_exec_setup(process_v2::posix::default_launcher&,
+                                       const std::filesystem::path&, const char* const*) {
+    const int flags = ::fcntl(fd, F_GETFD);
+    if (flags == -1 || ::fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC) == -1)
+      return {errno, boost::system::system_category()};
+    return {};
+  }
+
+  // The launcher calls ::exit after a failed exec, which would run this program's atexit
+  // handlers in the child; end it at once instead (the parent has the errno already).
+  // Variadic because Boost 1.81 detects this hook with one argument more than it passes.
+  template <class... Ignored>
+  void on_exec_error(Ignored&&...) {
+    ::_exit(127);
+  }
+};
+
+std::vector<std::string> child_environment(const options& settings) {
+  std::vector<std::string> result;
+  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
+    const std::string_view text(*entry);
+    const auto key = text.substr(0, text.find('='));
+    bool replaced = false;
+    for (const auto& [name, value] : settings.environment)
+      replaced = replaced || name == key;
+    if (!replaced)
+      result.emplace_back(text);
+  }
+  for (const auto& [name, value] : settings.environment)
+    result.push_back(name + "=" + value);
+  return result;
+}
+
+} // namespace
+
+const std::filesystem::path& own_executable() {
+  static const std::filesystem::path path = boost::dll::program_location();
+  return path;
+}
+
+std::optional<process_v2::process> launch_child(boost::asio::io_context& io,
+                                                const std::string& function,
+                                                const options& settings, channel_ends& channel,
+                                                std::error_code& error, std::string& what) {
+  // SOCK_CLOEXEC: no other child, and nothing the program starts itself, inherits either
+  // end; the child's end is made inheritable for this one exec only (inherit_channel).
+  int ends[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends) != 0) {
+    error.assign(errno, std::system_category());
+    what = "creating the channel";
+    return std::nullopt;
+  }
+  boost::system::error_code ec;
+  channel.stream.assign(boost::asio::local::stream_protocol(), ends[0], ec);
+  if (ec) {
+    ::close(ends[0]);
+    ::close(ends[1]);
+    error = ec;
+    what = "creating the channel";
+    return std::nullopt;
+  }
+  const int child_end = ends[1];
+  const std::string channel_argument = std::to_string(child_end) + "," + std::to_string(child_end);
+  const std::vector<std::string> arguments{"--mp-child", function, "--mp-channel",
+                                           channel_argument};
+
+  std::optional<process_v2::process> child;
+  process_v2::default_process_launcher launcher;
+  const auto start_dir = settings.working_directory.empty() ? std::filesystem::current_path(ec)
+                                                            : settings.working_directory;
+  if (settings.environment.empty()) {
+    child.emplace(launcher(io.get_executor(), ec, own_executable(), arguments,
+                           inherit_channel{child_end}, process_v2::process_start_dir{start_dir}));
+  } else {
+    child.emplace(launcher(io.get_executor(), ec, own_executable(), arguments,
+                           inherit_channel{child_end}, process_v2::process_start_dir{start_dir},
+                           process_v2::process_environment{child_environment(settings)}));
+  }
+  ::close(child_end);
+  if (ec) {
+    channel.close();
+    error = ec;
+    what = settings.working_directory.empty()
+               ? "starting " + own_executable().string()
+               : "starting " + own_executable().string() + " in " +
+                     settings.working_directory.string();
+    return std::nullopt;
+  }
+  return child;
+}
+
+void kill_child(process_v2::process& child) noexcept {
+  // The child has not been reaped (only the supervisor's wait reaps it), so its pid cannot
+  // have been reused yet.
+  // A pid of 0 or -1 would signal a whole group or every process: never pass one on.
+  const auto pid = static_cast<pid_t>(child.id());
+  if (pid > 0)
+    ::kill(pid, SIGKILL);
+}
+
+exit_status decode_exit_status(process_v2::native_exit_code_type status) noexcept {
+  exit_status result;
+  if (WIFSIGNALED(status))
+    result.signal = WTERMSIG(status);
+  else if (WIFEXITED(status))
+    result.exit_code = WEXITSTATUS(status);
+  return result;
+}
+
+std::string describe_signal(int signal) {
+  struct named {
+    int number;
+    const char* name;
+  };
+  static const named names[] = {
+      {SIGHUP, "SIGHUP"},   {SIGINT, "SIGINT"},   {SIGQUIT, "SIGQUIT"}, {SIGILL, "SIGILL"},
+      {SIGTRAP, "SIGTRAP"}, {SIGABRT, "SIGABRT"}, {SIGBUS, "SIGBUS"},   {SIGFPE, "SIGFPE"},
+      {SIGKILL, "SIGKILL"}, {SIGUSR1, "SIGUSR1"}, {SIGSEGV, "SIGSEGV"}, {SIGUSR2, "SIGUSR2"},
+      {SIGPIPE, "SIGPIPE"}, {SIGALRM, "SIGALRM"}, {SIGTERM, "SIGTERM"}, {SIGXCPU, "SIGXCPU"},
+      {SIGXFSZ, "SIGXFSZ"}, {SIGSYS, "SIGSYS"},
+  };
+  for (const auto& entry : names)
+    if (entry.number == signal)
+      return entry.name;
+  return "signal " + std::to_string(signal);
+}
+
+} // namespace mpdecor::detail
+
+#endif

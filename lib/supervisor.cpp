@@ -1,0 +1,483 @@
+// mpdecor: the supervisor. One background thread runs an Asio event loop that starts
+// children, sends each its call, reads its result, waits for its exit and enforces its
+// timeout. Callers never touch a process: they submit a call and wait on its state.
+#include "config.hpp"
+#include "launch.hpp"
+#include "state.hpp"
+
+#include <mpdecor/detail/call.hpp>
+#include <mpdecor/detail/wire.hpp>
+#include <mpdecor/errors.hpp>
+#include <mpdecor/options.hpp>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdlib>
+#include <deque>
+#include <mutex>
+#include <set>
+#include <thread>
+
+namespace mpdecor::detail {
+
+enum class phase { queued, running, finished };
+
+struct call_state : std::enable_shared_from_this<call_state> {
+  call_state(call_request request)
+      : function(std::move(request.function)), frame(std::move(request.frame)),
+        settings(std::move(request.settings)) {}
+
+  const std::string function;
+  std::string frame; // freed once sent
+  const options settings;
+
+  // Shared with callers, under `mutex`.
+  std::mutex mutex;
+  std::condition_variable changed;
+  phase stage = phase::queued;
+  pid_type pid = 0;
+  std::exception_ptr error;
+  std::string payload;
+
+  // Owned by the supervisor's thread.
+  std::optional<process_v2::process> process;
+  std::unique_ptr<channel_ends> channel;
+  std::unique_ptr<boost::asio::steady_timer> timer;
+  std::array<char, frame_header_size> header{};
+  frame_header fixed;
+  std::string incoming;
+  bool exited = false;
+  bool read_done = false;
+  bool got_result = false;
+  bool timed_out = false;
+  bool killed = false;
+  std::string read_problem;
+  process_v2::native_exit_code_type status{};
+};
+
+namespace {
+
+std::atomic<bool> initialized{false};
+
+class supervisor {
+public:
+  static supervisor& instance() {
+    // Never destroyed: the at-exit handler stops its thread, and handles that outlive it
+    // only touch their own call state.
+    static supervisor* const the = new supervisor;
+    return *the;
+  }
+
+  std::shared_ptr<call_state> submit(call_request request) {
+    auto call = std::make_shared<call_state>(std::move(request));
+    std::lock_guard lock(mutex_);
+    if (limit_ == 0 || running_ < limit_) {
+      ++running_;
+      boost::asio::post(io_, [this, call] { start(call); });
+    } else {
+      queue_.push_back(call);
+    }
+    return call;
+  }
+
+  void kill(const std::shared_ptr<call_state>& call) {
+    boost::asio::post(io_, [this, call] { kill_on_loop(call); });
+  }
+
+  void wait_all() {
+    std::unique_lock lock(mutex_);
+    idle_.wait(lock, [this] { return running_ == 0 && queue_.empty(); });
+  }
+
+  void set_limit(std::size_t limit) {
+    std::lock_guard lock(mutex_);
+    limit_ = limit;
+    start_queued(lock);
+  }
+  std::size_t limit() {
+    std::lock_guard lock(mutex_);
+    return limit_;
+  }
+  std::size_t running() {
+    std::lock_guard lock(mutex_);
+    return running_;
+  }
+  std::size_t queued() {
+    std::lock_guard lock(mutex_);
+    return queue_.size();
+  }
+  void set_policy(at_exit_policy policy) {
+    std::lock_guard lock(mutex_);
+    policy_ = policy;
+  }
+
+private:
+  supervisor() {
+    const unsigned threads = std::thread::hardware_concurrency();
+    limit_ = threads == 0 ? 2 : threads;
+    thread_ = std::thread([this] { io_.run(); });
+    std::atexit([] { instance().shut_down(); });
+  }
+
+  // At normal exit: wait for the children (or kill them), then stop the thread.
+  void shut_down() {
+    if (!thread_.joinable())
+      return;
+    if (thread_.get_id() == std::this_thread::get_id()) // exit() from a handler: cannot wait
+      std::abort();
+    at_exit_policy policy;
+    {
+      std::lock_guard lock(mutex_);
+      policy = policy_;
+    }
+    if (policy == at_exit_policy::kill) {
+      boost::asio::post(io_, [this] { kill_everything(); });
+    }
+    wait_all();
+    work_.reset();
+    io_.stop();
+    thread_.join();
+  }
+
+  void kill_everything() {
+    std::deque<std::shared_ptr<call_state>> queued;
+    {
+      std::lock_guard lock(mutex_);
+      queued.swap(queue_);
+    }
+    for (auto& call : queued)
+      finish(call, std::make_exception_ptr(cancelled(
+                       "mpdecor: the call to '" + call->function +
+                           "' was cancelled at program exit before it started",
+                       call->function, 0)),
+             /*held_slot=*/false);
+    for (auto& call : active_)
+      kill_on_loop(call);
+    std::lock_guard lock(mutex_);
+    if (running_ == 0)
+      idle_.notify_all();
+  }
+
+  // Starts queued calls while slots are free; called with the lock held.
+  void start_queued(std::lock_guard<std::mutex>&) {
+    while (!queue_.empty() && (limit_ == 0 || running_ < limit_)) {
+      auto call = queue_.front();
+      queue_.pop_front();
+      ++running_;
+      boost::asio::post(io_, [this, call] { start(call); });
+    }
+  }
+
+  void start(const std::shared_ptr<call_state>& call) {
+    {
+      std::lock_guard lock(call->mutex);
+      if (call->stage == phase::finished) { // cancelled while waiting for its slot
+        release_slot();
+        return;
+      }
+    }
+    call->channel = std::make_unique<channel_ends>(io_);
+    std::error_code error;
+    std::string what;
+    call->process = launch_child(io_, call->function, call->settings, *call->channel, error, what);
+    if (!call->process) {
+      call->channel.reset();
+      finish(call, std::make_exception_ptr(launch_error(call->function, error, what)), true);
+      return;
+    }
+    {
+      std::lock_guard lock(call->mutex);
+      call->pid = call->process->id();
+      call->stage = phase::running;
+    }
+    call->changed.notify_all();
+    active_.insert(call);
+
+    boost::asio::async_write(call->channel->writer(), boost::asio::buffer(call->frame),
+                             [call](boost::system::error_code, std::size_t) {
+                               // A child that dies before reading its call is reported by
+                               // its exit status; the write error adds nothing.
+                               call->frame = std::string();
+                             });
+    boost::asio::async_read(call->channel->reader(), boost::asio::buffer(call->header),
+                            [this, call](boost::system::error_code ec, std::size_t) {
+                              on_header(call, ec);
+                            });
+    call->process->async_wait([this, call](boost::system::error_code, int) {
+      call->exited = true;
+      call->status = call->process->native_exit_code();
+      // Reaped: the process object must not act on the pid any more (its destructor
+      // would kill whatever process has the pid by then).
+      call->process->detach();
+      if (call->timer)
+        call->timer->cancel();
+      if (!call->read_done) {
+        // The child is gone; what it wrote is already in the channel, and the channel
+        // closes unless something the child started still holds it. Give that a moment,
+        // then stop reading.
+        call->timer = std::make_unique<boost::asio::steady_timer>(io_, std::chrono::seconds(2));
+        call->timer->async_wait([call](boost::system::error_code ec) {
+          if (!ec && !call->read_done)
+            call->channel->close();
+        });
+      }
+      check_done(call);
+    });
+    if (call->settings.timeout) {
+      call->timer = std::make_unique<boost::asio::steady_timer>(io_, *call->settings.timeout);
+      call->timer->async_wait([call](boost::system::error_code ec) {
+        if (ec || call->exited)
+          return;
+        call->timed_out = true;
+        kill_child(*call->process);
+      });
+    }
+  }
+
+  void on_header(const std::shared_ptr<call_state>& call, boost::system::error_code ec) {
+    if (ec)
+      return read_finished(call); // ended without a result: the exit status tells why
+    try {
+      call->fixed = read_frame_header(call->header.data());
+    } catch (const decode_failure& e) {
+      call->read_problem = e.what();
+      kill_child(*call->process);
+      return read_finished(call);
+    }
+    // The payload grows as it arrives: a damaged length is never allocated up front.
+    const auto length = call->fixed.length;
+    boost::asio::async_read(
+        call->channel->reader(), boost::asio::dynamic_buffer(call->incoming),
+        [length](const boost::system::error_code& error, std::size_t total) -> std::size_t {
+          if (error || total >= length)
+            return 0;
+          return static_cast<std::size_t>(
+              std::min<std::uint64_t>(length - total, std::uint64_t{1} << 20));
+        },
+        [this, call](boost::system::error_code error, std::size_t total) {
+          if (!error && total == call->fixed.length) {
+            call->got_result = true;
+          } else {
+            call->read_problem = "the result ended after " + std::to_string(total) + " of " +
+                                 std::to_string(call->fixed.length) + " bytes";
+          }
+          read_finished(call);
+        });
+  }
+
+  void read_finished(const std::shared_ptr<call_state>& call) {
+    call->read_done = true;
+    check_done(call);
+  }
+
+  void check_done(const std::shared_ptr<call_state>& call) {
+    if (!call->exited || !call->read_done)
+      return;
+    if (call->timer)
+      call->timer->cancel();
+    call->channel->close();
+    active_.erase(call);
+    std::exception_ptr error = outcome(*call);
+    finish(call, error, true);
+  }
+
+  // Turns what was seen of the child into the call's result or error.
+  std::exception_ptr outcome(call_state& call) {
+    const auto& name = call.function;
+    const pid_type pid = call.pid;
+    if (call.timed_out)
+      return std::make_exception_ptr(timeout_error(name, pid, *call.settings.timeout));
+    if (call.got_result) {
+      try {
+        input_archive archive(call.incoming);
+        switch (call.fixed.kind) {
+        case frame_kind::value:
+          call.payload = std::move(call.incoming);
+          return nullptr;
+        case frame_kind::exception: {
+          std::string type;
+          std::string message;
+          archive(type, message);
+          return std::make_exception_ptr(remote_error(name, pid, type, message));
+        }
+        case frame_kind::unknown_function: {
+          std::string message;
+          archive(message);
+          return std::make_exception_ptr(
+              not_registered("mpdecor: the child (pid " + std::to_string(pid) +
+                                 ") could not run the call: " + message,
+                             name, pid));
+        }
+        case frame_kind::bad_call: {
+          std::string message;
+          archive(message);
+          return std::make_exception_ptr(
+              protocol_error("mpdecor: the child (pid " + std::to_string(pid) +
+                                 ") refused the call: " + message,
+                             name, pid));
+        }
+        case frame_kind::call:
+          break;
+        }
+        call.read_problem = "the child sent a call instead of a result";
+      } catch (const std::exception& e) {
+        call.read_problem = std::string("the reply could not be decoded: ") + e.what();
+      }
+    }
+    const exit_status how = decode_exit_status(call.status);
+    std::string detail = call.read_problem;
+    if (call.killed)
+      detail = detail.empty() ? "killed through its handle" : detail + "; killed through its handle";
+    if (!call.read_problem.empty() && !call.killed && how.exit_code && *how.exit_code == 0)
+      return std::make_exception_ptr(protocol_error(
+          "mpdecor: '" + name + "' (pid " + std::to_string(pid) + "): " + call.read_problem,
+          name, pid));
+    return std::make_exception_ptr(child_crashed(name, pid, how.exit_code, how.signal, detail));
+  }
+
+  void finish(const std::shared_ptr<call_state>& call, std::exception_ptr error, bool held_slot) {
+    {
+      std::lock_guard lock(call->mutex);
+      call->error = std::move(error);
+      call->stage = phase::finished;
+    }
+    call->changed.notify_all();
+    call->process.reset();
+    call->channel.reset();
+    call->timer.reset();
+    call->incoming = std::string();
+    if (held_slot)
+      release_slot();
+  }
+
+  void release_slot() {
+    std::lock_guard lock(mutex_);
+    --running_;
+    start_queued(lock);
+    if (running_ == 0 && queue_.empty())
+      idle_.notify_all();
+  }
+
+  void kill_on_loop(const std::shared_ptr<call_state>& call) {
+    phase stage;
+    {
+      std::lock_guard lock(call->mutex);
+      stage = call->stage;
+    }
+    if (stage == phase::finished)
+      return;
+    if (call->exited) // reaped already; the call finishes as soon as its channel is read
+      return;
+    if (call->process) {
+      call->killed = true;
+      kill_child(*call->process);
+      return;
+    }
+    // Not started yet: it is in the queue, or its start is already posted.
+    bool was_queued = false;
+    {
+      std::lock_guard lock(mutex_);
+      for (auto it = queue_.begin(); it != queue_.end(); ++it)
+        if (*it == call) {
+          queue_.erase(it);
+          was_queued = true;
+          break;
+        }
+      if (was_queued && running_ == 0 && queue_.empty())
+        idle_.notify_all();
+    }
+    // A call whose start is already posted holds a slot; start() sees it finished and
+    // releases the slot.
+    finish(call, std::make_exception_ptr(cancelled(
+                     "mpdecor: the call to '" + call->function + "' was cancelled before it started",
+                     call->function, 0)),
+           false);
+  }
+
+  boost::asio::io_context io_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_{
+      io_.get_executor()};
+  std::thread thread_;
+
+  std::mutex mutex_;
+  std::condition_variable idle_;
+  std::size_t limit_ = 0;
+  std::size_t running_ = 0;
+  std::deque<std::shared_ptr<call_state>> queue_;
+  at_exit_policy policy_ = at_exit_policy::wait;
+  std::set<std::shared_ptr<call_state>> active_; // supervisor thread only
+};
+
+} // namespace
+
+void mark_initialized() noexcept { initialized = true; }
+bool is_initialized() noexcept { return initialized; }
+
+std::shared_ptr<call_state> submit(call_request request) {
+  if (!is_initialized())
+    throw usage_error("mpdecor: call mpdecor::init(argc, argv) at the top of main before the "
+                      "first call to '" + request.function + "' (without it the child would run "
+                      "main from its start)");
+  return supervisor::instance().submit(std::move(request));
+}
+
+void wait(call_state& call) {
+  std::unique_lock lock(call.mutex);
+  call.changed.wait(lock, [&] { return call.stage == phase::finished; });
+}
+
+bool wait_for(call_state& call, std::chrono::nanoseconds timeout) {
+  std::unique_lock lock(call.mutex);
+  return call.changed.wait_for(lock, timeout, [&] { return call.stage == phase::finished; });
+}
+
+std::string_view result(call_state& call) {
+  wait(call);
+  std::lock_guard lock(call.mutex);
+  if (call.error)
+    std::rethrow_exception(call.error);
+  return call.payload;
+}
+
+void kill(call_state& call) {
+  // The handle's shared pointer keeps the state alive; the supervisor needs its own.
+  supervisor::instance().kill(call.shared_from_this());
+}
+
+pid_type pid(call_state& call) {
+  std::unique_lock lock(call.mutex);
+  call.changed.wait(lock, [&] { return call.stage != phase::queued; });
+  if (call.pid == 0 && call.error)
+    std::rethrow_exception(call.error);
+  return call.pid;
+}
+
+bool running(call_state& call) {
+  std::lock_guard lock(call.mutex);
+  return call.stage == phase::running;
+}
+
+bool finished(call_state& call) {
+  std::lock_guard lock(call.mutex);
+  return call.stage == phase::finished;
+}
+
+const std::string& function_name(const call_state& call) { return call.function; }
+
+} // namespace mpdecor::detail
+
+namespace mpdecor {
+
+void set_max_running(std::size_t limit) { detail::supervisor::instance().set_limit(limit); }
+std::size_t max_running() { return detail::supervisor::instance().limit(); }
+void set_at_exit(at_exit_policy policy) { detail::supervisor::instance().set_policy(policy); }
+void wait_all() { detail::supervisor::instance().wait_all(); }
+std::size_t running_count() { return detail::supervisor::instance().running(); }
+std::size_t queued_count() { return detail::supervisor::instance().queued(); }
+
+} // namespace mpdecor
