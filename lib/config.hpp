@@ -54,9 +54,21 @@
 // error_code (undefined behaviour), so mpdecor passes its channel with its own initializer
 // (lib/launch_posix.cpp).
 
+// Boost 1.81: when exec (or a set-up step in the child) fails, posix::default_launcher
+// reports the error but never reaps the child it forked; our initializer's on_error reaps
+// it (lib/launch_posix.cpp).
+
+// Boost 1.81: the launchers detect an initializer's on_error and on_exec_error hooks with
+// one argument more than they pass; our hooks are variadic to match both.
+
+// Boost 1.81: posix::default_launcher forks the whole parent (page tables included) and
+// posix::vfork_launcher runs the io_context's fork_child notification in the vforked child,
+// which shares the parent's memory; mpdecor uses the default launcher.
+
 // Boost 1.81: posix::vfork_launcher calls ::exit (not ::_exit) in the vforked child when
 // execve fails, running the parent's atexit handlers in the shared address space; our
-// initializer's on_exec_error calls ::_exit first (lib/launch_posix.cpp).
+// initializer's on_exec_error calls ::_exit first (lib/launch_posix.cpp); the default
+// launcher, which mpdecor uses, has the same ::exit.
 
 namespace mpdecor::detail {
 namespace process_v2 = boost::process::v2;

@@ -48,6 +48,15 @@ struct inherit_channel {
   void on_exec_error(Ignored&&...) {
     ::_exit(127);
   }
+
+  // Boost 1.81 reports a failed exec without reaping the child it forked, which would stay
+  // a zombie; it is exiting already, so this wait is short.
+  template <class... Ignored>
+  void on_error(process_v2::posix::default_launcher& launcher, Ignored&&...) {
+    if (launcher.pid > 0)
+      while (::waitpid(launcher.pid, nullptr, 0) == -1 && errno == EINTR) {
+      }
+  }
 };
 
 std::vector<std::string> child_environment(const options& settings) {

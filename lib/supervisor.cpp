@@ -345,14 +345,17 @@ private:
       std::lock_guard lock(call->mutex);
       call->error = std::move(error);
       call->stage = phase::finished;
+      // Freed while the call's lock is held: a caller that sees its call finished and
+      // starts the next one at once finds the slot free, and wait_all() never returns
+      // before every call it waited for reads as finished.
+      if (held_slot)
+        release_slot();
     }
     call->changed.notify_all();
     call->process.reset();
     call->channel.reset();
     call->timer.reset();
     call->incoming = std::string();
-    if (held_slot)
-      release_slot();
   }
 
   void release_slot() {

@@ -1,0 +1,5 @@
+// expect: a non-const reference parameter cannot cross a process boundary
+#include <mpdecor/mpdecor.hpp>
+#include <string>
+void fill(std::string& out) { out = "x"; }
+MPDECOR_REGISTER(fill);

@@ -1,0 +1,4 @@
+// expect: a pointer parameter cannot cross a process boundary
+#include <mpdecor/mpdecor.hpp>
+int count(const char* text) { return text[0]; }
+MPDECOR_REGISTER(count);

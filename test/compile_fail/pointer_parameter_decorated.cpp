@@ -1,0 +1,4 @@
+// expect: a pointer parameter cannot cross a process boundary
+#include <mpdecor/mpdecor.hpp>
+int count(int* values) { return values[0]; }
+int main() { return mpdecor::proc_wait(count)(nullptr); }

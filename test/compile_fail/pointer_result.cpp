@@ -1,0 +1,5 @@
+// expect: returns a pointer or a reference cannot run in another process
+#include <mpdecor/mpdecor.hpp>
+static int value = 1;
+int* address() { return &value; }
+MPDECOR_REGISTER(address);

@@ -1,0 +1,9 @@
+// expect: a parameter type has no serialization
+#include <mpdecor/mpdecor.hpp>
+#include <mutex>
+struct opaque {
+  opaque() = default;
+  virtual ~opaque() = default;
+};
+void use(opaque value) { (void)value; }
+MPDECOR_REGISTER(use);

@@ -1,0 +1,187 @@
+// Calls that fail: each failure reaches the caller as its own error type, with what the
+// user needs to act on it, and the parent never hangs.
+#include "functions.hpp"
+#include "helpers.hpp"
+
+#include <mpdecor/mpdecor.hpp>
+
+#include <boost/test/unit_test.hpp>
+
+#include <chrono>
+#include <csignal>
+
+using namespace std::chrono_literals;
+using namespace fixtures;
+
+namespace {
+int unregistered(int value) { return value; }
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(errors)
+
+BOOST_AUTO_TEST_CASE(an_exception_in_the_child_becomes_remote_error) {
+  try {
+    mpdecor::proc_wait(throw_runtime_error)("the config is bad");
+    BOOST_FAIL("no exception");
+  } catch (const mpdecor::remote_error& e) {
+    BOOST_TEST(e.type() == "std::runtime_error");
+    BOOST_TEST(e.message() == "the config is bad");
+    BOOST_TEST(e.function() == "fixtures::throw_runtime_error");
+    BOOST_TEST(e.pid() > 0);
+    BOOST_TEST(contains(e.what(), "fixtures::throw_runtime_error"));
+    BOOST_TEST(contains(e.what(), "pid " + std::to_string(e.pid())));
+    BOOST_TEST(contains(e.what(), "std::runtime_error: the config is bad"));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_user_exception_type_is_named_in_remote_error) {
+  auto handle = mpdecor::proc(throw_config_error)("missing key");
+  try {
+    handle.get();
+    BOOST_FAIL("no exception");
+  } catch (const mpdecor::remote_error& e) {
+    BOOST_TEST(e.type() == "fixtures::config_error");
+    BOOST_TEST(e.message() == "missing key");
+    BOOST_TEST(e.pid() == handle.pid());
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_thrown_non_exception_type_is_named_in_remote_error) {
+  try {
+    mpdecor::proc_wait(throw_int)(7);
+    BOOST_FAIL("no exception");
+  } catch (const mpdecor::remote_error& e) {
+    BOOST_TEST(e.type() == "int");
+    BOOST_TEST(e.message().empty());
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_crash_by_signal_becomes_child_crashed_with_the_signal_name) {
+  try {
+    mpdecor::proc_wait(raise_segfault)();
+    BOOST_FAIL("no exception");
+  } catch (const mpdecor::child_crashed& e) {
+    BOOST_TEST(e.signal().value_or(0) == SIGSEGV);
+    BOOST_TEST(e.signal_name() == "SIGSEGV");
+    BOOST_TEST(!e.exit_code().has_value());
+    BOOST_TEST(contains(e.what(), "killed by SIGSEGV"));
+    BOOST_TEST(contains(e.what(), "fixtures::raise_segfault"));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(abort_becomes_child_crashed_with_sigabrt) {
+  BOOST_CHECK_EXCEPTION(mpdecor::proc_wait(call_abort)(), mpdecor::child_crashed,
+                        [](const mpdecor::child_crashed& e) { return e.signal_name() == "SIGABRT"; });
+}
+
+BOOST_AUTO_TEST_CASE(an_exit_without_result_becomes_child_crashed_with_the_exit_code) {
+  try {
+    mpdecor::proc_wait(exit_with)(3);
+    BOOST_FAIL("no exception");
+  } catch (const mpdecor::child_crashed& e) {
+    BOOST_TEST(e.exit_code().value_or(-1) == 3);
+    BOOST_TEST(!e.signal().has_value());
+    BOOST_TEST(contains(e.what(), "exited with code 3 before it sent a result"));
+  }
+  // exit(0) in the middle of the call is no result either.
+  BOOST_CHECK_THROW(mpdecor::proc_wait(exit_with)(0), mpdecor::child_crashed);
+}
+
+BOOST_AUTO_TEST_CASE(a_timeout_kills_the_child_and_throws_timeout_error) {
+  const auto start = std::chrono::steady_clock::now();
+  auto handle = mpdecor::proc(sleep_ms).timeout(300ms)(60'000);
+  const auto pid = handle.pid();
+  try {
+    handle.get();
+    BOOST_FAIL("no exception");
+  } catch (const mpdecor::timeout_error& e) {
+    BOOST_TEST(e.timeout().count() == 300);
+    BOOST_TEST(e.pid() == pid);
+    BOOST_TEST(contains(e.what(), "did not finish within 300 ms"));
+  }
+  BOOST_TEST((std::chrono::steady_clock::now() - start < 30s));
+  BOOST_TEST(!helpers::process_exists(static_cast<long>(pid)), "the child is gone and reaped");
+}
+
+BOOST_AUTO_TEST_CASE(a_call_that_finishes_within_its_timeout_succeeds) {
+  BOOST_TEST(mpdecor::proc_wait(sleep_ms).timeout(30s)(10) == 10);
+}
+
+BOOST_AUTO_TEST_CASE(kill_through_the_handle_ends_the_child_with_child_crashed) {
+  auto handle = mpdecor::proc(sleep_ms)(60'000);
+  const auto pid = handle.pid();
+  handle.kill();
+  try {
+    handle.get();
+    BOOST_FAIL("no exception");
+  } catch (const mpdecor::child_crashed& e) {
+    BOOST_TEST(e.signal_name() == "SIGKILL");
+    BOOST_TEST(contains(e.what(), "killed through its handle"));
+  }
+  BOOST_TEST(!helpers::process_exists(static_cast<long>(pid)));
+  handle.kill(); // killing a finished call does nothing
+}
+
+BOOST_AUTO_TEST_CASE(decorating_an_unregistered_function_throws_not_registered) {
+  try {
+    mpdecor::proc(unregistered);
+    BOOST_FAIL("no exception");
+  } catch (const mpdecor::not_registered& e) {
+    BOOST_TEST(contains(e.what(), "is not registered"));
+    BOOST_TEST(contains(e.what(), "MPDECOR_REGISTER"));
+    BOOST_TEST(contains(e.what(), "int(int)"));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_name_the_child_does_not_know_throws_not_registered) {
+  try {
+    mpdecor::proc_wait<int(int)>("no_such_function")(1);
+    BOOST_FAIL("no exception");
+  } catch (const mpdecor::not_registered& e) {
+    BOOST_TEST(e.function() == "no_such_function");
+    BOOST_TEST(e.pid() > 0);
+    BOOST_TEST(contains(e.what(), "no function is registered as 'no_such_function'"));
+    BOOST_TEST(contains(e.what(), "fixtures::add"), "the message lists the registered names");
+  }
+}
+
+BOOST_AUTO_TEST_CASE(arguments_the_child_cannot_decode_throw_protocol_error) {
+  try {
+    mpdecor::proc_wait<int(std::string)>("fixtures::add")("not two ints");
+    BOOST_FAIL("no exception");
+  } catch (const mpdecor::protocol_error& e) {
+    BOOST_TEST(contains(e.what(), "arguments of 'fixtures::add' could not be decoded"));
+  }
+  // Too few bytes for the parameters.
+  BOOST_CHECK_THROW(mpdecor::proc_wait<int(char)>("fixtures::add")('x'), mpdecor::protocol_error);
+}
+
+BOOST_AUTO_TEST_CASE(a_result_of_another_type_throws_protocol_error) {
+  BOOST_CHECK_THROW(mpdecor::proc_wait<std::string(int, int)>("fixtures::add")(1, 2),
+                    mpdecor::protocol_error);
+}
+
+BOOST_AUTO_TEST_CASE(a_failed_launch_throws_launch_error) {
+  try {
+    mpdecor::proc_wait(add).working_directory("/no/such/directory")(1, 2);
+    BOOST_FAIL("no exception");
+  } catch (const mpdecor::launch_error& e) {
+    BOOST_TEST(e.code().value() != 0);
+    BOOST_TEST(e.pid() == 0);
+    BOOST_TEST(contains(e.what(), "/no/such/directory"));
+  }
+  auto handle = mpdecor::proc(add).working_directory("/no/such/directory")(1, 2);
+  BOOST_CHECK_THROW(handle.pid(), mpdecor::launch_error);
+}
+
+BOOST_AUTO_TEST_CASE(every_error_derives_from_mpdecor_error) {
+  BOOST_CHECK_THROW(mpdecor::proc_wait(throw_int)(1), mpdecor::error);
+  BOOST_CHECK_THROW(mpdecor::proc_wait(call_abort)(), mpdecor::error);
+  BOOST_CHECK_THROW(mpdecor::proc_wait(throw_int)(1), std::runtime_error);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,153 @@
+#include "functions.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <thread>
+
+#if defined(_WIN32)
+#include <process.h>
+#define MPDECOR_TEST_GETPID _getpid
+#else
+#include <unistd.h>
+#define MPDECOR_TEST_GETPID getpid
+#endif
+
+namespace fixtures {
+
+int add(int a, int b) { return a + b; }
+std::string shout(const std::string& text) {
+  std::string result = text;
+  std::transform(result.begin(), result.end(), result.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  return result + "!";
+}
+void do_nothing() {}
+std::int64_t own_pid() { return MPDECOR_TEST_GETPID(); }
+
+point move_point(point p, int dx) {
+  p.x += dx;
+  p.label += " moved";
+  return p;
+}
+
+matrix transpose(const matrix& m) {
+  matrix result(m.columns(), m.rows());
+  for (int r = 0; r < m.rows(); ++r)
+    for (int c = 0; c < m.columns(); ++c)
+      result.at(c, r) = m.at(r, c);
+  return result;
+}
+
+temperature warmer(temperature t, double by) { return {t.kelvin + by}; }
+
+std::map<std::string, int> count_words(std::vector<std::string> words) {
+  std::map<std::string, int> counts;
+  for (const auto& word : words)
+    ++counts[word];
+  return counts;
+}
+
+std::optional<int> parse_int(std::string text) {
+  try {
+    std::size_t used = 0;
+    const int value = std::stoi(text, &used);
+    if (used == text.size())
+      return value;
+  } catch (const std::exception&) {
+  }
+  return std::nullopt;
+}
+
+std::variant<int, std::string> classify(std::variant<int, std::string> value) {
+  if (std::holds_alternative<int>(value))
+    return "int " + std::to_string(std::get<int>(value));
+  return static_cast<int>(std::get<std::string>(value).size());
+}
+
+std::tuple<int, std::string, double> rotate(std::tuple<std::string, double, int> value) {
+  return {std::get<2>(value), std::get<0>(value), std::get<1>(value)};
+}
+
+void throw_runtime_error(std::string message) { throw std::runtime_error(message); }
+void throw_config_error(std::string message) { throw config_error(message); }
+void throw_int(int value) { throw value; }
+void raise_segfault() { std::raise(SIGSEGV); }
+void call_abort() { std::abort(); }
+int exit_with(int code) { std::exit(code); }
+int sleep_ms(int milliseconds) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(milliseconds));
+  return milliseconds;
+}
+
+std::string environment_variable(std::string name) {
+  const char* value = std::getenv(name.c_str());
+  return value == nullptr ? "<unset>" : value;
+}
+std::string working_directory() { return std::filesystem::current_path().string(); }
+
+std::uint8_t pattern_at(std::uint64_t index) {
+  return static_cast<std::uint8_t>((index * 2654435761U) >> 13);
+}
+
+std::pair<std::uint64_t, std::uint64_t> checksum(const std::vector<std::uint8_t>& bytes) {
+  std::uint64_t sum = 0;
+  for (std::uint64_t i = 0; i < bytes.size(); ++i)
+    sum += bytes[i] * (i % 1021 + 1);
+  return {bytes.size(), sum};
+}
+
+std::vector<std::uint8_t> make_bytes(std::uint64_t size) {
+  std::vector<std::uint8_t> bytes(size);
+  for (std::uint64_t i = 0; i < size; ++i)
+    bytes[i] = pattern_at(i);
+  return bytes;
+}
+
+std::pair<std::int64_t, std::int64_t> timed_sleep(int milliseconds) {
+  using clock = std::chrono::steady_clock;
+  const auto start = clock::now().time_since_epoch();
+  std::this_thread::sleep_for(std::chrono::milliseconds(milliseconds));
+  const auto end = clock::now().time_since_epoch();
+  return {std::chrono::duration_cast<std::chrono::nanoseconds>(start).count(),
+          std::chrono::duration_cast<std::chrono::nanoseconds>(end).count()};
+}
+
+std::vector<std::int64_t> nested_pids(int depth) {
+  std::vector<std::int64_t> pids{own_pid()};
+  if (depth > 0) {
+    const auto deeper = mpdecor::proc_wait(nested_pids)(depth - 1);
+    pids.insert(pids.end(), deeper.begin(), deeper.end());
+  }
+  return pids;
+}
+
+} // namespace fixtures
+
+MPDECOR_REGISTER(fixtures::add);
+MPDECOR_REGISTER(fixtures::shout);
+MPDECOR_REGISTER(fixtures::do_nothing);
+MPDECOR_REGISTER(fixtures::own_pid);
+MPDECOR_REGISTER(fixtures::move_point);
+MPDECOR_REGISTER(fixtures::transpose);
+MPDECOR_REGISTER(fixtures::warmer);
+MPDECOR_REGISTER(fixtures::count_words);
+MPDECOR_REGISTER(fixtures::parse_int);
+MPDECOR_REGISTER(fixtures::classify);
+MPDECOR_REGISTER(fixtures::rotate);
+MPDECOR_REGISTER(fixtures::throw_runtime_error);
+MPDECOR_REGISTER(fixtures::throw_config_error);
+MPDECOR_REGISTER(fixtures::throw_int);
+MPDECOR_REGISTER(fixtures::raise_segfault);
+MPDECOR_REGISTER(fixtures::call_abort);
+MPDECOR_REGISTER(fixtures::exit_with);
+MPDECOR_REGISTER(fixtures::sleep_ms);
+MPDECOR_REGISTER(fixtures::environment_variable);
+MPDECOR_REGISTER(fixtures::working_directory);
+MPDECOR_REGISTER(fixtures::checksum);
+MPDECOR_REGISTER(fixtures::make_bytes);
+MPDECOR_REGISTER(fixtures::timed_sleep);
+MPDECOR_REGISTER(fixtures::nested_pids);
+MPDECOR_REGISTER_AS(fixtures::add, "sum_of_two");

@@ -1,0 +1,100 @@
+// The functions the tests run in child processes, each registered in functions.cpp.
+#ifndef MPDECOR_TEST_FUNCTIONS_HPP
+#define MPDECOR_TEST_FUNCTIONS_HPP
+
+#include <mpdecor/mpdecor.hpp>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <tuple>
+#include <variant>
+#include <vector>
+
+namespace fixtures {
+
+// --- results and argument types ---
+int add(int a, int b);
+std::string shout(const std::string& text);
+void do_nothing();
+std::int64_t own_pid();
+
+/// A plain aggregate: serialized field by field through Boost.PFR.
+struct point {
+  int x = 0;
+  double y = 0;
+  std::string label;
+};
+point move_point(point p, int dx);
+
+/// A user type with its own cereal serialize member.
+class matrix {
+public:
+  matrix() = default;
+  matrix(int rows, int columns) : rows_(rows), columns_(columns), cells_(rows * columns, 0.0) {}
+  double& at(int row, int column) { return cells_[row * columns_ + column]; }
+  double at(int row, int column) const { return cells_[row * columns_ + column]; }
+  int rows() const { return rows_; }
+  int columns() const { return columns_; }
+  template <class Archive>
+  void serialize(Archive& archive) {
+    archive(rows_, columns_, cells_);
+  }
+
+private:
+  int rows_ = 0;
+  int columns_ = 0;
+  std::vector<double> cells_;
+};
+matrix transpose(const matrix& m);
+
+/// A user type with a free serialize function.
+struct temperature {
+  double kelvin = 0;
+};
+template <class Archive>
+void serialize(Archive& archive, temperature& t) {
+  archive(t.kelvin);
+}
+temperature warmer(temperature t, double by);
+
+std::map<std::string, int> count_words(std::vector<std::string> words);
+std::optional<int> parse_int(std::string text);
+std::variant<int, std::string> classify(std::variant<int, std::string> value);
+std::tuple<int, std::string, double> rotate(std::tuple<std::string, double, int> value);
+
+// --- failures ---
+struct config_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+void throw_runtime_error(std::string message);
+void throw_config_error(std::string message);
+void throw_int(int value);
+void raise_segfault();
+void call_abort();
+int exit_with(int code);
+int sleep_ms(int milliseconds);
+
+// --- environment ---
+std::string environment_variable(std::string name);
+std::string working_directory();
+
+// --- large data ---
+/// Size and a position-weighted checksum of the bytes.
+std::pair<std::uint64_t, std::uint64_t> checksum(const std::vector<std::uint8_t>& bytes);
+std::vector<std::uint8_t> make_bytes(std::uint64_t size);
+std::uint8_t pattern_at(std::uint64_t index);
+
+// --- timing, for the concurrency limit ---
+/// Sleeps; returns the start and end of the sleep on the steady clock, in nanoseconds.
+std::pair<std::int64_t, std::int64_t> timed_sleep(int milliseconds);
+
+// --- nesting ---
+/// Calls itself in a child `depth` times; returns the pids along the way.
+std::vector<std::int64_t> nested_pids(int depth);
+
+} // namespace fixtures
+
+#endif

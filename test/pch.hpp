@@ -1,0 +1,4 @@
+// Precompiled header of the test executable.
+#include <mpdecor/mpdecor.hpp>
+
+#include <boost/test/unit_test.hpp>

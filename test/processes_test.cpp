@@ -1,0 +1,216 @@
+// What happens to processes: the concurrency limit, reaping, descriptors, large data,
+// program exit, start-up checks and calls that mpdecor did not make.
+#include "functions.hpp"
+#include "helpers.hpp"
+
+#include <mpdecor/mpdecor.hpp>
+
+#include <boost/test/unit_test.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+using namespace std::chrono_literals;
+using namespace fixtures;
+
+namespace {
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+// Restores the default concurrency limit after a test that changes it.
+struct limit_guard {
+  std::size_t saved = mpdecor::max_running();
+  ~limit_guard() { mpdecor::set_max_running(saved); }
+};
+
+// Largest number of intervals that overlap at any moment.
+std::size_t max_overlap(const std::vector<std::pair<std::int64_t, std::int64_t>>& intervals) {
+  std::vector<std::pair<std::int64_t, int>> events;
+  for (const auto& [start, end] : intervals) {
+    events.emplace_back(start, +1);
+    events.emplace_back(end, -1);
+  }
+  std::sort(events.begin(), events.end()); // an end sorts before a start at the same time
+  std::size_t now = 0;
+  std::size_t most = 0;
+  for (const auto& event : events) {
+    now += event.second;
+    most = std::max(most, now);
+  }
+  return most;
+}
+
+std::filesystem::path temporary_file(const std::string& name) {
+  return std::filesystem::temp_directory_path() /
+         ("mpdecor-test-" + std::to_string(::getpid()) + "-" + name);
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(processes)
+
+BOOST_AUTO_TEST_CASE(the_default_limit_is_the_number_of_hardware_threads) {
+  const auto threads = std::thread::hardware_concurrency();
+  BOOST_TEST(mpdecor::max_running() == (threads == 0 ? 2u : threads));
+}
+
+BOOST_AUTO_TEST_CASE(calls_beyond_the_limit_queue_and_proc_still_returns_at_once) {
+  limit_guard guard;
+  mpdecor::set_max_running(2);
+  std::vector<mpdecor::handle<std::pair<std::int64_t, std::int64_t>>> handles;
+  for (int i = 0; i < 6; ++i)
+    handles.push_back(mpdecor::proc(timed_sleep)(300));
+  BOOST_TEST(mpdecor::running_count() == 2u);
+  BOOST_TEST(mpdecor::queued_count() == 4u);
+  std::vector<std::pair<std::int64_t, std::int64_t>> intervals;
+  for (auto& handle : handles)
+    intervals.push_back(handle.get());
+  BOOST_TEST(max_overlap(intervals) <= 2u);
+  const auto first = std::min_element(intervals.begin(), intervals.end())->first;
+  std::int64_t last = 0;
+  for (const auto& interval : intervals)
+    last = std::max(last, interval.second);
+  BOOST_TEST(last - first >= std::chrono::nanoseconds(900ms).count(),
+             "six 300 ms calls, two at a time, take three rounds");
+}
+
+BOOST_AUTO_TEST_CASE(a_limit_of_zero_means_no_limit) {
+  limit_guard guard;
+  mpdecor::set_max_running(0);
+  std::vector<mpdecor::handle<int>> handles;
+  for (int i = 0; i < 8; ++i)
+    handles.push_back(mpdecor::proc(sleep_ms)(200));
+  BOOST_TEST(mpdecor::queued_count() == 0u);
+  BOOST_TEST(mpdecor::running_count() == 8u);
+  for (auto& handle : handles)
+    BOOST_TEST(handle.get() == 200);
+}
+
+BOOST_AUTO_TEST_CASE(raising_the_limit_starts_queued_calls) {
+  limit_guard guard;
+  mpdecor::set_max_running(1);
+  auto first = mpdecor::proc(sleep_ms)(300);
+  auto second = mpdecor::proc(sleep_ms)(300);
+  BOOST_TEST(mpdecor::queued_count() == 1u);
+  mpdecor::set_max_running(2);
+  BOOST_TEST(mpdecor::queued_count() == 0u);
+  BOOST_TEST(second.get() == 300);
+  BOOST_TEST(first.get() == 300);
+}
+
+BOOST_AUTO_TEST_CASE(killing_a_queued_call_cancels_it) {
+  limit_guard guard;
+  mpdecor::set_max_running(1);
+  auto running = mpdecor::proc(sleep_ms)(300);
+  auto queued = mpdecor::proc(sleep_ms)(300);
+  BOOST_TEST(!queued.running());
+  queued.kill();
+  BOOST_CHECK_THROW(queued.get(), mpdecor::cancelled);
+  BOOST_CHECK_THROW(queued.pid(), mpdecor::cancelled);
+  BOOST_TEST(running.get() == 300);
+  mpdecor::wait_all();
+  BOOST_TEST(mpdecor::running_count() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(two_hundred_fire_and_forget_calls_leave_no_zombie) {
+  limit_guard guard;
+  mpdecor::set_max_running(0);
+  for (int i = 0; i < 200; ++i)
+    mpdecor::proc(sleep_ms)(100); // handles dropped at once
+  mpdecor::wait_all();
+  BOOST_TEST(mpdecor::running_count() == 0u);
+  BOOST_TEST(mpdecor::queued_count() == 0u);
+  BOOST_TEST(helpers::zombie_children().empty());
+  BOOST_TEST(helpers::children().empty(), "no child of this process is left at all");
+}
+
+BOOST_AUTO_TEST_CASE(a_thousand_calls_leak_no_descriptor) {
+  mpdecor::proc_wait(add)(0, 0); // the supervisor's own descriptors exist from here on
+  const int before = helpers::open_descriptors();
+  for (int i = 0; i < 1000; ++i)
+    BOOST_REQUIRE_EQUAL(mpdecor::proc_wait(add)(i, 1), i + 1);
+  BOOST_TEST(helpers::open_descriptors() == before);
+  BOOST_TEST(helpers::children().empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_256_mb_argument_and_a_256_mb_result_travel) {
+  constexpr std::uint64_t size = 256ULL << 20;
+  {
+    const auto bytes = make_bytes(size);
+    const auto expected = checksum(bytes);
+    BOOST_TEST((mpdecor::proc_wait(checksum)(bytes) == expected));
+  }
+  const auto result = mpdecor::proc_wait(make_bytes)(size);
+  BOOST_TEST_REQUIRE(result.size() == size);
+  for (std::uint64_t i : {std::uint64_t{0}, std::uint64_t{1}, size / 3, size / 2, size - 1})
+    BOOST_TEST(result[i] == pattern_at(i));
+  BOOST_TEST((checksum(result) == checksum(make_bytes(size))));
+}
+
+BOOST_AUTO_TEST_CASE(the_child_writes_to_the_parents_stdout_and_stderr) {
+  const auto result = helpers::run(helpers::program("print"));
+  BOOST_TEST(result.exit_code == 0);
+  BOOST_TEST(contains(result.output, "child stdout: hello"));
+  BOOST_TEST(contains(result.output, "child stderr: hello"));
+  BOOST_TEST(contains(result.output, "parent done"));
+}
+
+BOOST_AUTO_TEST_CASE(two_registrations_under_one_name_are_reported_at_start_up) {
+  const auto result = helpers::run(helpers::program("duplicate_names"));
+  BOOST_TEST(result.exit_code == 2);
+  BOOST_TEST(contains(result.output, "'twice' is registered twice"));
+  BOOST_TEST(contains(result.output, "first.cpp:4"));
+  BOOST_TEST(contains(result.output, "second.cpp:3"));
+  BOOST_TEST(!contains(result.output, "init accepted"));
+}
+
+BOOST_AUTO_TEST_CASE(at_normal_exit_running_children_are_waited_for) {
+  const auto marker = temporary_file("wait");
+  std::filesystem::remove(marker);
+  const auto result =
+      helpers::run(helpers::program("at_exit") + " wait " + marker.string() + " 300");
+  BOOST_TEST(result.exit_code == 0);
+  BOOST_TEST(std::filesystem::exists(marker), "the child finished before the program ended");
+  std::filesystem::remove(marker);
+}
+
+BOOST_AUTO_TEST_CASE(at_exit_kill_policy_kills_running_children) {
+  const auto marker = temporary_file("kill");
+  std::filesystem::remove(marker);
+  const auto start = std::chrono::steady_clock::now();
+  const auto result =
+      helpers::run(helpers::program("at_exit") + " kill " + marker.string() + " 20000");
+  BOOST_TEST(result.exit_code == 0);
+  BOOST_TEST((std::chrono::steady_clock::now() - start < 15s));
+  const auto pid_text = result.output.substr(result.output.find("child ") + 6);
+  const long pid = std::stol(pid_text);
+  BOOST_TEST(pid > 0);
+  BOOST_TEST(!helpers::process_exists(pid), "the child was killed and reaped, not orphaned");
+  BOOST_TEST(!std::filesystem::exists(marker));
+}
+
+BOOST_AUTO_TEST_CASE(a_child_call_made_by_hand_is_refused) {
+  const auto result = helpers::run(helpers::self() + " --mp-child fixtures::add");
+  BOOST_TEST(result.exit_code == mpdecor::exit_not_started_by_mpdecor);
+  BOOST_TEST(contains(result.output, "not by mpdecor"));
+  const auto bad_channel =
+      helpers::run(helpers::self() + " --mp-child fixtures::add --mp-channel 999,999");
+  BOOST_TEST(bad_channel.exit_code == mpdecor::exit_not_started_by_mpdecor);
+}
+
+BOOST_AUTO_TEST_CASE(a_child_given_no_call_or_a_forged_one_runs_nothing) {
+  const auto empty =
+      helpers::run(helpers::self() + " --mp-child fixtures::add --mp-channel 0,1 < /dev/null");
+  BOOST_TEST(empty.exit_code == mpdecor::exit_bad_call_message);
+  BOOST_TEST(contains(empty.output, "closed the channel before sending the call"));
+  const auto forged = helpers::run("echo 'some forged bytes here' | " + helpers::self() +
+                                   " --mp-child fixtures::add --mp-channel 0,1");
+  BOOST_TEST(forged.exit_code == mpdecor::exit_bad_call_message);
+  BOOST_TEST(contains(forged.output, "not an mpdecor message"));
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,3 @@
+#include <mpdecor/mpdecor.hpp>
+int second_function() { return 2; }
+MPDECOR_REGISTER_AS(second_function, "twice");
