@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace mpdecor::detail {
@@ -23,6 +24,10 @@ bool open_child_channel(std::string_view argument, child_channel& channel) noexc
 
 /// Reads up to `size` bytes; 0 means the other end closed. Throws std::system_error.
 std::size_t read_some(native_channel in, char* data, std::size_t size);
+
+/// Returns the value of an environment variable and removes it from the environment
+/// (empty if it was not set).
+std::string take_environment_variable(const char* name);
 
 /// Writes all of `data`. Throws std::system_error (the parent is gone, typically).
 void write_all(native_channel out, std::string_view data);

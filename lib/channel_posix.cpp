@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <charconv>
+#include <cstdlib>
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <system_error>
@@ -58,6 +59,15 @@ std::size_t read_some(native_channel in, char* data, std::size_t size) {
     if (errno != EINTR)
       throw std::system_error(errno, std::system_category(), "reading the call");
   }
+}
+
+std::string take_environment_variable(const char* name) {
+  const char* value = std::getenv(name);
+  if (value == nullptr)
+    return {};
+  std::string result = value;
+  ::unsetenv(name);
+  return result;
 }
 
 void write_all(native_channel out, std::string_view data) {

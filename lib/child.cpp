@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <thread>
 #include <string>
 #include <typeinfo>
 
@@ -47,6 +48,44 @@ bool read_exact(native_channel in, std::string& buffer, std::uint64_t size) {
       return false;
   }
   return true;
+}
+
+// Reads one whole frame of the expected kind into `payload`; throws or leaves on anything
+// else.
+void read_frame(native_channel in, frame_kind expected, std::string& payload) {
+  std::string header;
+  if (!read_exact(in, header, frame_header_size))
+    leave(exit_bad_call_message, "mpdecor: the parent closed the channel before sending the call");
+  const frame_header fixed = read_frame_header(header.data());
+  if (fixed.kind != expected)
+    leave(exit_bad_call_message, "mpdecor: unexpected message from the parent (kind " +
+                                     std::to_string(static_cast<int>(fixed.kind)) + ")");
+  if (!read_exact(in, payload, fixed.length))
+    leave(exit_bad_call_message, "mpdecor: the message from the parent ended early");
+}
+
+// Compares in time independent of where the keys differ.
+bool same_key(const std::string& offered, const std::string& key) {
+  if (offered.size() != key.size())
+    return false;
+  unsigned char difference = 0;
+  for (std::size_t i = 0; i < key.size(); ++i)
+    difference |= static_cast<unsigned char>(offered[i] ^ key[i]);
+  return difference == 0;
+}
+
+// The parent sends nothing after the call, so the channel's read end only wakes when the
+// parent is gone: end the call at once rather than run on for nobody. On Linux the kernel
+// also kills the child then (PR_SET_PDEATHSIG); this covers every other platform.
+void watch_parent(native_channel in) {
+  std::thread([in] {
+    char byte = 0;
+    try {
+      read_some(in, &byte, 1);
+    } catch (const std::exception&) {
+    }
+    std::_Exit(exit_parent_gone);
+  }).detach();
 }
 
 std::string current_exception_type() {
@@ -112,21 +151,28 @@ std::string serve(const std::string& name, const std::string& payload) {
           "mpdecor: this process was started with --mp-child but not by mpdecor; it runs no "
           "function (refusing '" + name + "')");
 
-  std::string header;
+  const std::string key = take_environment_variable(launch_key_variable);
+  if (key.size() != launch_key_size * 2)
+    leave(exit_not_started_by_mpdecor,
+          "mpdecor: this process was started with --mp-child but not by mpdecor (it has no "
+          "launch key); it runs no function (refusing '" + name + "')");
+
   std::string payload;
-  std::string reply;
   try {
-    if (!read_exact(channel.in, header, frame_header_size))
-      leave(exit_bad_call_message, "mpdecor: the parent closed the channel before sending the call");
-    const frame_header fixed = read_frame_header(header.data());
-    if (fixed.kind != frame_kind::call)
-      leave(exit_bad_call_message, "mpdecor: the first message from the parent is not a call");
-    if (!read_exact(channel.in, payload, fixed.length))
-      leave(exit_bad_call_message, "mpdecor: the call message ended early");
+    read_frame(channel.in, frame_kind::hello, payload);
+    std::string offered;
+    input_archive archive(payload);
+    archive(offered);
+    if (!same_key(offered, key))
+      leave(exit_not_started_by_mpdecor,
+            "mpdecor: the call did not come from the process that started this child; it "
+            "runs no function (refusing '" + name + "')");
+    read_frame(channel.in, frame_kind::call, payload);
   } catch (const std::exception& e) {
     leave(exit_bad_call_message, std::string("mpdecor: could not read the call: ") + e.what());
   }
-  reply = serve(name, payload);
+  watch_parent(channel.in);
+  std::string reply = serve(name, payload);
   payload = std::string(); // gives the memory of a large argument back before sending
   try {
     write_all(channel.out, reply);

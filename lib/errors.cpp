@@ -42,6 +42,12 @@ remote_error::remote_error(const std::string& function, pid_type pid, std::strin
     : error(remote_message(function, pid, type, message), function, pid),
       type_(std::move(type)), message_(std::move(message)) {}
 
+memory_limit_exceeded::memory_limit_exceeded(const std::string& function, pid_type pid,
+                                             std::size_t limit)
+    : remote_error(function, pid, "std::bad_alloc",
+                   "out of memory under its limit of " + std::to_string(limit) + " bytes"),
+      limit_(limit) {}
+
 child_crashed::child_crashed(const std::string& function, pid_type pid,
                              std::optional<int> exit_code, std::optional<int> signal,
                              std::string detail)

@@ -51,12 +51,15 @@ struct channel_ends {
 };
 #endif
 
-/// Starts `--mp-child function` from the program's own executable with a fresh channel.
+/// Starts `--mp-child function` from the program's own executable with a fresh channel,
+/// handing it `launch_key` in its environment (and nowhere else).
 /// On failure returns nothing and sets `error` and `what` (what was being done).
 std::optional<process_v2::process> launch_child(boost::asio::io_context& io,
                                                 const std::string& function,
-                                                const options& settings, channel_ends& channel,
-                                                std::error_code& error, std::string& what);
+                                                const options& settings,
+                                                const std::string& launch_key,
+                                                channel_ends& channel, std::error_code& error,
+                                                std::string& what);
 
 /// Kills the child at once without reaping it (the supervisor's wait reaps it).
 void kill_child(process_v2::process& child) noexcept;

@@ -5,15 +5,22 @@
 
 #include "launch.hpp"
 
+#include <mpdecor/detail/wire.hpp>
+#include <mpdecor/init.hpp>
+
 #include <boost/dll/runtime_symbol_info.hpp>
 
 #include <cerrno>
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#if defined(__linux__)
+#include <sys/prctl.h>
+#endif
 
 extern char** environ;
 
@@ -25,6 +32,8 @@ namespace {
 // learns it from --mp-channel.
 struct inherit_channel {
   int fd;
+  pid_t parent;              // this process, to detect a parent that died during the fork
+  std::size_t memory_limit;  // 0: none
 
   process_v2::error_code on_setup(process_v2::posix::default_launcher& launcher,
                                   const std::filesystem::path&, const char* const*) {
@@ -32,9 +41,23 @@ struct inherit_channel {
     return {};
   }
 
-  // Runs between fork and exec: fcntl is async-signal-safe.
+  // Runs between fork and exec, so only async-signal-safe calls: fcntl, prctl, setrlimit.
   process_v2::error_code on_exec_setup(process_v2::posix::default_launcher&,
                                        const std::filesystem::path&, const char* const*) {
+#if defined(__linux__)
+    // The child dies with the thread that forked it: the supervisor's thread, which lives
+    // until the program ends. The setting survives exec. If the parent died before the
+    // setting took effect, no signal will come: check and stop.
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) == -1)
+      return {errno, boost::system::system_category()};
+    if (::getppid() != parent)
+      ::_exit(exit_parent_gone);
+#endif
+    if (memory_limit != 0) {
+      const rlimit limit{static_cast<rlim_t>(memory_limit), static_cast<rlim_t>(memory_limit)};
+      if (::setrlimit(RLIMIT_AS, &limit) == -1)
+        return {errno, boost::system::system_category()};
+    }
     const int flags = ::fcntl(fd, F_GETFD);
     if (flags == -1 || ::fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC) == -1)
       return {errno, boost::system::system_category()};
@@ -59,19 +82,20 @@ struct inherit_channel {
   }
 };
 
-std::vector<std::string> child_environment(const options& settings) {
+std::vector<std::string> child_environment(const options& settings, const std::string& key) {
   std::vector<std::string> result;
   for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
     const std::string_view text(*entry);
-    const auto key = text.substr(0, text.find('='));
-    bool replaced = false;
-    for (const auto& [name, value] : settings.environment)
-      replaced = replaced || name == key;
+    const auto name = text.substr(0, text.find('='));
+    bool replaced = name == launch_key_variable;
+    for (const auto& setting : settings.environment)
+      replaced = replaced || setting.first == name;
     if (!replaced)
       result.emplace_back(text);
   }
   for (const auto& [name, value] : settings.environment)
     result.push_back(name + "=" + value);
+  result.push_back(std::string(launch_key_variable) + "=" + key);
   return result;
 }
 
@@ -84,8 +108,10 @@ const std::filesystem::path& own_executable() {
 
 std::optional<process_v2::process> launch_child(boost::asio::io_context& io,
                                                 const std::string& function,
-                                                const options& settings, channel_ends& channel,
-                                                std::error_code& error, std::string& what) {
+                                                const options& settings,
+                                                const std::string& launch_key,
+                                                channel_ends& channel, std::error_code& error,
+                                                std::string& what) {
   // SOCK_CLOEXEC: no other child, and nothing the program starts itself, inherits either
   // end; the child's end is made inheritable for this one exec only (inherit_channel).
   int ends[2];
@@ -112,14 +138,10 @@ std::optional<process_v2::process> launch_child(boost::asio::io_context& io,
   process_v2::default_process_launcher launcher;
   const auto start_dir = settings.working_directory.empty() ? std::filesystem::current_path(ec)
                                                             : settings.working_directory;
-  if (settings.environment.empty()) {
-    child.emplace(launcher(io.get_executor(), ec, own_executable(), arguments,
-                           inherit_channel{child_end}, process_v2::process_start_dir{start_dir}));
-  } else {
-    child.emplace(launcher(io.get_executor(), ec, own_executable(), arguments,
-                           inherit_channel{child_end}, process_v2::process_start_dir{start_dir},
-                           process_v2::process_environment{child_environment(settings)}));
-  }
+  child.emplace(launcher(io.get_executor(), ec, own_executable(), arguments,
+                         inherit_channel{child_end, ::getpid(), settings.memory_limit},
+                         process_v2::process_start_dir{start_dir},
+                         process_v2::process_environment{child_environment(settings, launch_key)}));
   ::close(child_end);
   if (ec) {
     channel.close();

@@ -20,6 +20,7 @@
 #include <cstdlib>
 #include <deque>
 #include <mutex>
+#include <random>
 #include <set>
 #include <thread>
 
@@ -34,6 +35,7 @@ struct call_state : std::enable_shared_from_this<call_state> {
 
   const std::string function;
   std::string frame; // freed once sent
+  std::string hello; // the launch key frame, sent before the call
   const options settings;
 
   // Shared with callers, under `mutex`.
@@ -56,13 +58,39 @@ struct call_state : std::enable_shared_from_this<call_state> {
   bool got_result = false;
   bool timed_out = false;
   bool killed = false;
-  std::string read_problem;
+  std::string read_problem; // what went wrong with the result, for the error message
+  bool damaged = false;      // the child sent something that is not a valid result
   process_v2::native_exit_code_type status{};
 };
 
 namespace {
 
 std::atomic<bool> initialized{false};
+
+// A fresh random key per launch: the child serves a call only from the process that holds
+// its key, which no other process sees (it is not on the command line, and the child
+// removes it from its environment before running anything).
+std::string new_launch_key() {
+  static std::random_device source;
+  static std::mutex source_mutex;
+  static const char digits[] = "0123456789abcdef";
+  std::string key(launch_key_size * 2, '0');
+  std::lock_guard lock(source_mutex);
+  for (std::size_t i = 0; i < launch_key_size; i += 4) {
+    auto word = static_cast<std::uint32_t>(source());
+    for (std::size_t j = 0; j < 8; ++j, word >>= 4)
+      key[i * 2 + j] = digits[word & 0xF];
+  }
+  return key;
+}
+
+std::string hello_frame(const std::string& key) {
+  std::string frame(frame_header_size, '\0');
+  output_archive archive(frame);
+  archive(key);
+  write_frame_header(frame.data(), frame_kind::hello, frame.size() - frame_header_size);
+  return frame;
+}
 
 class supervisor {
 public:
@@ -182,9 +210,12 @@ private:
       }
     }
     call->channel = std::make_unique<channel_ends>(io_);
+    const std::string key = new_launch_key();
+    call->hello = hello_frame(key);
     std::error_code error;
     std::string what;
-    call->process = launch_child(io_, call->function, call->settings, *call->channel, error, what);
+    call->process =
+        launch_child(io_, call->function, call->settings, key, *call->channel, error, what);
     if (!call->process) {
       call->channel.reset();
       finish(call, std::make_exception_ptr(launch_error(call->function, error, what)), true);
@@ -198,7 +229,9 @@ private:
     call->changed.notify_all();
     active_.insert(call);
 
-    boost::asio::async_write(call->channel->writer(), boost::asio::buffer(call->frame),
+    const std::array<boost::asio::const_buffer, 2> frames{boost::asio::buffer(call->hello),
+                                                          boost::asio::buffer(call->frame)};
+    boost::asio::async_write(call->channel->writer(), frames,
                              [call](boost::system::error_code, std::size_t) {
                                // A child that dies before reading its call is reported by
                                // its exit status; the write error adds nothing.
@@ -245,7 +278,10 @@ private:
     try {
       call->fixed = read_frame_header(call->header.data());
     } catch (const decode_failure& e) {
+      // Not a result: the child wrote something else on the channel. It cannot be trusted
+      // to send anything sensible after that.
       call->read_problem = e.what();
+      call->damaged = true;
       kill_child(*call->process);
       return read_finished(call);
     }
@@ -303,6 +339,9 @@ private:
           std::string type;
           std::string message;
           archive(type, message);
+          if (call.settings.memory_limit != 0 && type == "std::bad_alloc")
+            return std::make_exception_ptr(
+                memory_limit_exceeded(name, pid, call.settings.memory_limit));
           return std::make_exception_ptr(remote_error(name, pid, type, message));
         }
         case frame_kind::unknown_function: {
@@ -322,20 +361,23 @@ private:
                              name, pid));
         }
         case frame_kind::call:
+        case frame_kind::hello:
           break;
         }
         call.read_problem = "the child sent a call instead of a result";
       } catch (const std::exception& e) {
         call.read_problem = std::string("the reply could not be decoded: ") + e.what();
       }
+      call.damaged = true;
     }
     const exit_status how = decode_exit_status(call.status);
     std::string detail = call.read_problem;
     if (call.killed)
       detail = detail.empty() ? "killed through its handle" : detail + "; killed through its handle";
-    if (!call.read_problem.empty() && !call.killed && how.exit_code && *how.exit_code == 0)
+    if (call.damaged)
       return std::make_exception_ptr(protocol_error(
-          "mpdecor: '" + name + "' (pid " + std::to_string(pid) + "): " + call.read_problem,
+          "mpdecor: '" + name + "' (pid " + std::to_string(pid) + ") sent a damaged result: " +
+              call.read_problem,
           name, pid));
     return std::make_exception_ptr(child_crashed(name, pid, how.exit_code, how.signal, detail));
   }

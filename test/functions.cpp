@@ -5,6 +5,8 @@
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <exception>
 #include <thread>
 
 #if defined(_WIN32)
@@ -82,6 +84,63 @@ int sleep_ms(int milliseconds) {
   return milliseconds;
 }
 
+void call_terminate() { std::terminate(); }
+
+int overflow_stack(int depth) {
+  // The buffer is used after the recursive call, so the recursion cannot become a loop.
+  volatile char buffer[4096];
+  buffer[0] = static_cast<char>(depth);
+  if (depth > 100'000'000) // never reached: 4 KiB a frame overflows any stack long before
+    return depth;
+  const int deeper = overflow_stack(depth + 1);
+  return deeper + buffer[0];
+}
+
+std::uint64_t allocate_megabytes(std::uint64_t megabytes) {
+  std::vector<char> block(megabytes << 20);
+  for (std::size_t i = 0; i < block.size(); i += 4096)
+    block[i] = 1;
+  return block.size() >> 20;
+}
+
+void endless_loop() {
+  volatile std::uint64_t spins = 0;
+  for (;;)
+    spins = spins + 1;
+}
+
+namespace {
+// The child's end of the channel, from its own command line (--mp-channel IN,OUT).
+int channel_descriptor() {
+  std::ifstream file("/proc/self/cmdline", std::ios::binary);
+  std::string argument;
+  bool next = false;
+  while (std::getline(file, argument, '\0')) {
+    if (next)
+      return std::stoi(argument.substr(argument.find(',') + 1));
+    next = argument == "--mp-channel";
+  }
+  throw std::runtime_error("no --mp-channel argument");
+}
+} // namespace
+
+void close_channel() { ::close(channel_descriptor()); }
+
+void scribble_on_channel() {
+  const std::string garbage = "this is not an mpdecor message at all";
+  if (::write(channel_descriptor(), garbage.data(), garbage.size()) < 0)
+    throw std::runtime_error("write failed");
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+}
+
+void die_while_sending() {
+  std::string frame(mpdecor::detail::frame_header_size + 10, 'x');
+  mpdecor::detail::write_frame_header(frame.data(), mpdecor::detail::frame_kind::value, 1 << 20);
+  if (::write(channel_descriptor(), frame.data(), frame.size()) < 0)
+    throw std::runtime_error("write failed");
+  ::_exit(0);
+}
+
 std::string environment_variable(std::string name) {
   const char* value = std::getenv(name.c_str());
   return value == nullptr ? "<unset>" : value;
@@ -144,6 +203,13 @@ MPDECOR_REGISTER(fixtures::raise_segfault);
 MPDECOR_REGISTER(fixtures::call_abort);
 MPDECOR_REGISTER(fixtures::exit_with);
 MPDECOR_REGISTER(fixtures::sleep_ms);
+MPDECOR_REGISTER(fixtures::call_terminate);
+MPDECOR_REGISTER(fixtures::overflow_stack);
+MPDECOR_REGISTER(fixtures::allocate_megabytes);
+MPDECOR_REGISTER(fixtures::endless_loop);
+MPDECOR_REGISTER(fixtures::close_channel);
+MPDECOR_REGISTER(fixtures::scribble_on_channel);
+MPDECOR_REGISTER(fixtures::die_while_sending);
 MPDECOR_REGISTER(fixtures::environment_variable);
 MPDECOR_REGISTER(fixtures::working_directory);
 MPDECOR_REGISTER(fixtures::checksum);

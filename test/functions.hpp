@@ -77,6 +77,19 @@ void call_abort();
 int exit_with(int code);
 int sleep_ms(int milliseconds);
 
+// --- the fault matrix: everything a child can do wrong ---
+void call_terminate();
+int overflow_stack(int depth);
+/// Allocates and touches `megabytes` of memory; returns how much it got.
+std::uint64_t allocate_megabytes(std::uint64_t megabytes);
+void endless_loop();
+/// Closes the child's end of mpdecor's channel, then returns normally.
+void close_channel();
+/// Writes garbage on mpdecor's channel, then returns normally.
+void scribble_on_channel();
+/// Starts a valid result, sends part of it, and ends the process.
+void die_while_sending();
+
 // --- environment ---
 std::string environment_variable(std::string name);
 std::string working_directory();

@@ -193,24 +193,4 @@ BOOST_AUTO_TEST_CASE(at_exit_kill_policy_kills_running_children) {
   BOOST_TEST(!std::filesystem::exists(marker));
 }
 
-BOOST_AUTO_TEST_CASE(a_child_call_made_by_hand_is_refused) {
-  const auto result = helpers::run(helpers::self() + " --mp-child fixtures::add");
-  BOOST_TEST(result.exit_code == mpdecor::exit_not_started_by_mpdecor);
-  BOOST_TEST(contains(result.output, "not by mpdecor"));
-  const auto bad_channel =
-      helpers::run(helpers::self() + " --mp-child fixtures::add --mp-channel 999,999");
-  BOOST_TEST(bad_channel.exit_code == mpdecor::exit_not_started_by_mpdecor);
-}
-
-BOOST_AUTO_TEST_CASE(a_child_given_no_call_or_a_forged_one_runs_nothing) {
-  const auto empty =
-      helpers::run(helpers::self() + " --mp-child fixtures::add --mp-channel 0,1 < /dev/null");
-  BOOST_TEST(empty.exit_code == mpdecor::exit_bad_call_message);
-  BOOST_TEST(contains(empty.output, "closed the channel before sending the call"));
-  const auto forged = helpers::run("echo 'some forged bytes here' | " + helpers::self() +
-                                   " --mp-child fixtures::add --mp-channel 0,1");
-  BOOST_TEST(forged.exit_code == mpdecor::exit_bad_call_message);
-  BOOST_TEST(contains(forged.output, "not an mpdecor message"));
-}
-
 BOOST_AUTO_TEST_SUITE_END()

@@ -8,6 +8,7 @@
 #define MPDECOR_ERRORS_HPP
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
@@ -48,6 +49,17 @@ public:
 private:
   std::string type_;
   std::string message_;
+};
+
+/// The child ran out of memory under its `memory_limit` (it threw std::bad_alloc).
+class memory_limit_exceeded : public remote_error {
+public:
+  memory_limit_exceeded(const std::string& function, pid_type pid, std::size_t limit);
+  /// The limit the child ran into, in bytes.
+  std::size_t limit() const noexcept { return limit_; }
+
+private:
+  std::size_t limit_;
 };
 
 /// The child ended without sending a result: killed by a signal, aborted, or exited.

@@ -18,12 +18,14 @@ void init(int argc, char** argv);
 /// Exit codes of a child that could not serve its call (a served call exits with 0, even
 /// when the function threw: its exception travels back as a message).
 enum child_exit : int {
-  /// `--mp-child` without a working channel: started by hand, not by mpdecor.
+  /// `--mp-child` without a working channel or the launch key: not started by mpdecor.
   exit_not_started_by_mpdecor = 86,
   /// The call message was missing or damaged.
   exit_bad_call_message = 87,
   /// The result could not be sent (the parent is gone).
   exit_result_not_sent = 88,
+  /// The parent ended while the call was running (the child stops at once).
+  exit_parent_gone = 89,
 };
 
 /// True in a child process started by mpdecor, once `init` has been entered.

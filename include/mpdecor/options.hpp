@@ -20,6 +20,10 @@ struct options {
   std::vector<std::pair<std::string, std::string>> environment;
   /// Working directory of the child; empty means the parent's.
   std::filesystem::path working_directory;
+  /// Most memory the child may use, in bytes (0: no limit). On POSIX an address-space
+  /// limit (setrlimit RLIMIT_AS), on Windows a Job Object limit. A child that runs out
+  /// fails with `memory_limit_exceeded` (or `child_crashed` if it dies of it).
+  std::size_t memory_limit = 0;
 };
 
 /// What happens to children still running when the program exits normally.

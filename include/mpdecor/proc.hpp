@@ -86,6 +86,12 @@ public:
     copy.settings_.environment.emplace_back(std::move(name), std::move(value));
     return copy;
   }
+  /// Limits the child's memory to `bytes`; see `options::memory_limit`.
+  decorator memory_limit(std::size_t bytes) const {
+    decorator copy = *this;
+    copy.settings_.memory_limit = bytes;
+    return copy;
+  }
   /// Runs the child in `directory`.
   decorator working_directory(std::filesystem::path directory) const {
     decorator copy = *this;

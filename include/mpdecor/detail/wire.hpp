@@ -34,7 +34,13 @@ enum class frame_kind : std::uint16_t {
   exception = 3,        ///< child -> parent: type and message of what the function threw
   unknown_function = 4, ///< child -> parent: the child has no function of that name
   bad_call = 5,         ///< child -> parent: the call could not be decoded
+  hello = 6,            ///< parent -> child, first: the launch key that proves the parent
 };
+
+/// Environment variable that hands a child its launch key; the child removes it at once.
+inline constexpr const char* launch_key_variable = "MPDECOR_LAUNCH_KEY";
+/// Bytes in a launch key.
+inline constexpr std::size_t launch_key_size = 32;
 
 inline constexpr std::uint32_t frame_magic = 0x6364706DU; // "mpdc" in memory order
 inline constexpr std::uint16_t wire_version = 1;
@@ -77,7 +83,7 @@ inline frame_header read_frame_header(const char* in) {
     throw decode_failure("mpdecor wire version " + std::to_string(version) + ", expected " +
                          std::to_string(wire_version) +
                          " (parent and child built from different mpdecor versions?)");
-  if (kind < 1 || kind > 5)
+  if (kind < 1 || kind > 6)
     throw decode_failure("unknown message kind " + std::to_string(kind));
   header.kind = static_cast<frame_kind>(kind);
   return header;

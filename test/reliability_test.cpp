@@ -1,0 +1,251 @@
+// Reliability: every way a child can fail gives a typed error and leaves nothing behind;
+// a parent that dies takes its children with it; calls mpdecor did not make are refused.
+#include "functions.hpp"
+#include "helpers.hpp"
+
+#include <mpdecor/detail/wire.hpp>
+#include <mpdecor/mpdecor.hpp>
+
+#include <boost/test/unit_test.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <sys/types.h>
+#include <unistd.h>
+
+using namespace std::chrono_literals;
+using namespace fixtures;
+
+namespace {
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool sanitized = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+constexpr bool sanitized = true;
+#else
+constexpr bool sanitized = false;
+#endif
+#else
+constexpr bool sanitized = false;
+#endif
+
+// Gone, or a zombie waiting for whoever adopted it: either way it runs no more.
+bool has_ended(long pid) {
+  std::ifstream file("/proc/" + std::to_string(pid) + "/stat");
+  std::string text;
+  if (!std::getline(file, text))
+    return true;
+  const auto close = text.rfind(')');
+  return close != std::string::npos && close + 2 < text.size() && text[close + 2] == 'Z';
+}
+
+// Starts the parent program, reads the pids it prints, sends it `signal`, and checks that
+// each child it started has ended within a second.
+void kill_parent_and_check_children(int signal) {
+  FILE* output = ::popen(("exec " + helpers::program("parent") + " 3").c_str(), "r");
+  BOOST_REQUIRE(output != nullptr);
+  long parent = 0;
+  std::vector<long> children;
+  char line[256];
+  while (std::fgets(line, sizeof line, output) != nullptr) {
+    const std::string text(line);
+    if (text.rfind("parent ", 0) == 0)
+      parent = std::stol(text.substr(7));
+    else if (text.rfind("child ", 0) == 0)
+      children.push_back(std::stol(text.substr(6)));
+    else if (text.rfind("ready", 0) == 0)
+      break;
+  }
+  BOOST_REQUIRE(parent > 0);
+  BOOST_REQUIRE_EQUAL(children.size(), 3u);
+  for (long child : children)
+    BOOST_REQUIRE(!has_ended(child));
+  BOOST_REQUIRE_EQUAL(::kill(static_cast<pid_t>(parent), signal), 0);
+  const auto deadline = std::chrono::steady_clock::now() + 1s;
+  for (long child : children) {
+    while (!has_ended(child) && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(5ms);
+    BOOST_TEST(has_ended(child), "child " << child << " ended within a second");
+  }
+  ::pclose(output);
+}
+
+std::string launch_key_frame(const std::string& key) {
+  std::string frame(mpdecor::detail::frame_header_size, '\0');
+  mpdecor::detail::output_archive archive(frame);
+  archive(key);
+  mpdecor::detail::write_frame_header(frame.data(), mpdecor::detail::frame_kind::hello,
+                                      frame.size() - mpdecor::detail::frame_header_size);
+  return frame;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(reliability)
+
+BOOST_AUTO_TEST_CASE(std_terminate_becomes_child_crashed) {
+  BOOST_CHECK_EXCEPTION(mpdecor::proc_wait(call_terminate)(), mpdecor::child_crashed,
+                        [](const mpdecor::child_crashed& e) { return e.signal_name() == "SIGABRT"; });
+}
+
+BOOST_AUTO_TEST_CASE(stack_overflow_becomes_child_crashed) {
+  try {
+    mpdecor::proc_wait(overflow_stack)(0);
+    BOOST_FAIL("no exception");
+  } catch (const mpdecor::child_crashed& e) {
+    // AddressSanitizer reports the overflow itself and exits with an error code.
+    if (!sanitized)
+      BOOST_TEST(e.signal_name() == "SIGSEGV");
+    BOOST_TEST(contains(e.what(), "before it sent a result"));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(an_endless_loop_is_stopped_by_its_timeout) {
+  BOOST_CHECK_THROW(mpdecor::proc_wait(endless_loop).timeout(200ms)(), mpdecor::timeout_error);
+}
+
+BOOST_AUTO_TEST_CASE(running_out_of_memory_under_a_limit_becomes_memory_limit_exceeded) {
+  if (sanitized)
+    return; // sanitizers reserve more address space than any small limit allows
+  constexpr std::size_t limit = std::size_t{512} << 20;
+  try {
+    mpdecor::proc_wait(allocate_megabytes).memory_limit(limit)(2048);
+    BOOST_FAIL("no exception");
+  } catch (const mpdecor::memory_limit_exceeded& e) {
+    BOOST_TEST(e.limit() == limit);
+    BOOST_TEST(e.type() == "std::bad_alloc");
+    BOOST_TEST(contains(e.what(), "out of memory under its limit of 536870912 bytes"));
+  }
+  // Within the limit the same call succeeds.
+  BOOST_TEST(mpdecor::proc_wait(allocate_megabytes).memory_limit(limit)(64) == 64u);
+}
+
+BOOST_AUTO_TEST_CASE(a_child_killed_from_outside_becomes_child_crashed) {
+  auto handle = mpdecor::proc(sleep_ms)(60'000);
+  BOOST_REQUIRE_EQUAL(::kill(static_cast<pid_t>(handle.pid()), SIGKILL), 0);
+  try {
+    handle.get();
+    BOOST_FAIL("no exception");
+  } catch (const mpdecor::child_crashed& e) {
+    BOOST_TEST(e.signal_name() == "SIGKILL");
+    BOOST_TEST(!contains(e.what(), "through its handle"));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_child_that_closes_the_channel_becomes_child_crashed) {
+  try {
+    mpdecor::proc_wait(close_channel)();
+    BOOST_FAIL("no exception");
+  } catch (const mpdecor::child_crashed& e) {
+    BOOST_TEST(e.exit_code().value_or(-1) == mpdecor::exit_result_not_sent);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_child_that_scribbles_on_the_channel_becomes_protocol_error) {
+  try {
+    mpdecor::proc_wait(scribble_on_channel)();
+    BOOST_FAIL("no exception");
+  } catch (const mpdecor::protocol_error& e) {
+    BOOST_TEST(contains(e.what(), "sent a damaged result"));
+    BOOST_TEST(contains(e.what(), "bad magic number"));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_child_that_dies_while_sending_its_result_becomes_child_crashed) {
+  try {
+    mpdecor::proc_wait(die_while_sending)();
+    BOOST_FAIL("no exception");
+  } catch (const mpdecor::child_crashed& e) {
+    BOOST_TEST(e.exit_code().value_or(-1) == 0);
+    BOOST_TEST(contains(e.what(), "the result ended after 10 of 1048576 bytes"));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(after_every_failure_no_descriptor_and_no_zombie_is_left) {
+  mpdecor::proc_wait(add)(0, 0);
+  const int before = helpers::open_descriptors();
+  for (int round = 0; round < 3; ++round) {
+    BOOST_CHECK_THROW(mpdecor::proc_wait(throw_int)(1), mpdecor::remote_error);
+    BOOST_CHECK_THROW(mpdecor::proc_wait(raise_segfault)(), mpdecor::child_crashed);
+    BOOST_CHECK_THROW(mpdecor::proc_wait(call_abort)(), mpdecor::child_crashed);
+    BOOST_CHECK_THROW(mpdecor::proc_wait(exit_with)(3), mpdecor::child_crashed);
+    BOOST_CHECK_THROW(mpdecor::proc_wait(sleep_ms).timeout(50ms)(10'000), mpdecor::timeout_error);
+    BOOST_CHECK_THROW(mpdecor::proc_wait(close_channel)(), mpdecor::child_crashed);
+    BOOST_CHECK_THROW(mpdecor::proc_wait(scribble_on_channel)(), mpdecor::protocol_error);
+    BOOST_CHECK_THROW(mpdecor::proc_wait(die_while_sending)(), mpdecor::child_crashed);
+    BOOST_CHECK_THROW(mpdecor::proc_wait(add).working_directory("/no/such/dir")(1, 2),
+                      mpdecor::launch_error);
+  }
+  BOOST_TEST(helpers::open_descriptors() == before);
+  BOOST_TEST(helpers::children().empty());
+}
+
+BOOST_AUTO_TEST_CASE(children_end_within_a_second_when_the_parent_is_killed) {
+  kill_parent_and_check_children(SIGKILL);
+}
+
+BOOST_AUTO_TEST_CASE(children_end_when_the_parent_gets_sigterm) {
+  kill_parent_and_check_children(SIGTERM);
+}
+
+BOOST_AUTO_TEST_CASE(children_end_when_the_parent_gets_sigint) {
+  kill_parent_and_check_children(SIGINT);
+}
+
+BOOST_AUTO_TEST_CASE(a_child_call_made_by_hand_is_refused) {
+  const auto plain = helpers::run(helpers::self() + " --mp-child fixtures::add");
+  BOOST_TEST(plain.exit_code == mpdecor::exit_not_started_by_mpdecor);
+  BOOST_TEST(contains(plain.output, "not by mpdecor"));
+  BOOST_TEST(contains(plain.output, "refusing 'fixtures::add'"));
+  const auto bad_channel =
+      helpers::run(helpers::self() + " --mp-child fixtures::add --mp-channel 999,999");
+  BOOST_TEST(bad_channel.exit_code == mpdecor::exit_not_started_by_mpdecor);
+  // A channel of its own, but no launch key.
+  const auto no_key = helpers::run("echo 'forged bytes' | " + helpers::self() +
+                                   " --mp-child fixtures::add --mp-channel 0,1");
+  BOOST_TEST(no_key.exit_code == mpdecor::exit_not_started_by_mpdecor);
+  BOOST_TEST(contains(no_key.output, "no launch key"));
+}
+
+BOOST_AUTO_TEST_CASE(a_child_offered_the_wrong_launch_key_runs_nothing) {
+  const std::string key(64, 'a');
+  const std::string forged(64, 'b');
+  const auto input = std::filesystem::temp_directory_path() /
+                     ("mpdecor-test-forged-" + std::to_string(::getpid()));
+  std::ofstream(input, std::ios::binary) << launch_key_frame(forged);
+  const auto result = helpers::run("MPDECOR_LAUNCH_KEY=" + key + " " + helpers::self() +
+                                   " --mp-child fixtures::add --mp-channel 0,1 < " +
+                                   input.string());
+  std::filesystem::remove(input);
+  BOOST_TEST(result.exit_code == mpdecor::exit_not_started_by_mpdecor);
+  BOOST_TEST(contains(result.output, "did not come from the process that started this child"));
+}
+
+BOOST_AUTO_TEST_CASE(a_child_given_garbage_or_nothing_runs_nothing) {
+  const std::string key(64, 'a');
+  const auto empty = helpers::run("MPDECOR_LAUNCH_KEY=" + key + " " + helpers::self() +
+                                  " --mp-child fixtures::add --mp-channel 0,1 < /dev/null");
+  BOOST_TEST(empty.exit_code == mpdecor::exit_bad_call_message);
+  BOOST_TEST(contains(empty.output, "closed the channel before sending the call"));
+  const auto garbage = helpers::run("echo 'some forged bytes here' | MPDECOR_LAUNCH_KEY=" + key +
+                                    " " + helpers::self() +
+                                    " --mp-child fixtures::add --mp-channel 0,1");
+  BOOST_TEST(garbage.exit_code == mpdecor::exit_bad_call_message);
+  BOOST_TEST(contains(garbage.output, "not an mpdecor message"));
+}
+
+BOOST_AUTO_TEST_CASE(the_launch_key_is_not_passed_on_to_the_function) {
+  BOOST_TEST(mpdecor::proc_wait(environment_variable)("MPDECOR_LAUNCH_KEY") == "<unset>");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
