@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <system_error>
 #include <thread>
 #include <string>
 #include <typeinfo>
@@ -81,10 +82,14 @@ void watch_parent(native_channel in) {
   std::thread([in] {
     char byte = 0;
     try {
-      read_some(in, &byte, 1);
-    } catch (const std::exception&) {
+      if (read_some(in, &byte, 1) == 0)
+        std::_Exit(exit_parent_gone);
+    } catch (const std::system_error& e) {
+      // A reset connection means the parent is gone; any other error (the function closed
+      // the descriptor, say) leaves the call to end on its own.
+      if (e.code() == std::errc::connection_reset || e.code() == std::errc::broken_pipe)
+        std::_Exit(exit_parent_gone);
     }
-    std::_Exit(exit_parent_gone);
   }).detach();
 }
 

@@ -24,6 +24,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <vector>
 
 namespace mpdecor::detail {
 
@@ -121,6 +122,13 @@ public:
       throw decode_failure("message claims " + std::to_string(length) +
                            " elements but has only " + std::to_string(left_) + " bytes left");
   }
+  /// Checks that `count` elements of `size` bytes each fit in what remains.
+  void check_bytes(std::uint64_t count, std::size_t size) const {
+    if (count > left_ / size)
+      throw decode_failure("message claims " + std::to_string(count) + " elements of " +
+                           std::to_string(size) + " bytes but has only " +
+                           std::to_string(left_) + " bytes left");
+  }
   std::size_t bytes_left() const noexcept { return left_; }
 
 private:
@@ -161,6 +169,27 @@ void CEREAL_SAVE_FUNCTION_NAME(output_archive& ar, const cereal::BinaryData<T>& 
 template <class T>
 void CEREAL_LOAD_FUNCTION_NAME(input_archive& ar, cereal::BinaryData<T>& data) {
   ar.loadBinary(data.data, static_cast<std::size_t>(data.size));
+}
+
+// Numeric vectors and strings are read in one block: their length must fit, element size
+// included, in what is left, so they never allocate more than the message holds.
+template <class T, class Allocator>
+std::enable_if_t<std::is_arithmetic_v<T> && !std::is_same_v<T, bool>>
+CEREAL_LOAD_FUNCTION_NAME(input_archive& ar, std::vector<T, Allocator>& values) {
+  cereal::size_type size = 0;
+  ar(cereal::make_size_tag(size));
+  ar.check_bytes(size, sizeof(T));
+  values.resize(static_cast<std::size_t>(size));
+  ar.loadBinary(values.data(), static_cast<std::size_t>(size) * sizeof(T));
+}
+template <class Char, class Traits, class Allocator>
+std::enable_if_t<std::is_arithmetic_v<Char>>
+CEREAL_LOAD_FUNCTION_NAME(input_archive& ar, std::basic_string<Char, Traits, Allocator>& text) {
+  cereal::size_type size = 0;
+  ar(cereal::make_size_tag(size));
+  ar.check_bytes(size, sizeof(Char));
+  text.resize(static_cast<std::size_t>(size));
+  ar.loadBinary(text.data(), static_cast<std::size_t>(size) * sizeof(Char));
 }
 
 // --- Plain aggregates through Boost.PFR --------------------------------------------------
