@@ -1,13 +1,12 @@
 // mpdecor: init(), and serving a call in a child process.
 #include "channel.hpp"
 #include "registry.hpp"
+#include "reply.hpp"
 #include "state.hpp"
 
 #include <mpdecor/detail/wire.hpp>
 #include <mpdecor/errors.hpp>
 #include <mpdecor/init.hpp>
-
-#include <boost/core/demangle.hpp>
 
 #include <cstdio>
 #include <cstdlib>
@@ -16,12 +15,6 @@
 #include <system_error>
 #include <thread>
 #include <string>
-#include <typeinfo>
-
-#if defined(__GLIBCXX__) || defined(_LIBCPP_VERSION)
-#include <cxxabi.h>
-#define MPDECOR_HAS_CXXABI 1
-#endif
 
 namespace mpdecor {
 namespace detail {
@@ -93,59 +86,6 @@ void watch_parent(native_channel in) {
   }).detach();
 }
 
-std::string current_exception_type() {
-#if defined(MPDECOR_HAS_CXXABI)
-  if (const std::type_info* type = abi::__cxa_current_exception_type())
-    return boost::core::demangle(type->name());
-#endif
-  return "unknown exception type";
-}
-
-std::string frame_of(frame_kind kind, const std::string& first, const std::string* second = nullptr) {
-  std::string frame(frame_header_size, '\0');
-  output_archive archive(frame);
-  archive(first);
-  if (second != nullptr)
-    archive(*second);
-  write_frame_header(frame.data(), kind, frame.size() - frame_header_size);
-  return frame;
-}
-
-// Runs the call and encodes what came of it as a frame.
-std::string serve(const std::string& name, const std::string& payload) {
-  input_archive archive(payload);
-  std::string called;
-  try {
-    archive(called);
-  } catch (const std::exception& e) {
-    return frame_of(frame_kind::bad_call, std::string("the call names no function: ") + e.what());
-  }
-  if (called != name)
-    return frame_of(frame_kind::bad_call, "the call is for '" + called +
-                                              "' but the child was started for '" + name + "'");
-  const registration* entry = find_registration(name);
-  if (entry == nullptr)
-    return frame_of(frame_kind::unknown_function,
-                    "no function is registered as '" + name + "' in this executable (registered: " +
-                        registered_names() + ")");
-  std::string frame(frame_header_size, '\0');
-  try {
-    entry->invoke(entry->function, archive, frame);
-  } catch (const decode_failure& e) {
-    return frame_of(frame_kind::bad_call,
-                    "the arguments of '" + name + "' could not be decoded: " + e.what());
-  } catch (const std::exception& e) {
-    const std::string type = boost::core::demangle(typeid(e).name());
-    const std::string message = e.what();
-    return frame_of(frame_kind::exception, type, &message);
-  } catch (...) {
-    const std::string message;
-    return frame_of(frame_kind::exception, current_exception_type(), &message);
-  }
-  write_frame_header(frame.data(), frame_kind::value, frame.size() - frame_header_size);
-  return frame;
-}
-
 [[noreturn]] void run_child(int argc, char** argv) {
   child_flag = true;
   const std::string name = argc > 2 ? argv[2] : "";
@@ -177,7 +117,7 @@ std::string serve(const std::string& name, const std::string& payload) {
     leave(exit_bad_call_message, std::string("mpdecor: could not read the call: ") + e.what());
   }
   watch_parent(channel.in);
-  std::string reply = serve(name, payload);
+  std::string reply = serve_call(name, payload);
   payload = std::string(); // gives the memory of a large argument back before sending
   try {
     write_all(channel.out, reply);

@@ -3,6 +3,7 @@
 // timeout. Callers never touch a process: they submit a call and wait on its state.
 #include "config.hpp"
 #include "launch.hpp"
+#include "reply.hpp"
 #include "state.hpp"
 
 #include <mpdecor/detail/call.hpp>
@@ -330,41 +331,11 @@ private:
       return std::make_exception_ptr(timeout_error(name, pid, *call.settings.timeout));
     if (call.got_result) {
       try {
-        input_archive archive(call.incoming);
-        switch (call.fixed.kind) {
-        case frame_kind::value:
+        std::exception_ptr error =
+            decode_reply(call.fixed.kind, call.incoming, {name, pid, call.settings.memory_limit});
+        if (!error)
           call.payload = std::move(call.incoming);
-          return nullptr;
-        case frame_kind::exception: {
-          std::string type;
-          std::string message;
-          archive(type, message);
-          if (call.settings.memory_limit != 0 && type == "std::bad_alloc")
-            return std::make_exception_ptr(
-                memory_limit_exceeded(name, pid, call.settings.memory_limit));
-          return std::make_exception_ptr(remote_error(name, pid, type, message));
-        }
-        case frame_kind::unknown_function: {
-          std::string message;
-          archive(message);
-          return std::make_exception_ptr(
-              not_registered("mpdecor: the child (pid " + std::to_string(pid) +
-                                 ") could not run the call: " + message,
-                             name, pid));
-        }
-        case frame_kind::bad_call: {
-          std::string message;
-          archive(message);
-          return std::make_exception_ptr(
-              protocol_error("mpdecor: the child (pid " + std::to_string(pid) +
-                                 ") refused the call: " + message,
-                             name, pid));
-        }
-        case frame_kind::call:
-        case frame_kind::hello:
-          break;
-        }
-        call.read_problem = "the child sent a call instead of a result";
+        return error;
       } catch (const std::exception& e) {
         call.read_problem = std::string("the reply could not be decoded: ") + e.what();
       }

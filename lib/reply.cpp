@@ -1,0 +1,108 @@
+// mpdecor: encoding and decoding of replies, and serving a decoded call.
+#include "registry.hpp"
+#include "reply.hpp"
+
+#include <boost/core/demangle.hpp>
+
+#include <typeinfo>
+
+#if defined(__GLIBCXX__) || defined(_LIBCPP_VERSION)
+#include <cxxabi.h>
+#define MPDECOR_HAS_CXXABI 1
+#endif
+
+namespace mpdecor::detail {
+namespace {
+
+std::string current_exception_type() {
+#if defined(MPDECOR_HAS_CXXABI)
+  if (const std::type_info* type = abi::__cxa_current_exception_type())
+    return boost::core::demangle(type->name());
+#endif
+  return "unknown exception type";
+}
+
+std::string frame_of(frame_kind kind, const std::string& first, const std::string* second = nullptr) {
+  std::string frame(frame_header_size, '\0');
+  output_archive archive(frame);
+  archive(first);
+  if (second != nullptr)
+    archive(*second);
+  write_frame_header(frame.data(), kind, frame.size() - frame_header_size);
+  return frame;
+}
+
+// Runs the call and encodes what came of it as a frame.
+std::string serve_call_named(const std::string& name, std::string_view payload) {
+  input_archive archive(payload);
+  std::string called;
+  try {
+    archive(called);
+  } catch (const std::exception& e) {
+    return frame_of(frame_kind::bad_call, std::string("the call names no function: ") + e.what());
+  }
+  if (called != name)
+    return frame_of(frame_kind::bad_call, "the call is for '" + called +
+                                              "' but the child was started for '" + name + "'");
+  const registration* entry = find_registration(name);
+  if (entry == nullptr)
+    return frame_of(frame_kind::unknown_function,
+                    "no function is registered as '" + name + "' in this executable (registered: " +
+                        registered_names() + ")");
+  std::string frame(frame_header_size, '\0');
+  try {
+    entry->invoke(entry->function, archive, frame);
+  } catch (const decode_failure& e) {
+    return frame_of(frame_kind::bad_call,
+                    "the arguments of '" + name + "' could not be decoded: " + e.what());
+  } catch (const std::exception& e) {
+    const std::string type = boost::core::demangle(typeid(e).name());
+    const std::string message = e.what();
+    return frame_of(frame_kind::exception, type, &message);
+  } catch (...) {
+    const std::string message;
+    return frame_of(frame_kind::exception, current_exception_type(), &message);
+  }
+  write_frame_header(frame.data(), frame_kind::value, frame.size() - frame_header_size);
+  return frame;
+}
+
+} // namespace
+
+std::string serve_call(std::string_view expected_name, std::string_view payload) {
+  return serve_call_named(std::string(expected_name), payload);
+}
+
+std::exception_ptr decode_reply(frame_kind kind, std::string_view payload,
+                                const reply_context& context) {
+  const std::string name(context.function);
+  const pid_type pid = context.pid;
+  input_archive archive(payload);
+  std::string first;
+  std::string second;
+  switch (kind) {
+  case frame_kind::value:
+    return nullptr;
+  case frame_kind::exception:
+    archive(first, second);
+    if (context.memory_limit != 0 && first == "std::bad_alloc")
+      return std::make_exception_ptr(memory_limit_exceeded(name, pid, context.memory_limit));
+    return std::make_exception_ptr(remote_error(name, pid, first, second));
+  case frame_kind::unknown_function:
+    archive(first);
+    return std::make_exception_ptr(not_registered(
+        "mpdecor: the child (pid " + std::to_string(pid) + ") could not run the call: " + first,
+        name, pid));
+  case frame_kind::bad_call:
+    archive(first);
+    return std::make_exception_ptr(protocol_error(
+        "mpdecor: the child (pid " + std::to_string(pid) + ") refused the call: " + first, name,
+        pid));
+  case frame_kind::call:
+  case frame_kind::hello:
+    break;
+  }
+  throw decode_failure("the child sent a message that is not a reply");
+}
+
+} // namespace mpdecor::detail

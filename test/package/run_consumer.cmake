@@ -1,0 +1,95 @@
+# Configures, builds and runs one consumer project of mpdecor; run with cmake -P.
+#
+#   MODE                find_package (install this build first) or add_subdirectory
+#   SETTINGS            file written by package_tests.cmake: generator, compiler, flags...
+#   CONSUMER_SOURCE_DIR the consumer project
+#   WORK_DIR            scratch folder for the install and the consumer's build
+#   BUILD_TYPE          configuration to build (may be empty)
+cmake_minimum_required(VERSION 3.20)
+
+foreach(required MODE SETTINGS CONSUMER_SOURCE_DIR WORK_DIR)
+  if(NOT DEFINED ${required})
+    message(FATAL_ERROR "run_consumer.cmake: -D${required}=... is required")
+  endif()
+endforeach()
+include(${SETTINGS})
+
+function(run_step what)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE result COMMAND_ECHO STDOUT)
+  if(NOT result EQUAL 0)
+    message(FATAL_ERROR "${what} failed: ${result}")
+  endif()
+endfunction()
+
+set(config_arguments "")
+if(BUILD_TYPE)
+  set(config_arguments --config ${BUILD_TYPE})
+endif()
+
+# A fresh folder each run: stale headers from an earlier install, or a cached configure,
+# could hide a file that is no longer installed or a setting that no longer works.
+file(REMOVE_RECURSE ${WORK_DIR})
+set(build_dir ${WORK_DIR}/build)
+set(install_dir ${WORK_DIR}/install)
+
+set(prefix_path "${MPDECOR_FORWARD_CMAKE_PREFIX_PATH}")
+if(MODE STREQUAL "find_package")
+  run_step("Installing mpdecor"
+    ${CMAKE_COMMAND} --install ${MPDECOR_BUILD_DIR} --prefix ${install_dir} ${config_arguments})
+  list(PREPEND prefix_path ${install_dir})
+elseif(NOT MODE STREQUAL "add_subdirectory")
+  message(FATAL_ERROR "run_consumer.cmake: unknown MODE '${MODE}'")
+endif()
+
+set(configure_arguments -S ${CONSUMER_SOURCE_DIR} -B ${build_dir} -G ${MPDECOR_GENERATOR})
+if(MPDECOR_GENERATOR_PLATFORM)
+  list(APPEND configure_arguments -A ${MPDECOR_GENERATOR_PLATFORM})
+endif()
+if(MPDECOR_GENERATOR_TOOLSET)
+  list(APPEND configure_arguments -T ${MPDECOR_GENERATOR_TOOLSET})
+endif()
+if(BUILD_TYPE)
+  list(APPEND configure_arguments -DCMAKE_BUILD_TYPE=${BUILD_TYPE})
+endif()
+if(MODE STREQUAL "add_subdirectory")
+  list(APPEND configure_arguments -DMPDECOR_SOURCE_DIR=${MPDECOR_SOURCE_DIR})
+endif()
+foreach(variable IN LISTS MPDECOR_FORWARDED)
+  if(NOT variable STREQUAL "CMAKE_PREFIX_PATH")
+    list(APPEND configure_arguments "-D${variable}=${MPDECOR_FORWARD_${variable}}")
+  endif()
+endforeach()
+if(prefix_path)
+  list(APPEND configure_arguments "-DCMAKE_PREFIX_PATH=${prefix_path}")
+endif()
+
+run_step("Configuring the consumer" ${CMAKE_COMMAND} ${configure_arguments})
+
+if(MODE STREQUAL "find_package")
+  # The package must come from this install, not from a copy elsewhere on the system.
+  file(STRINGS ${build_dir}/CMakeCache.txt found_dir REGEX "^mpdecor_DIR:")
+  string(REGEX REPLACE "^mpdecor_DIR:[A-Z]+=" "" found_dir "${found_dir}")
+  file(REAL_PATH "${found_dir}" found_dir)
+  file(REAL_PATH "${install_dir}" real_install_dir)
+  string(FIND "${found_dir}" "${real_install_dir}/" at)
+  if(NOT at EQUAL 0)
+    message(FATAL_ERROR "find_package(mpdecor) used ${found_dir}, not the copy in ${install_dir}")
+  endif()
+endif()
+
+run_step("Building the consumer"
+  ${CMAKE_COMMAND} --build ${build_dir} --parallel ${config_arguments})
+
+# One-config generators put the program in the build folder, multi-config ones in a
+# folder named after the configuration.
+set(program "")
+foreach(candidate ${build_dir}/consumer ${build_dir}/consumer.exe
+                  ${build_dir}/${BUILD_TYPE}/consumer ${build_dir}/${BUILD_TYPE}/consumer.exe)
+  if(NOT program AND EXISTS ${candidate} AND NOT IS_DIRECTORY ${candidate})
+    set(program ${candidate})
+  endif()
+endforeach()
+if(NOT program)
+  message(FATAL_ERROR "the consumer was built, but its program is not in ${build_dir}")
+endif()
+run_step("Running the consumer" ${program})
