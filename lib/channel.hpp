@@ -22,6 +22,11 @@ struct child_channel {
 /// Returns false for anything else: the process was not started by mpdecor.
 bool open_child_channel(std::string_view argument, child_channel& channel) noexcept;
 
+/// Platform set-up of a child before it runs its call. Windows: a crash ends the child at
+/// once with its exception code, without a dialog or a debugger, and abort() ends it with
+/// a crash code, not an exit code. POSIX: nothing.
+void prepare_child_process() noexcept;
+
 /// Reads up to `size` bytes; 0 means the other end closed. Throws std::system_error.
 std::size_t read_some(native_channel in, char* data, std::size_t size);
 

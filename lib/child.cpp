@@ -88,6 +88,7 @@ void watch_parent(native_channel in) {
 
 [[noreturn]] void run_child(int argc, char** argv) {
   child_flag = true;
+  prepare_child_process();
   const std::string name = argc > 2 ? argv[2] : "";
   child_channel channel;
   if (argc != 5 || std::strcmp(argv[3], "--mp-channel") != 0 ||

@@ -33,12 +33,18 @@
 
 // From Boost 1.86 Process v2 is a compiled library (Boost::process) and these headers are
 // its interface; up to 1.85 it is header-only.
-#include <boost/process/v2/environment.hpp>
 #include <boost/process/v2/process.hpp>
 #include <boost/process/v2/start_dir.hpp>
 #include <boost/process/v2/stdio.hpp>
 #if defined(MPDECOR_POSIX)
+#include <boost/process/v2/environment.hpp>
 #include <boost/process/v2/posix/vfork_launcher.hpp>
+#else
+// Boost 1.81-1.82 with GCC on Windows (MinGW): v2/environment.hpp does not compile
+// (process_environment's constructors call build_env(sv, ""); fixed in 1.83).
+// lib/launch_windows.cpp builds the child's environment block itself, so Windows builds
+// never include it.
+#include <boost/process/v2/windows/default_launcher.hpp>
 #endif
 
 #include <boost/asio/io_context.hpp>
@@ -46,7 +52,8 @@
 // Boost 1.81-1.83 header-only: impl/environment.ipp, which defines
 // process_environment::on_setup, is never included by the headers (fixed in 1.84);
 // lib/process.cpp includes it, in exactly one translation unit.
-#if BOOST_VERSION < 108400 && !defined(BOOST_PROCESS_V2_SEPARATE_COMPILATION)
+#if defined(MPDECOR_POSIX) && BOOST_VERSION < 108400 && \
+    !defined(BOOST_PROCESS_V2_SEPARATE_COMPILATION)
 #define MPDECOR_INCLUDE_ENVIRONMENT_IPP 1
 #endif
 

@@ -8,6 +8,7 @@
 
 #include <mpdecor/options.hpp>
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <system_error>
@@ -37,10 +38,20 @@ struct channel_ends {
   }
 };
 #else
+/// Closes a job object handle (lib/launch_windows.cpp).
+struct job_closer {
+  void operator()(void* job) const noexcept;
+};
+
+// Two pipes: Windows has no socket pair whose ends a child can use as plain handles.
 struct channel_ends {
   explicit channel_ends(boost::asio::io_context& io) : in(io), out(io) {}
   boost::asio::readable_pipe in;
   boost::asio::writable_pipe out;
+  /// The child's own job object, when its memory limit needs one. Closing it kills the
+  /// child, so it lives as long as the channel, which the supervisor keeps until the child
+  /// has exited.
+  std::unique_ptr<void, job_closer> job;
   boost::asio::readable_pipe& reader() { return in; }
   boost::asio::writable_pipe& writer() { return out; }
   void close() {

@@ -16,6 +16,7 @@
 
 #include <boost/pfr.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -95,7 +96,8 @@ class output_archive : public cereal::OutputArchive<output_archive, cereal::Allo
 public:
   explicit output_archive(std::string& out) : OutputArchive(this), out_(out) {}
   void saveBinary(const void* data, std::size_t size) {
-    out_.append(static_cast<const char*>(data), size);
+    if (size != 0) // an empty vector's data() may be null
+      out_.append(static_cast<const char*>(data), size);
   }
 
 private:
@@ -109,6 +111,8 @@ public:
       : InputArchive(this), data_(message.data()), left_(message.size()) {}
 
   void loadBinary(void* data, std::size_t size) {
+    if (size == 0) // an empty vector's data() may be null, which memcpy must not get
+      return;
     if (size > left_)
       throw decode_failure("message truncated: needs " + std::to_string(size) +
                            " more bytes, has " + std::to_string(left_));
@@ -144,6 +148,15 @@ std::enable_if_t<std::is_arithmetic_v<T>> CEREAL_SAVE_FUNCTION_NAME(output_archi
 template <class T>
 std::enable_if_t<std::is_arithmetic_v<T>> CEREAL_LOAD_FUNCTION_NAME(input_archive& ar, T& value) {
   ar.loadBinary(&value, sizeof value);
+}
+// A bool holds 0 or 1: any other byte is refused rather than loaded into a bool, where
+// reading it would be undefined behaviour.
+inline void CEREAL_LOAD_FUNCTION_NAME(input_archive& ar, bool& value) {
+  unsigned char byte = 0;
+  ar.loadBinary(&byte, 1);
+  if (byte > 1)
+    throw decode_failure("invalid bool value " + std::to_string(byte));
+  value = byte == 1;
 }
 template <class T>
 void CEREAL_SAVE_FUNCTION_NAME(output_archive& ar, const cereal::NameValuePair<T>& pair) {
@@ -181,6 +194,22 @@ CEREAL_LOAD_FUNCTION_NAME(input_archive& ar, std::vector<T, Allocator>& values) 
   ar.check_bytes(size, sizeof(T));
   values.resize(static_cast<std::size_t>(size));
   ar.loadBinary(values.data(), static_cast<std::size_t>(size) * sizeof(T));
+}
+// Other vectors grow as their elements are decoded, instead of creating all of them up
+// front: a length that the message cannot back costs at most the room the remaining bytes
+// could fill, and anything beyond grows only with elements that were really there.
+template <class T, class Allocator>
+std::enable_if_t<!std::is_arithmetic_v<T>>
+CEREAL_LOAD_FUNCTION_NAME(input_archive& ar, std::vector<T, Allocator>& values) {
+  cereal::size_type size = 0;
+  ar(cereal::make_size_tag(size));
+  values.clear();
+  values.reserve(static_cast<std::size_t>(
+      std::min<std::uint64_t>(size, ar.bytes_left() / sizeof(T))));
+  for (cereal::size_type i = 0; i < size; ++i) {
+    values.emplace_back();
+    ar(values.back());
+  }
 }
 template <class Char, class Traits, class Allocator>
 std::enable_if_t<std::is_arithmetic_v<Char>>

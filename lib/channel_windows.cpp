@@ -1,0 +1,120 @@
+// mpdecor: the child's channel on Windows.
+#include "config.hpp"
+
+#if defined(MPDECOR_WINDOWS)
+
+#include "channel.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <csignal>
+#include <cstdint>
+#include <cstdlib>
+#include <system_error>
+
+#include <windows.h>
+
+namespace mpdecor::detail {
+namespace {
+
+// The values of the handles the child inherited (lib/launch_windows.cpp), in decimal.
+bool parse_handle(std::string_view text, native_channel& handle) {
+  std::uintptr_t value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size() || value == 0)
+    return false;
+  handle = static_cast<native_channel>(value);
+  return true;
+}
+
+HANDLE as_handle(native_channel handle) { return reinterpret_cast<HANDLE>(handle); }
+
+// An open handle of a file, pipe or console: a pseudo-handle (of this process or thread)
+// or the handle of a process, thread or event is none of them.
+bool is_open(native_channel handle) {
+  DWORD flags = 0;
+  if (!::GetHandleInformation(as_handle(handle), &flags))
+    return false;
+  ::SetLastError(NO_ERROR);
+  return ::GetFileType(as_handle(handle)) != FILE_TYPE_UNKNOWN || ::GetLastError() == NO_ERROR;
+}
+
+// The handle was inherited on purpose; nothing this child starts may inherit it in turn,
+// or the parent would not see the channel close when the child ends.
+void keep_private(native_channel handle) {
+  ::SetHandleInformation(as_handle(handle), HANDLE_FLAG_INHERIT, 0);
+}
+
+std::system_error last_error(const char* what) {
+  return std::system_error(static_cast<int>(::GetLastError()), std::system_category(), what);
+}
+
+// Signal handlers take no context; this one has nothing to tell.
+extern "C" void end_on_abort(int) {
+  // 0xC0000409 (STATUS_STACK_BUFFER_OVERRUN) is how Microsoft's C runtime ends a program
+  // that calls abort() (through __fastfail); the parent reports it as a crash.
+  ::TerminateProcess(::GetCurrentProcess(), 0xC0000409U);
+}
+
+} // namespace
+
+void prepare_child_process() noexcept {
+  // No Windows Error Reporting dialog and no debugger on a crash: the child ends at once,
+  // with the exception code as its exit status.
+  ::SetErrorMode(::GetErrorMode() | SEM_FAILCRITICALERRORS | SEM_NOGPFAULTERRORBOX);
+  // MinGW's C runtime (msvcrt) ends a program that calls abort(), and std::terminate with
+  // it, with exit code 3, which the parent could not tell from exit(3).
+  std::signal(SIGABRT, end_on_abort);
+}
+
+bool open_child_channel(std::string_view argument, child_channel& channel) noexcept {
+  const auto comma = argument.find(',');
+  if (comma == std::string_view::npos)
+    return false;
+  if (!parse_handle(argument.substr(0, comma), channel.in) ||
+      !parse_handle(argument.substr(comma + 1), channel.out))
+    return false;
+  if (!is_open(channel.in) || !is_open(channel.out))
+    return false;
+  keep_private(channel.in);
+  keep_private(channel.out);
+  return true;
+}
+
+std::size_t read_some(native_channel in, char* data, std::size_t size) {
+  DWORD got = 0;
+  const auto want = static_cast<DWORD>(std::min<std::size_t>(size, 1U << 30));
+  if (::ReadFile(as_handle(in), data, want, &got, nullptr))
+    return got;
+  // The parent closed its end (or ended): the end of the channel, as read() returns 0.
+  if (::GetLastError() == ERROR_BROKEN_PIPE)
+    return 0;
+  throw last_error("reading the call");
+}
+
+std::string take_environment_variable(const char* name) {
+  const char* value = std::getenv(name);
+  if (value == nullptr)
+    return {};
+  std::string result = value;
+  // Gone from the C runtime's copy (getenv) and from the process's environment, which
+  // whatever this child starts inherits.
+  const std::string removal = std::string(name) + "=";
+  ::_putenv(removal.c_str());
+  ::SetEnvironmentVariableA(name, nullptr);
+  return result;
+}
+
+void write_all(native_channel out, std::string_view data) {
+  while (!data.empty()) {
+    DWORD sent = 0;
+    const auto chunk = static_cast<DWORD>(std::min<std::size_t>(data.size(), 1U << 30));
+    if (!::WriteFile(as_handle(out), data.data(), chunk, &sent, nullptr))
+      throw last_error("sending the result");
+    data.remove_prefix(sent);
+  }
+}
+
+} // namespace mpdecor::detail
+
+#endif

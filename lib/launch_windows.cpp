@@ -1,0 +1,459 @@
+// mpdecor: starting and ending children on Windows.
+#include "config.hpp"
+
+#if defined(MPDECOR_WINDOWS)
+
+#include "launch.hpp"
+
+#include <mpdecor/detail/wire.hpp>
+
+#include <boost/dll/runtime_symbol_info.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <cstdio>
+#include <cwchar>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <windows.h>
+
+namespace mpdecor::detail {
+
+void job_closer::operator()(void* job) const noexcept { ::CloseHandle(job); }
+
+namespace {
+
+std::error_code last_error() noexcept {
+  return {static_cast<int>(::GetLastError()), std::system_category()};
+}
+process_v2::error_code last_system_error() noexcept {
+  return {static_cast<int>(::GetLastError()), boost::system::system_category()};
+}
+
+// Owns a handle for the length of one launch.
+class owned_handle {
+public:
+  owned_handle() = default;
+  explicit owned_handle(HANDLE handle) : handle_(handle) {}
+  owned_handle(const owned_handle&) = delete;
+  owned_handle& operator=(const owned_handle&) = delete;
+  ~owned_handle() { reset(); }
+  HANDLE get() const noexcept { return handle_; }
+  HANDLE release() noexcept { return std::exchange(handle_, nullptr); }
+  void reset(HANDLE handle = nullptr) noexcept {
+    if (handle_ != nullptr && handle_ != INVALID_HANDLE_VALUE)
+      ::CloseHandle(handle_);
+    handle_ = handle;
+  }
+
+private:
+  HANDLE handle_ = nullptr;
+};
+
+// One pipe of the channel. The parent's end is overlapped, as Asio's I/O completion port
+// needs, and never inheritable; the child's end is synchronous, since the child uses plain
+// ReadFile and WriteFile, and inheritable (only the child it is listed for inherits it).
+// Asio's own pipes (connect_pipe) make both ends overlapped, and the file object of an end
+// that Asio has used stays bound to the parent's completion port, so the child's end is
+// made here instead. An anonymous pipe (CreatePipe) cannot be overlapped: the pipe is named.
+bool create_pipe(bool parent_reads, owned_handle& parent_end, owned_handle& child_end,
+                 std::error_code& error) {
+  static std::atomic<unsigned long> counter{0};
+  const std::wstring name = L"\\\\.\\pipe\\mpdecor-" + std::to_wstring(::GetCurrentProcessId()) +
+                            L"-" + std::to_wstring(++counter);
+  constexpr DWORD buffer_size = 64 * 1024;
+  // FIRST_PIPE_INSTANCE: fails if another process made a pipe of this name first, instead
+  // of handing our child's channel to it.
+  parent_end.reset(::CreateNamedPipeW(
+      name.c_str(),
+      (parent_reads ? PIPE_ACCESS_INBOUND : PIPE_ACCESS_OUTBOUND) | FILE_FLAG_OVERLAPPED |
+          FILE_FLAG_FIRST_PIPE_INSTANCE,
+      PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT | PIPE_REJECT_REMOTE_CLIENTS, 1,
+      buffer_size, buffer_size, 0, nullptr));
+  if (parent_end.get() == INVALID_HANDLE_VALUE) {
+    error = last_error();
+    parent_end.release();
+    return false;
+  }
+  SECURITY_ATTRIBUTES inheritable{sizeof(SECURITY_ATTRIBUTES), nullptr, TRUE};
+  child_end.reset(::CreateFileW(name.c_str(), parent_reads ? GENERIC_WRITE : GENERIC_READ, 0,
+                                &inheritable, OPEN_EXISTING, 0, nullptr));
+  if (child_end.get() == INVALID_HANDLE_VALUE) {
+    error = last_error();
+    child_end.release();
+    return false;
+  }
+  return true;
+}
+
+// An inheritable copy of one of this process's standard handles, for the child's own
+// (none if this process has none).
+HANDLE inheritable_copy(DWORD which) {
+  const HANDLE original = ::GetStdHandle(which);
+  HANDLE copy = nullptr;
+  if (original == nullptr || original == INVALID_HANDLE_VALUE ||
+      !::DuplicateHandle(::GetCurrentProcess(), original, ::GetCurrentProcess(), &copy, 0, TRUE,
+                         DUPLICATE_SAME_ACCESS))
+    return nullptr;
+  return copy;
+}
+
+bool widen(std::string_view text, std::wstring& wide) {
+  wide.clear();
+  if (text.empty())
+    return true;
+  const int size = ::MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, text.data(),
+                                         static_cast<int>(text.size()), nullptr, 0);
+  if (size <= 0)
+    return false;
+  wide.resize(static_cast<std::size_t>(size));
+  return ::MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, text.data(),
+                               static_cast<int>(text.size()), wide.data(), size) == size;
+}
+
+std::wstring_view name_of(std::wstring_view entry) {
+  // Names of the per-drive current directories start with '=' ("=C:=C:\work").
+  return entry.substr(0, entry.find(L'=', 1));
+}
+
+bool same_name(std::wstring_view a, std::wstring_view b) {
+  // Windows compares variable names without regard to case (Path and PATH are one).
+  return ::CompareStringOrdinal(a.data(), static_cast<int>(a.size()), b.data(),
+                                static_cast<int>(b.size()), TRUE) == CSTR_EQUAL;
+}
+
+// The child's environment block: this process's environment, with options.environment
+// overriding it and the launch key added, sorted by name as CreateProcess documents.
+// Written here because Boost 1.81's process_environment does not compile with MinGW (see
+// config.hpp), and it would not replace variables whose names differ only in case.
+bool child_environment(const options& settings, const std::string& key,
+                       std::vector<wchar_t>& block, std::error_code& error) {
+  std::vector<std::wstring> entries;
+  for (const auto& [name, value] : settings.environment) {
+    std::wstring wide;
+    if (!widen(name + "=" + value, wide)) {
+      error = std::make_error_code(std::errc::illegal_byte_sequence);
+      return false;
+    }
+    entries.push_back(std::move(wide));
+  }
+  std::wstring key_entry;
+  widen(std::string(launch_key_variable) + "=" + key, key_entry);
+  entries.push_back(std::move(key_entry));
+  const std::size_t overrides = entries.size();
+
+  wchar_t* const current = ::GetEnvironmentStringsW();
+  if (current == nullptr) {
+    error = last_error();
+    return false;
+  }
+  for (const wchar_t* entry = current; *entry != L'\0'; entry += std::wcslen(entry) + 1) {
+    const std::wstring_view text(entry);
+    const bool replaced =
+        std::any_of(entries.begin(), entries.begin() + static_cast<std::ptrdiff_t>(overrides),
+                    [&](const std::wstring& added) { return same_name(name_of(added), name_of(text)); });
+    if (!replaced)
+      entries.emplace_back(text);
+  }
+  ::FreeEnvironmentStringsW(current);
+
+  std::stable_sort(entries.begin(), entries.end(), [](const std::wstring& a, const std::wstring& b) {
+    const auto left = name_of(a);
+    const auto right = name_of(b);
+    return ::CompareStringOrdinal(left.data(), static_cast<int>(left.size()), right.data(),
+                                  static_cast<int>(right.size()), TRUE) == CSTR_LESS_THAN;
+  });
+  block.clear();
+  for (const auto& entry : entries)
+    block.insert(block.end(), entry.c_str(), entry.c_str() + entry.size() + 1);
+  block.push_back(L'\0');
+  return true;
+}
+
+// A job object that kills its processes when its last handle closes, which at the latest
+// happens when this process ends, however it ends. SILENT_BREAKAWAY_OK: what a child
+// starts itself is not in the job, as a child's children on POSIX outlive their
+// grandparent (a child that uses mpdecor puts its own children in a job of its own).
+HANDLE create_job(std::size_t memory_limit, std::error_code& error) {
+  // Not inheritable (no security attributes): a child holding it would keep it alive.
+  owned_handle job(::CreateJobObjectW(nullptr, nullptr));
+  if (job.get() == nullptr) {
+    error = last_error();
+    return nullptr;
+  }
+  JOBOBJECT_EXTENDED_LIMIT_INFORMATION limits{};
+  limits.BasicLimitInformation.LimitFlags =
+      JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE | JOB_OBJECT_LIMIT_SILENT_BREAKAWAY_OK;
+  if (memory_limit != 0) {
+    limits.BasicLimitInformation.LimitFlags |= JOB_OBJECT_LIMIT_PROCESS_MEMORY;
+    limits.ProcessMemoryLimit = memory_limit;
+  }
+  if (!::SetInformationJobObject(job.get(), JobObjectExtendedLimitInformation, &limits,
+                                 sizeof limits)) {
+    error = last_error();
+    return nullptr;
+  }
+  return job.release();
+}
+
+// The job of every child without a memory limit; a memory limit applies to each process
+// of a job alike, so a child with one gets a job of its own.
+HANDLE program_job(std::error_code& error) {
+  // Made by the first launch and kept until the program ends; the supervisor's thread is
+  // the only one that launches, the static's guard covers any other.
+  static std::error_code creation_error;
+  static const HANDLE job = create_job(0, creation_error);
+  if (job == nullptr)
+    error = creation_error;
+  return job;
+}
+
+// Sets up CreateProcess for one child: the only handles it inherits are its channel ends
+// and its standard handles (Boost 1.81 would let it inherit every inheritable handle of
+// this process, other children's channel ends included); its environment block; and it
+// starts suspended, so that it runs no instruction before it is in its job.
+struct windows_child_setup {
+  std::vector<HANDLE> inherited;
+  HANDLE standard[3] = {nullptr, nullptr, nullptr};
+  std::vector<wchar_t>* environment = nullptr;
+  HANDLE job = nullptr;
+  std::error_code failure; // set by on_success when the child could not be put in its job
+
+  std::vector<char> attribute_storage;
+  LPPROC_THREAD_ATTRIBUTE_LIST attributes = nullptr;
+
+  windows_child_setup() = default;
+  windows_child_setup(const windows_child_setup&) = delete;
+  windows_child_setup& operator=(const windows_child_setup&) = delete;
+  ~windows_child_setup() {
+    if (attributes != nullptr)
+      ::DeleteProcThreadAttributeList(attributes);
+  }
+
+  process_v2::error_code on_setup(process_v2::windows::default_launcher& launcher,
+                                  const std::filesystem::path&, const std::wstring&) {
+    SIZE_T size = 0;
+    ::InitializeProcThreadAttributeList(nullptr, 1, 0, &size);
+    attribute_storage.resize(size);
+    auto* list = reinterpret_cast<LPPROC_THREAD_ATTRIBUTE_LIST>(attribute_storage.data());
+    if (!::InitializeProcThreadAttributeList(list, 1, 0, &size))
+      return last_system_error();
+    attributes = list;
+    if (!::UpdateProcThreadAttribute(attributes, 0, PROC_THREAD_ATTRIBUTE_HANDLE_LIST,
+                                     inherited.data(), inherited.size() * sizeof(HANDLE),
+                                     nullptr, nullptr))
+      return last_system_error();
+    launcher.startup_info.lpAttributeList = attributes;
+    launcher.inherit_handles = true;
+    launcher.startup_info.StartupInfo.dwFlags |= STARTF_USESTDHANDLES;
+    launcher.startup_info.StartupInfo.hStdInput = standard[0];
+    launcher.startup_info.StartupInfo.hStdOutput = standard[1];
+    launcher.startup_info.StartupInfo.hStdError = standard[2];
+    launcher.environment = environment->data();
+    launcher.creation_flags |= CREATE_UNICODE_ENVIRONMENT | CREATE_SUSPENDED;
+    return {};
+  }
+
+  // Runs after CreateProcess succeeded, while the launcher still holds the main thread.
+  void on_success(process_v2::windows::default_launcher& launcher, const std::filesystem::path&,
+                  const std::wstring&) {
+    const auto& created = launcher.process_information;
+    if (!::AssignProcessToJobObject(job, created.hProcess)) {
+      // The caller ends the child, which has not run yet.
+      failure = last_error();
+      return;
+    }
+    if (::ResumeThread(created.hThread) == static_cast<DWORD>(-1))
+      failure = last_error();
+  }
+};
+
+std::string handle_value(HANDLE handle) {
+  return std::to_string(reinterpret_cast<std::uintptr_t>(handle));
+}
+
+} // namespace
+
+const std::filesystem::path& own_executable() {
+  static const std::filesystem::path path = boost::dll::program_location();
+  return path;
+}
+
+std::optional<process_v2::process> launch_child(boost::asio::io_context& io,
+                                                const std::string& function,
+                                                const options& settings,
+                                                const std::string& launch_key,
+                                                channel_ends& channel, std::error_code& error,
+                                                std::string& what) {
+  error.clear();
+  what = "creating the channel";
+  owned_handle to_child;    // parent writes
+  owned_handle child_in;    // child reads
+  owned_handle from_child;  // parent reads
+  owned_handle child_out;   // child writes
+  if (!create_pipe(false, to_child, child_in, error) ||
+      !create_pipe(true, from_child, child_out, error))
+    return std::nullopt;
+  boost::system::error_code ec;
+  channel.out.assign(to_child.get(), ec);
+  if (!ec)
+    to_child.release();
+  if (!ec)
+    channel.in.assign(from_child.get(), ec);
+  if (!ec)
+    from_child.release();
+  if (ec) {
+    channel.close();
+    error = ec;
+    return std::nullopt;
+  }
+
+  what = "preparing the child's environment";
+  std::vector<wchar_t> environment;
+  if (!child_environment(settings, launch_key, environment, error)) {
+    channel.close();
+    return std::nullopt;
+  }
+
+  what = "creating the child's job object";
+  HANDLE job = nullptr;
+  if (settings.memory_limit != 0) {
+    channel.job.reset(create_job(settings.memory_limit, error));
+    job = channel.job.get();
+  } else {
+    job = program_job(error);
+  }
+  if (job == nullptr) {
+    channel.close();
+    return std::nullopt;
+  }
+
+  owned_handle standard[3];
+  windows_child_setup setup;
+  setup.inherited = {child_in.get(), child_out.get()};
+  const DWORD which[3] = {STD_INPUT_HANDLE, STD_OUTPUT_HANDLE, STD_ERROR_HANDLE};
+  for (int i = 0; i < 3; ++i) {
+    standard[i].reset(inheritable_copy(which[i]));
+    setup.standard[i] = standard[i].get();
+    if (standard[i].get() != nullptr)
+      setup.inherited.push_back(standard[i].get());
+  }
+  setup.environment = &environment;
+  setup.job = job;
+
+  const std::vector<std::string> arguments{
+      "--mp-child", function, "--mp-channel",
+      handle_value(child_in.get()) + "," + handle_value(child_out.get())};
+  std::optional<process_v2::process> child;
+  process_v2::windows::default_launcher launcher;
+  if (settings.working_directory.empty())
+    child.emplace(launcher(io.get_executor(), ec, own_executable(), arguments, setup));
+  else
+    child.emplace(launcher(io.get_executor(), ec, own_executable(), arguments, setup,
+                           process_v2::process_start_dir{settings.working_directory}));
+  // The child has its copies now (or never will): ours must go, or the parent would not
+  // see the channel close when the child ends.
+  child_in.reset();
+  child_out.reset();
+  if (ec)
+    error = ec;
+  else if (setup.failure) {
+    error = setup.failure;
+    kill_child(*child);
+  }
+  if (error) {
+    child.reset();
+    channel.close();
+    channel.job.reset();
+    what = settings.working_directory.empty()
+               ? "starting " + own_executable().string()
+               : "starting " + own_executable().string() + " in " +
+                     settings.working_directory.string();
+    return std::nullopt;
+  }
+  return child;
+}
+
+void kill_child(process_v2::process& child) noexcept {
+  // The handle stays open until the supervisor has seen the exit, so it cannot name a
+  // process that reused the id. Exit code 1, as Task Manager and taskkill /f use.
+  const HANDLE handle = child.native_handle();
+  if (handle != nullptr && handle != INVALID_HANDLE_VALUE)
+    ::TerminateProcess(handle, 1);
+}
+
+namespace {
+
+struct named_status {
+  std::uint32_t code;
+  const char* name;
+};
+
+// The NTSTATUS codes a process ends with when it crashes, or when the C runtime ends it on
+// a fatal error (abort() in a child: see prepare_child_process in channel_windows.cpp).
+// Other exit codes, negative ones included, are what the program passed to exit().
+constexpr named_status crash_statuses[] = {
+    {0x80000002U, "STATUS_DATATYPE_MISALIGNMENT"},
+    {0x80000003U, "STATUS_BREAKPOINT"},
+    {0xC0000005U, "STATUS_ACCESS_VIOLATION"},
+    {0xC0000006U, "STATUS_IN_PAGE_ERROR"},
+    {0xC0000017U, "STATUS_NO_MEMORY"},
+    {0xC000001DU, "STATUS_ILLEGAL_INSTRUCTION"},
+    {0xC0000025U, "STATUS_NONCONTINUABLE_EXCEPTION"},
+    {0xC0000026U, "STATUS_INVALID_DISPOSITION"},
+    {0xC000008CU, "STATUS_ARRAY_BOUNDS_EXCEEDED"},
+    {0xC000008DU, "STATUS_FLOAT_DENORMAL_OPERAND"},
+    {0xC000008EU, "STATUS_FLOAT_DIVIDE_BY_ZERO"},
+    {0xC000008FU, "STATUS_FLOAT_INEXACT_RESULT"},
+    {0xC0000090U, "STATUS_FLOAT_INVALID_OPERATION"},
+    {0xC0000091U, "STATUS_FLOAT_OVERFLOW"},
+    {0xC0000092U, "STATUS_FLOAT_STACK_CHECK"},
+    {0xC0000093U, "STATUS_FLOAT_UNDERFLOW"},
+    {0xC0000094U, "STATUS_INTEGER_DIVIDE_BY_ZERO"},
+    {0xC0000095U, "STATUS_INTEGER_OVERFLOW"},
+    {0xC0000096U, "STATUS_PRIVILEGED_INSTRUCTION"},
+    {0xC00000FDU, "STATUS_STACK_OVERFLOW"},
+    {0xC0000135U, "STATUS_DLL_NOT_FOUND"},
+    {0xC0000139U, "STATUS_ENTRYPOINT_NOT_FOUND"},
+    {0xC000013AU, "STATUS_CONTROL_C_EXIT"},
+    {0xC0000142U, "STATUS_DLL_INIT_FAILED"},
+    {0xC0000374U, "STATUS_HEAP_CORRUPTION"},
+    {0xC0000409U, "STATUS_STACK_BUFFER_OVERRUN"},
+    {0xC0000417U, "STATUS_INVALID_CRUNTIME_PARAMETER"},
+    {0xC0000420U, "STATUS_ASSERTION_FAILURE"},
+};
+
+const named_status* find_crash_status(std::uint32_t code) {
+  for (const auto& entry : crash_statuses)
+    if (entry.code == code)
+      return &entry;
+  return nullptr;
+}
+
+} // namespace
+
+exit_status decode_exit_status(process_v2::native_exit_code_type status) noexcept {
+  exit_status result;
+  const auto code = static_cast<std::uint32_t>(status);
+  if (find_crash_status(code) != nullptr)
+    result.signal = static_cast<int>(code);
+  else
+    result.exit_code = static_cast<int>(code);
+  return result;
+}
+
+std::string describe_signal(int signal) {
+  const auto code = static_cast<std::uint32_t>(signal);
+  if (const named_status* entry = find_crash_status(code))
+    return entry->name;
+  char text[32];
+  std::snprintf(text, sizeof text, "NTSTATUS 0x%08X", static_cast<unsigned>(code));
+  return text;
+}
+
+} // namespace mpdecor::detail
+
+#endif
