@@ -1,0 +1,113 @@
+// Soak: many sequential calls and many concurrent ones; prints what the parent holds
+// before and after (resident memory, open descriptors, child processes) and fails if
+// anything leaked. Not a timed test: it checks counts, and prints times for context.
+// Usage: mpdecor_soak [SEQUENTIAL=10000] [CONCURRENT=1000] [MAX_RSS_GROWTH_KB=4096]
+#include <mpdecor/mpdecor.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+namespace {
+
+int add_one(int value) { return value + 1; }
+
+struct snapshot {
+  long rss_kb = 0;
+  long descriptors = 0;
+  long children = 0;
+};
+
+long resident_kb() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmRSS:", 0) == 0)
+      return std::stol(line.substr(6));
+  return -1;
+}
+
+long count_children() {
+  long count = 0;
+  const std::string me = std::to_string(::getpid());
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    std::ifstream stat(entry.path() / "stat");
+    std::string text;
+    if (!std::getline(stat, text))
+      continue;
+    const auto close = text.rfind(')');
+    if (close == std::string::npos || close + 4 >= text.size())
+      continue;
+    const auto rest = text.substr(close + 4); // skip ") S "
+    if (rest.substr(0, rest.find(' ')) == me)
+      ++count;
+  }
+  return count;
+}
+
+snapshot take() {
+  snapshot s;
+  s.rss_kb = resident_kb();
+  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/self/fd"))
+    ++s.descriptors;
+  s.children = count_children();
+  return s;
+}
+
+void print(const char* label, const snapshot& s, double seconds) {
+  std::printf("%-28s rss %7ld KiB   descriptors %4ld   children %3ld   %8.2f s\n", label,
+              s.rss_kb, s.descriptors, s.children, seconds);
+}
+
+} // namespace
+
+MPDECOR_REGISTER(add_one);
+
+int main(int argc, char** argv) {
+  mpdecor::init(argc, argv);
+  const int sequential = argc > 1 ? std::stoi(argv[1]) : 10000;
+  const int concurrent = argc > 2 ? std::stoi(argv[2]) : 1000;
+  const long max_growth_kb = argc > 3 ? std::stol(argv[3]) : 4096;
+  using clock = std::chrono::steady_clock;
+
+  // Warm up: the supervisor's thread, event loop and buffers exist from here on.
+  for (int i = 0; i < 20; ++i)
+    mpdecor::proc_wait(add_one)(i);
+  const snapshot before = take();
+  print("before", before, 0);
+
+  auto start = clock::now();
+  for (int i = 0; i < sequential; ++i)
+    if (mpdecor::proc_wait(add_one)(i) != i + 1)
+      return std::fprintf(stderr, "wrong result\n"), 1;
+  const snapshot after_sequential = take();
+  print((std::to_string(sequential) + " sequential proc_wait").c_str(), after_sequential,
+        std::chrono::duration<double>(clock::now() - start).count());
+
+  start = clock::now();
+  std::vector<mpdecor::handle<int>> handles;
+  handles.reserve(static_cast<std::size_t>(concurrent));
+  for (int i = 0; i < concurrent; ++i)
+    handles.push_back(mpdecor::proc(add_one)(i));
+  mpdecor::wait_all();
+  for (int i = 0; i < concurrent; ++i)
+    if (handles[static_cast<std::size_t>(i)].get() != i + 1)
+      return std::fprintf(stderr, "wrong result\n"), 1;
+  handles.clear();
+  const snapshot after = take();
+  print((std::to_string(concurrent) + " concurrent proc").c_str(), after,
+        std::chrono::duration<double>(clock::now() - start).count());
+
+  const long growth = after.rss_kb - before.rss_kb;
+  std::printf("rss growth %ld KiB (limit %ld), descriptors %+ld, children left %ld\n", growth,
+              max_growth_kb, after.descriptors - before.descriptors, after.children);
+  const bool leaked = growth > max_growth_kb || after.descriptors != before.descriptors ||
+                      after.children != 0;
+  std::printf("%s\n", leaked ? "LEAK" : "no leak");
+  return leaked ? 1 : 0;
+}
