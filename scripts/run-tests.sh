@@ -1,18 +1,34 @@
 #!/usr/bin/env bash
-# Sets everything up on Debian 12 and runs mpdecor's whole test suite: the CMake build with
-# CTest (tests, examples, compile-time checks, package tests), then the b2 build.
+# Sets everything up on Debian 12 and runs mpdecor's whole test suite:
+#   1. CMake build, CTest: tests, examples, compile-time checks, package tests, soak
+#   2. b2 build: the same library, tests and examples
+#   3. the test suite under AddressSanitizer + UndefinedBehaviorSanitizer, then ThreadSanitizer
+#   4. both decoders fuzzed for a bounded time
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
+fuzz_seconds="${MPDECOR_FUZZ_SECONDS:-30}"
 
-scripts/setup.sh
+scripts/setup.sh clang libclang-rt-14-dev
 
-echo "=== CMake build and CTest"
-cmake -S . -B build/ci -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
-cmake --build build/ci -j2
-ctest --test-dir build/ci --output-on-failure -j2 --timeout 900
+step() { echo; echo "=== $*"; }
 
-echo "=== b2 build and tests"
+step "CMake build and CTest"
+cmake --preset release
+cmake --build --preset release
+ctest --preset release
+
+step "b2 build and tests"
 scripts/b2-test.sh
 
-echo "=== all tests passed"
+for preset in asan-ubsan tsan; do
+  step "test suite under $preset"
+  cmake --preset "$preset"
+  cmake --build --preset "$preset"
+  ctest --preset "$preset"
+done
+
+step "fuzzing, ${fuzz_seconds}s per decoder"
+scripts/fuzz.sh "$fuzz_seconds"
+
+step "all tests passed"
