@@ -15,4 +15,5 @@ configure_package_config_file(cmake/mpdecorConfig.cmake.in
 write_basic_package_version_file(${PROJECT_BINARY_DIR}/mpdecorConfigVersion.cmake
   COMPATIBILITY SameMinorVersion)
 install(FILES ${PROJECT_BINARY_DIR}/mpdecorConfig.cmake ${PROJECT_BINARY_DIR}/mpdecorConfigVersion.cmake
+  cmake/mpdecor_host_headers.cmake
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/mpdecor)

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace mpdecor::detail {
 
@@ -18,13 +19,18 @@ struct child_channel {
   native_channel out = -1;
 };
 
+/// The program's arguments as UTF-8: `argv` on POSIX; on Windows read again from the wide
+/// command line, since main's `argv` is in the ANSI code page, which cannot hold every
+/// registered name.
+std::vector<std::string> utf8_arguments(int argc, char** argv);
+
 /// Parses the value of --mp-channel ("IN,OUT") and checks that both ends are open.
 /// Returns false for anything else: the process was not started by mpdecor.
 bool open_child_channel(std::string_view argument, child_channel& channel) noexcept;
 
 /// Platform set-up of a child before it runs its call. Windows: a crash ends the child at
-/// once with its exception code, without a dialog or a debugger, and abort() ends it with
-/// a crash code, not an exit code. POSIX: nothing.
+/// once with its exception code as exit status, without a dialog or a debugger, and
+/// abort() ends it with a crash code, not an exit code. POSIX: nothing.
 void prepare_child_process() noexcept;
 
 /// Reads up to `size` bytes; 0 means the other end closed. Throws std::system_error.

@@ -53,6 +53,8 @@ bool open_child_channel(std::string_view argument, child_channel& channel) noexc
 
 void prepare_child_process() noexcept {}
 
+std::vector<std::string> utf8_arguments(int argc, char** argv) { return {argv, argv + argc}; }
+
 std::size_t read_some(native_channel in, char* data, std::size_t size) {
   for (;;) {
     const auto got = ::read(static_cast<int>(in), data, size);

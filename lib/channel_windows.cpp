@@ -13,6 +13,7 @@
 #include <system_error>
 
 #include <windows.h>
+#include <shellapi.h>
 
 namespace mpdecor::detail {
 namespace {
@@ -56,15 +57,51 @@ extern "C" void end_on_abort(int) {
   ::TerminateProcess(::GetCurrentProcess(), 0xC0000409U);
 }
 
+LPTOP_LEVEL_EXCEPTION_FILTER runtime_filter = nullptr;
+
+// Last in line for an exception nothing handled: ends the child with the exception code
+// as its exit status, before Windows Error Reporting or a debugger (Wine starts winedbg)
+// can hold it up; Wine ends a process whose stack overflowed with exit code 0 otherwise.
+LONG WINAPI end_on_crash(EXCEPTION_POINTERS* exception) {
+  // MinGW's C runtime installed its filter first: it calls the program's signal()
+  // handlers (SIGSEGV, SIGFPE, SIGILL) for the exceptions they stand for.
+  if (runtime_filter != nullptr) {
+    const LONG verdict = runtime_filter(exception);
+    if (verdict != EXCEPTION_CONTINUE_SEARCH)
+      return verdict;
+  }
+  ::TerminateProcess(::GetCurrentProcess(), exception->ExceptionRecord->ExceptionCode);
+  return EXCEPTION_EXECUTE_HANDLER;
+}
+
 } // namespace
 
 void prepare_child_process() noexcept {
-  // No Windows Error Reporting dialog and no debugger on a crash: the child ends at once,
-  // with the exception code as its exit status.
+  // No dialog for a crash or a missing drive: nobody is there to answer it.
   ::SetErrorMode(::GetErrorMode() | SEM_FAILCRITICALERRORS | SEM_NOGPFAULTERRORBOX);
+  runtime_filter = ::SetUnhandledExceptionFilter(end_on_crash);
   // MinGW's C runtime (msvcrt) ends a program that calls abort(), and std::terminate with
   // it, with exit code 3, which the parent could not tell from exit(3).
   std::signal(SIGABRT, end_on_abort);
+}
+
+std::vector<std::string> utf8_arguments(int argc, char** argv) {
+  int count = 0;
+  LPWSTR* wide = ::CommandLineToArgvW(::GetCommandLineW(), &count);
+  if (wide == nullptr || count != argc) { // not what main was given: keep argv
+    ::LocalFree(wide);
+    return {argv, argv + argc};
+  }
+  std::vector<std::string> arguments;
+  for (int i = 0; i < count; ++i) {
+    const int size = ::WideCharToMultiByte(CP_UTF8, 0, wide[i], -1, nullptr, 0, nullptr, nullptr);
+    std::string text(static_cast<std::size_t>(size > 0 ? size : 1), '\0');
+    ::WideCharToMultiByte(CP_UTF8, 0, wide[i], -1, text.data(), size, nullptr, nullptr);
+    text.pop_back(); // the terminating null
+    arguments.push_back(std::move(text));
+  }
+  ::LocalFree(wide);
+  return arguments;
 }
 
 bool open_child_channel(std::string_view argument, child_channel& channel) noexcept {

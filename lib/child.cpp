@@ -3,6 +3,7 @@
 #include "registry.hpp"
 #include "reply.hpp"
 #include "state.hpp"
+#include "worker.hpp"
 
 #include <mpdecor/detail/wire.hpp>
 #include <mpdecor/errors.hpp>
@@ -89,10 +90,11 @@ void watch_parent(native_channel in) {
 [[noreturn]] void run_child(int argc, char** argv) {
   child_flag = true;
   prepare_child_process();
-  const std::string name = argc > 2 ? argv[2] : "";
+  const std::vector<std::string> arguments = utf8_arguments(argc, argv);
+  const std::string name = arguments.size() > 2 ? arguments[2] : "";
   child_channel channel;
-  if (argc != 5 || std::strcmp(argv[3], "--mp-channel") != 0 ||
-      !open_child_channel(argv[4], channel))
+  if (arguments.size() != 5 || arguments[3] != "--mp-channel" ||
+      !open_child_channel(arguments[4], channel))
     leave(exit_not_started_by_mpdecor,
           "mpdecor: this process was started with --mp-child but not by mpdecor; it runs no "
           "function (refusing '" + name + "')");
@@ -139,6 +141,11 @@ void init(int argc, char** argv) {
   if (argc >= 2 && argv != nullptr && argv[1] != nullptr &&
       std::strcmp(argv[1], "--mp-child") == 0)
     detail::run_child(argc, argv);
+  if (argc >= 2 && argv != nullptr && argv[1] != nullptr &&
+      std::strcmp(argv[1], "--mp-worker") == 0) {
+    detail::child_flag = true;
+    detail::run_worker(argc, argv);
+  }
   detail::check_registrations();
 }
 

@@ -57,6 +57,16 @@
 #define MPDECOR_INCLUDE_ENVIRONMENT_IPP 1
 #endif
 
+// Boost 1.81-1.83 on Windows: moving a basic_process into one of another executor type
+// keeps the pid but drops the process handle (basic_process_handle_win's converting
+// constructor; fixed in 1.84), and the source's destructor then kills the child.
+// lib/launch_windows.cpp launches with process_v2::process's own executor type.
+
+// Boost 1.81 on Windows: a child inherits every inheritable handle of the parent once any
+// initializer sets inherit_handles (process_stdio does), so two launches at once can leak
+// their pipe ends into each other's children; lib/launch_windows.cpp passes an explicit
+// handle list (PROC_THREAD_ATTRIBUTE_HANDLE_LIST) instead.
+
 // Boost 1.81: posix::bind_fd::on_setup falls off its end without returning its
 // error_code (undefined behaviour), so mpdecor passes its channel with its own initializer
 // (lib/launch_posix.cpp).

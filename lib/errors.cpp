@@ -1,5 +1,6 @@
 // mpdecor: the error types' constructors.
 #include "config.hpp"
+#include "failure.hpp"
 #include "launch.hpp"
 
 #include <mpdecor/errors.hpp>
@@ -73,3 +74,41 @@ timeout_error::timeout_error(const std::string& function, pid_type pid,
       timeout_(timeout) {}
 
 } // namespace mpdecor
+
+namespace mpdecor::detail {
+
+void failure::raise() const {
+  switch (what) {
+  case kind::remote:
+    throw remote_error(function, pid, type, message);
+  case kind::memory_limit:
+    throw memory_limit_exceeded(function, pid, memory_limit);
+  case kind::crashed:
+    throw child_crashed(function, pid, exit_code, signal, message);
+  case kind::launch:
+    throw launch_error(function, code, message);
+  case kind::timeout:
+    throw timeout_error(function, pid, timeout);
+  case kind::not_registered:
+    throw not_registered(message, function, pid);
+  case kind::protocol:
+    throw protocol_error(message, function, pid);
+  case kind::cancelled:
+    throw cancelled(message, function, pid);
+  case kind::none:
+    break;
+  }
+  throw error("mpdecor: internal error: no failure to raise", function, pid);
+}
+
+std::exception_ptr failure::as_exception_ptr() const {
+  if (what == kind::none)
+    return nullptr;
+  try {
+    raise();
+  } catch (...) {
+    return std::current_exception();
+  }
+}
+
+} // namespace mpdecor::detail

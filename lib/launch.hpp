@@ -62,15 +62,32 @@ struct channel_ends {
 };
 #endif
 
-/// Starts `--mp-child function` from the program's own executable with a fresh channel,
-/// handing it `launch_key` in its environment (and nowhere else).
+/// What a launched child does: serve one call and exit, or serve calls until its channel
+/// closes (a pool's worker).
+enum class launch_mode { call, worker };
+
+/// The first argument of a child, which `init` reads to choose what the child does.
+inline const char* mode_argument(launch_mode mode) noexcept {
+  return mode == launch_mode::worker ? "--mp-worker" : "--mp-child";
+}
+
+/// Starts `--mp-child function` (or `--mp-worker label` for a pool's worker) from the
+/// program's own executable with a fresh channel, handing it `launch_key` in its
+/// environment (and nowhere else).
 /// On failure returns nothing and sets `error` and `what` (what was being done).
 std::optional<process_v2::process> launch_child(boost::asio::io_context& io,
                                                 const std::string& function,
                                                 const options& settings,
                                                 const std::string& launch_key,
                                                 channel_ends& channel, std::error_code& error,
-                                                std::string& what);
+                                                std::string& what,
+                                                launch_mode mode = launch_mode::call);
+
+/// A fresh random launch key, as hex digits (lib/supervisor.cpp).
+std::string new_launch_key();
+/// The hello frame that proves to a child that its calls come from the process holding
+/// `key` (lib/supervisor.cpp).
+std::string hello_frame(const std::string& key);
 
 /// Kills the child at once without reaping it (the supervisor's wait reaps it).
 void kill_child(process_v2::process& child) noexcept;

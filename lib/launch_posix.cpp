@@ -111,7 +111,7 @@ std::optional<process_v2::process> launch_child(boost::asio::io_context& io,
                                                 const options& settings,
                                                 const std::string& launch_key,
                                                 channel_ends& channel, std::error_code& error,
-                                                std::string& what) {
+                                                std::string& what, launch_mode mode) {
   // SOCK_CLOEXEC: no other child, and nothing the program starts itself, inherits either
   // end; the child's end is made inheritable for this one exec only (inherit_channel).
   int ends[2];
@@ -131,7 +131,7 @@ std::optional<process_v2::process> launch_child(boost::asio::io_context& io,
   }
   const int child_end = ends[1];
   const std::string channel_argument = std::to_string(child_end) + "," + std::to_string(child_end);
-  const std::vector<std::string> arguments{"--mp-child", function, "--mp-channel",
+  const std::vector<std::string> arguments{mode_argument(mode), function, "--mp-channel",
                                            channel_argument};
 
   std::optional<process_v2::process> child;

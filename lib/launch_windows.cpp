@@ -287,7 +287,7 @@ std::optional<process_v2::process> launch_child(boost::asio::io_context& io,
                                                 const options& settings,
                                                 const std::string& launch_key,
                                                 channel_ends& channel, std::error_code& error,
-                                                std::string& what) {
+                                                std::string& what, launch_mode mode) {
   error.clear();
   what = "creating the channel";
   owned_handle to_child;    // parent writes
@@ -345,14 +345,17 @@ std::optional<process_v2::process> launch_child(boost::asio::io_context& io,
   setup.job = job;
 
   const std::vector<std::string> arguments{
-      "--mp-child", function, "--mp-channel",
+      mode_argument(mode), function, "--mp-channel",
       handle_value(child_in.get()) + "," + handle_value(child_out.get())};
   std::optional<process_v2::process> child;
   process_v2::windows::default_launcher launcher;
+  // Launched with process_v2::process's own executor type: Boost 1.81 loses the handle when
+  // it converts a process to another executor type (see config.hpp).
+  const process_v2::process::executor_type executor = io.get_executor();
   if (settings.working_directory.empty())
-    child.emplace(launcher(io.get_executor(), ec, own_executable(), arguments, setup));
+    child.emplace(launcher(executor, ec, own_executable(), arguments, setup));
   else
-    child.emplace(launcher(io.get_executor(), ec, own_executable(), arguments, setup,
+    child.emplace(launcher(executor, ec, own_executable(), arguments, setup,
                            process_v2::process_start_dir{settings.working_directory}));
   // The child has its copies now (or never will): ours must go, or the parent would not
   // see the channel close when the child ends.

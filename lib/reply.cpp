@@ -73,31 +73,33 @@ std::string serve_call(std::string_view expected_name, std::string_view payload)
   return serve_call_named(std::string(expected_name), payload);
 }
 
-std::exception_ptr decode_reply(frame_kind kind, std::string_view payload,
-                                const reply_context& context) {
-  const std::string name(context.function);
-  const pid_type pid = context.pid;
+failure decode_reply(frame_kind kind, std::string_view payload, const reply_context& context) {
+  failure result;
+  result.function = std::string(context.function);
+  result.pid = context.pid;
+  const std::string child = "mpdecor: the child (pid " + std::to_string(context.pid) + ")";
   input_archive archive(payload);
-  std::string first;
-  std::string second;
   switch (kind) {
   case frame_kind::value:
-    return nullptr;
+    return result;
   case frame_kind::exception:
-    archive(first, second);
-    if (context.memory_limit != 0 && first == "std::bad_alloc")
-      return std::make_exception_ptr(memory_limit_exceeded(name, pid, context.memory_limit));
-    return std::make_exception_ptr(remote_error(name, pid, first, second));
+    archive(result.type, result.message);
+    result.what = failure::kind::remote;
+    if (context.memory_limit != 0 && result.type == "std::bad_alloc") {
+      result.what = failure::kind::memory_limit;
+      result.memory_limit = context.memory_limit;
+    }
+    return result;
   case frame_kind::unknown_function:
-    archive(first);
-    return std::make_exception_ptr(not_registered(
-        "mpdecor: the child (pid " + std::to_string(pid) + ") could not run the call: " + first,
-        name, pid));
+    archive(result.message);
+    result.message = child + " could not run the call: " + result.message;
+    result.what = failure::kind::not_registered;
+    return result;
   case frame_kind::bad_call:
-    archive(first);
-    return std::make_exception_ptr(protocol_error(
-        "mpdecor: the child (pid " + std::to_string(pid) + ") refused the call: " + first, name,
-        pid));
+    archive(result.message);
+    result.message = child + " refused the call: " + result.message;
+    result.what = failure::kind::protocol;
+    return result;
   case frame_kind::call:
   case frame_kind::hello:
     break;

@@ -3,6 +3,8 @@
 #ifndef MPDECOR_LIB_REPLY_HPP
 #define MPDECOR_LIB_REPLY_HPP
 
+#include "failure.hpp"
+
 #include <mpdecor/detail/wire.hpp>
 #include <mpdecor/errors.hpp>
 
@@ -20,10 +22,10 @@ struct reply_context {
   std::size_t memory_limit = 0;
 };
 
-/// Turns a complete reply frame from a child into the call's error, or nullptr for a value
-/// (whose payload the caller decodes as the function's result type). Throws
+/// Turns a complete reply frame from a child into the call's failure, or no failure for a
+/// value (whose payload the caller decodes as the function's result type). Throws
 /// `decode_failure` when the reply is not a valid one.
-std::exception_ptr decode_reply(frame_kind kind, std::string_view payload,
+failure decode_reply(frame_kind kind, std::string_view payload,
                                 const reply_context& context);
 
 /// Child side: decodes a call payload (function name, then arguments), runs the function

@@ -2,6 +2,7 @@
 // children, sends each its call, reads its result, waits for its exit and enforces its
 // timeout. Callers never touch a process: they submit a call and wait on its state.
 #include "config.hpp"
+#include "failure.hpp"
 #include "launch.hpp"
 #include "reply.hpp"
 #include "state.hpp"
@@ -20,6 +21,7 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <random>
 #include <set>
@@ -44,8 +46,9 @@ struct call_state : std::enable_shared_from_this<call_state> {
   std::condition_variable changed;
   phase stage = phase::queued;
   pid_type pid = 0;
-  std::exception_ptr error;
+  failure error; // none unless the call failed
   std::string payload;
+  std::vector<std::function<void()>> listeners; // when_finished(), called once finished
 
   // Owned by the supervisor's thread.
   std::optional<process_v2::process> process;
@@ -65,8 +68,8 @@ struct call_state : std::enable_shared_from_this<call_state> {
 };
 
 namespace {
-
 std::atomic<bool> initialized{false};
+} // namespace
 
 // A fresh random key per launch: the child serves a call only from the process that holds
 // its key, which no other process sees (it is not on the command line, and the child
@@ -92,6 +95,8 @@ std::string hello_frame(const std::string& key) {
   write_frame_header(frame.data(), frame_kind::hello, frame.size() - frame_header_size);
   return frame;
 }
+
+namespace {
 
 class supervisor {
 public:
@@ -180,10 +185,9 @@ private:
       queued.swap(queue_);
     }
     for (auto& call : queued)
-      finish(call, std::make_exception_ptr(cancelled(
-                       "mpdecor: the call to '" + call->function +
-                           "' was cancelled at program exit before it started",
-                       call->function, 0)),
+      finish(call,
+             cancellation(*call, "mpdecor: the call to '" + call->function +
+                                     "' was cancelled at program exit before it started"),
              /*held_slot=*/false);
     for (auto& call : active_)
       kill_on_loop(call);
@@ -219,7 +223,12 @@ private:
         launch_child(io_, call->function, call->settings, key, *call->channel, error, what);
     if (!call->process) {
       call->channel.reset();
-      finish(call, std::make_exception_ptr(launch_error(call->function, error, what)), true);
+      failure launch;
+      launch.what = failure::kind::launch;
+      launch.function = call->function;
+      launch.code = error;
+      launch.message = what;
+      finish(call, std::move(launch), true);
       return;
     }
     {
@@ -319,23 +328,28 @@ private:
       call->timer->cancel();
     call->channel->close();
     active_.erase(call);
-    std::exception_ptr error = outcome(*call);
-    finish(call, error, true);
+    finish(call, outcome(*call), true);
   }
 
   // Turns what was seen of the child into the call's result or error.
-  std::exception_ptr outcome(call_state& call) {
+  failure outcome(call_state& call) {
     const auto& name = call.function;
     const pid_type pid = call.pid;
-    if (call.timed_out)
-      return std::make_exception_ptr(timeout_error(name, pid, *call.settings.timeout));
+    failure result;
+    result.function = name;
+    result.pid = pid;
+    if (call.timed_out) {
+      result.what = failure::kind::timeout;
+      result.timeout = *call.settings.timeout;
+      return result;
+    }
     if (call.got_result) {
       try {
-        std::exception_ptr error =
+        failure reply =
             decode_reply(call.fixed.kind, call.incoming, {name, pid, call.settings.memory_limit});
-        if (!error)
+        if (!reply)
           call.payload = std::move(call.incoming);
-        return error;
+        return reply;
       } catch (const std::exception& e) {
         call.read_problem = std::string("the reply could not be decoded: ") + e.what();
       }
@@ -345,17 +359,32 @@ private:
     std::string detail = call.read_problem;
     if (call.killed)
       detail = detail.empty() ? "killed through its handle" : detail + "; killed through its handle";
-    if (call.damaged)
-      return std::make_exception_ptr(protocol_error(
-          "mpdecor: '" + name + "' (pid " + std::to_string(pid) + ") sent a damaged result: " +
-              call.read_problem,
-          name, pid));
-    return std::make_exception_ptr(child_crashed(name, pid, how.exit_code, how.signal, detail));
+    if (call.damaged) {
+      result.what = failure::kind::protocol;
+      result.message = "mpdecor: '" + name + "' (pid " + std::to_string(pid) +
+                       ") sent a damaged result: " + call.read_problem;
+      return result;
+    }
+    result.what = failure::kind::crashed;
+    result.exit_code = how.exit_code;
+    result.signal = how.signal;
+    result.message = detail;
+    return result;
   }
 
-  void finish(const std::shared_ptr<call_state>& call, std::exception_ptr error, bool held_slot) {
+  static failure cancellation(const call_state& call, std::string message) {
+    failure result;
+    result.what = failure::kind::cancelled;
+    result.function = call.function;
+    result.message = std::move(message);
+    return result;
+  }
+
+  void finish(const std::shared_ptr<call_state>& call, failure error, bool held_slot) {
+    std::vector<std::function<void()>> listeners;
     {
       std::lock_guard lock(call->mutex);
+      listeners.swap(call->listeners);
       call->error = std::move(error);
       call->stage = phase::finished;
       // Freed while the call's lock is held: a caller that sees its call finished and
@@ -365,6 +394,8 @@ private:
         release_slot();
     }
     call->changed.notify_all();
+    for (auto& listener : listeners)
+      listener();
     call->process.reset();
     call->channel.reset();
     call->timer.reset();
@@ -409,9 +440,9 @@ private:
     }
     // A call whose start is already posted holds a slot; start() sees it finished and
     // releases the slot.
-    finish(call, std::make_exception_ptr(cancelled(
-                     "mpdecor: the call to '" + call->function + "' was cancelled before it started",
-                     call->function, 0)),
+    finish(call,
+           cancellation(*call, "mpdecor: the call to '" + call->function +
+                                   "' was cancelled before it started"),
            false);
   }
 
@@ -454,10 +485,14 @@ bool wait_for(call_state& call, std::chrono::nanoseconds timeout) {
 
 std::string_view result(call_state& call) {
   wait(call);
-  std::lock_guard lock(call.mutex);
-  if (call.error)
-    std::rethrow_exception(call.error);
-  return call.payload;
+  failure error;
+  {
+    std::lock_guard lock(call.mutex);
+    if (!call.error)
+      return call.payload;
+    error = call.error;
+  }
+  error.raise();
 }
 
 void kill(call_state& call) {
@@ -468,8 +503,11 @@ void kill(call_state& call) {
 pid_type pid(call_state& call) {
   std::unique_lock lock(call.mutex);
   call.changed.wait(lock, [&] { return call.stage != phase::queued; });
-  if (call.pid == 0 && call.error)
-    std::rethrow_exception(call.error);
+  if (call.pid == 0 && call.error) {
+    const failure error = call.error;
+    lock.unlock();
+    error.raise();
+  }
   return call.pid;
 }
 
@@ -484,6 +522,17 @@ bool finished(call_state& call) {
 }
 
 const std::string& function_name(const call_state& call) { return call.function; }
+
+void when_finished(call_state& call, std::function<void()> listener) {
+  {
+    std::lock_guard lock(call.mutex);
+    if (call.stage != phase::finished) {
+      call.listeners.push_back(std::move(listener));
+      return;
+    }
+  }
+  listener();
+}
 
 } // namespace mpdecor::detail
 

@@ -11,6 +11,8 @@
 
 #if defined(_WIN32)
 #include <process.h>
+#include <windows.h>
+#include <shellapi.h>
 #define MPDECOR_TEST_GETPID _getpid
 #else
 #include <unistd.h>
@@ -110,6 +112,29 @@ void endless_loop() {
 }
 
 namespace {
+#if defined(_WIN32)
+// The child's end of the channel, a handle value, from its own command line
+// (--mp-channel IN,OUT).
+HANDLE channel_handle() {
+  int count = 0;
+  LPWSTR* arguments = ::CommandLineToArgvW(::GetCommandLineW(), &count);
+  std::wstring found;
+  for (int i = 1; arguments != nullptr && i < count; ++i)
+    if (std::wstring(arguments[i - 1]) == L"--mp-channel")
+      found = arguments[i];
+  ::LocalFree(arguments);
+  if (found.empty())
+    throw std::runtime_error("no --mp-channel argument");
+  return reinterpret_cast<HANDLE>(
+      static_cast<std::uintptr_t>(std::stoull(found.substr(found.find(L',') + 1))));
+}
+void close_channel_end() { ::CloseHandle(channel_handle()); }
+bool write_to_channel(const std::string& data) {
+  DWORD sent = 0;
+  return ::WriteFile(channel_handle(), data.data(), static_cast<DWORD>(data.size()), &sent,
+                     nullptr) != 0;
+}
+#else
 // The child's end of the channel, from its own command line (--mp-channel IN,OUT).
 int channel_descriptor() {
   std::ifstream file("/proc/self/cmdline", std::ios::binary);
@@ -122,13 +147,18 @@ int channel_descriptor() {
   }
   throw std::runtime_error("no --mp-channel argument");
 }
+void close_channel_end() { ::close(channel_descriptor()); }
+bool write_to_channel(const std::string& data) {
+  return ::write(channel_descriptor(), data.data(), data.size()) >= 0;
+}
+#endif
 } // namespace
 
-void close_channel() { ::close(channel_descriptor()); }
+void close_channel() { close_channel_end(); }
 
 void scribble_on_channel() {
   const std::string garbage = "this is not an mpdecor message at all";
-  if (::write(channel_descriptor(), garbage.data(), garbage.size()) < 0)
+  if (!write_to_channel(garbage))
     throw std::runtime_error("write failed");
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
 }
@@ -136,7 +166,7 @@ void scribble_on_channel() {
 void die_while_sending() {
   std::string frame(mpdecor::detail::frame_header_size + 10, 'x');
   mpdecor::detail::write_frame_header(frame.data(), mpdecor::detail::frame_kind::value, 1 << 20);
-  if (::write(channel_descriptor(), frame.data(), frame.size()) < 0)
+  if (!write_to_channel(frame))
     throw std::runtime_error("write failed");
   ::_exit(0);
 }
@@ -183,6 +213,21 @@ std::vector<std::int64_t> nested_pids(int depth) {
   return pids;
 }
 
+int square(int x) { return x * x; }
+int square_unless_thirteen(int x) {
+  if (x == 13)
+    std::raise(SIGSEGV);
+  return x * x;
+}
+namespace {
+int initializer_runs = 0;
+int tasks_served = 0;
+} // namespace
+void count_initializer_run() { ++initializer_runs; }
+void failing_initializer() { throw std::runtime_error("the model could not be loaded"); }
+std::pair<std::int64_t, int> initializer_runs_here() { return {own_pid(), initializer_runs}; }
+std::pair<std::int64_t, int> tasks_served_here() { return {own_pid(), ++tasks_served}; }
+
 } // namespace fixtures
 
 MPDECOR_REGISTER(fixtures::add);
@@ -217,3 +262,9 @@ MPDECOR_REGISTER(fixtures::make_bytes);
 MPDECOR_REGISTER(fixtures::timed_sleep);
 MPDECOR_REGISTER(fixtures::nested_pids);
 MPDECOR_REGISTER_AS(fixtures::add, "sum_of_two");
+MPDECOR_REGISTER(fixtures::square);
+MPDECOR_REGISTER(fixtures::square_unless_thirteen);
+MPDECOR_REGISTER(fixtures::count_initializer_run);
+MPDECOR_REGISTER(fixtures::failing_initializer);
+MPDECOR_REGISTER(fixtures::initializer_runs_here);
+MPDECOR_REGISTER(fixtures::tasks_served_here);

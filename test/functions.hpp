@@ -108,6 +108,19 @@ std::pair<std::int64_t, std::int64_t> timed_sleep(int milliseconds);
 /// Calls itself in a child `depth` times; returns the pids along the way.
 std::vector<std::int64_t> nested_pids(int depth);
 
+// --- pools ---
+int square(int x);
+/// Squares, except 13, on which the worker crashes (SIGSEGV).
+int square_unless_thirteen(int x);
+/// A pool's initializer: counts its runs in this process.
+void count_initializer_run();
+/// An initializer that always throws.
+void failing_initializer();
+/// This process's pid and the number of initializer runs it has seen.
+std::pair<std::int64_t, int> initializer_runs_here();
+/// This process's pid and how many times this function has run in it.
+std::pair<std::int64_t, int> tasks_served_here();
+
 } // namespace fixtures
 
 #endif

@@ -1,4 +1,5 @@
 #include "helpers.hpp"
+#include "windows_handles.hpp"
 
 #include <boost/test/unit_test.hpp>
 
@@ -8,12 +9,107 @@
 #include <fstream>
 #include <sstream>
 
-#if !defined(_WIN32)
+#if defined(_WIN32)
+#include <windows.h>
+#include <tlhelp32.h>
+#else
 #include <sys/wait.h>
 #include <unistd.h>
 #endif
 
 namespace helpers {
+
+#if defined(_WIN32)
+
+program_result run(const std::string& command) {
+  program_result result;
+  // Wide, so that paths in any language pass; cmd /c takes the outermost quotes off again,
+  // which it would otherwise take from around a quoted program path.
+  const std::wstring line = std::filesystem::u8path("\"" + command + " 2>&1\"").native();
+  FILE* pipe = ::_wpopen(line.c_str(), L"rb");
+  BOOST_REQUIRE_MESSAGE(pipe != nullptr, "could not run " << command);
+  std::array<char, 4096> buffer{};
+  std::size_t got = 0;
+  while ((got = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0)
+    result.output.append(buffer.data(), got);
+  result.exit_code = ::_pclose(pipe);
+  return result;
+}
+
+std::string self() {
+  std::wstring path(MAX_PATH, L'\0');
+  for (;;) {
+    const DWORD length = ::GetModuleFileNameW(nullptr, path.data(), static_cast<DWORD>(path.size()));
+    if (length < path.size()) {
+      path.resize(length);
+      return std::filesystem::path(path).string();
+    }
+    path.resize(path.size() * 2);
+  }
+}
+
+// The programs lie in programs/ beside this executable (test/CMakeLists.txt). The folder
+// named at configure time is the build machine's path, which a program under Wine sees
+// under another name.
+std::string program(const std::string& name) {
+  return (std::filesystem::path(self()).parent_path() / "programs" / ("mpdecor_" + name + ".exe"))
+      .string();
+}
+
+std::vector<long> children() {
+  // A pid is reused as soon as its process is gone, so a process whose parent id is ours
+  // is our child only if it started after us.
+  FILETIME created{};
+  FILETIME ignored{};
+  ::GetProcessTimes(::GetCurrentProcess(), &created, &ignored, &ignored, &ignored);
+  std::vector<long> pids;
+  const HANDLE snapshot = ::CreateToolhelp32Snapshot(TH32CS_SNAPPROCESS, 0);
+  BOOST_REQUIRE(snapshot != INVALID_HANDLE_VALUE);
+  PROCESSENTRY32W entry{};
+  entry.dwSize = sizeof entry;
+  for (BOOL more = ::Process32FirstW(snapshot, &entry); more;
+       more = ::Process32NextW(snapshot, &entry)) {
+    if (entry.th32ParentProcessID != ::GetCurrentProcessId())
+      continue;
+    const HANDLE process =
+        ::OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, entry.th32ProcessID);
+    FILETIME child_created{};
+    const bool ours = process != nullptr &&
+                      ::GetProcessTimes(process, &child_created, &ignored, &ignored, &ignored) &&
+                      ::CompareFileTime(&child_created, &created) >= 0;
+    if (process != nullptr)
+      ::CloseHandle(process);
+    if (ours)
+      pids.push_back(static_cast<long>(entry.th32ProcessID));
+  }
+  ::CloseHandle(snapshot);
+  return pids;
+}
+
+std::vector<long> zombie_children() { return {}; }
+
+int open_descriptors() {
+  const long count = windows_handles::count();
+  BOOST_REQUIRE(count > 0);
+  return static_cast<int>(count);
+}
+
+bool process_exists(long pid) {
+  const HANDLE process = ::OpenProcess(SYNCHRONIZE, FALSE, static_cast<DWORD>(pid));
+  if (process == nullptr)
+    return false;
+  const bool running = ::WaitForSingleObject(process, 0) == WAIT_TIMEOUT;
+  ::CloseHandle(process);
+  return running;
+}
+
+bool under_wine() {
+  // Wine's ntdll exports its version; Windows' does not.
+  const HMODULE ntdll = ::GetModuleHandleW(L"ntdll.dll");
+  return ntdll != nullptr && ::GetProcAddress(ntdll, "wine_get_version") != nullptr;
+}
+
+#else
 
 program_result run(const std::string& command) {
   program_result result;
@@ -24,11 +120,7 @@ program_result run(const std::string& command) {
   while ((got = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0)
     result.output.append(buffer.data(), got);
   const int status = ::pclose(pipe);
-#if defined(_WIN32)
-  result.exit_code = status;
-#else
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-#endif
   return result;
 }
 
@@ -104,5 +196,9 @@ int open_descriptors() {
 bool process_exists(long pid) {
   return std::filesystem::exists("/proc/" + std::to_string(pid));
 }
+
+bool under_wine() { return false; }
+
+#endif
 
 } // namespace helpers

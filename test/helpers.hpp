@@ -13,7 +13,7 @@ struct program_result {
   std::string output; ///< stdout and stderr together
 };
 
-/// Runs a command line through the shell and collects its output.
+/// Runs a command line through the shell (cmd.exe on Windows) and collects its output.
 program_result run(const std::string& command);
 
 /// Full path of a helper program built from test/programs/<name>/.
@@ -22,17 +22,24 @@ std::string program(const std::string& name);
 /// Path of the running test executable.
 std::string self();
 
-/// Pids of the processes whose parent is this process, zombies included (from /proc).
+/// Pids of the processes whose parent is this process, zombies included (from /proc; on
+/// Windows from a Toolhelp32 snapshot).
 std::vector<long> children();
 
-/// Pids of this process's children that are zombies.
+/// Pids of this process's children that are zombies (none on Windows, which has no
+/// zombies: an ended process leaves only the handles still open to it, which
+/// open_descriptors() counts).
 std::vector<long> zombie_children();
 
-/// Number of open file descriptors of this process (from /proc/self/fd).
+/// Number of open file descriptors of this process (from /proc/self/fd; on Windows the
+/// number of open handles).
 int open_descriptors();
 
-/// True if a process with this pid exists (a zombie counts).
+/// True if a process with this pid exists (a zombie counts; on Windows, while it runs).
 bool process_exists(long pid);
+
+/// True when this Windows program runs under Wine, which lacks a few Windows features.
+bool under_wine();
 
 } // namespace helpers
 

@@ -39,6 +39,7 @@ constexpr bool sanitized = false;
 constexpr bool sanitized = false;
 #endif
 
+#if !defined(_WIN32) // POSIX only; the Windows counterparts are in windows_test.cpp.
 // Gone, or a zombie waiting for whoever adopted it: either way it runs no more.
 bool has_ended(long pid) {
   std::ifstream file("/proc/" + std::to_string(pid) + "/stat");
@@ -88,11 +89,20 @@ std::string launch_key_frame(const std::string& key) {
                                       frame.size() - mpdecor::detail::frame_header_size);
   return frame;
 }
+#endif
+
+// Wine (8.0) accepts a job object's memory limit but does not enforce it.
+boost::test_tools::assertion_result memory_limits_are_enforced(boost::unit_test::test_unit_id) {
+  boost::test_tools::assertion_result result(!helpers::under_wine());
+  result.message() << "Wine does not enforce a job object's memory limit";
+  return result;
+}
 
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(reliability)
 
+#if !defined(_WIN32) // POSIX only; the Windows counterparts are in windows_test.cpp.
 BOOST_AUTO_TEST_CASE(std_terminate_becomes_child_crashed) {
   BOOST_CHECK_EXCEPTION(mpdecor::proc_wait(call_terminate)(), mpdecor::child_crashed,
                         [](const mpdecor::child_crashed& e) { return e.signal_name() == "SIGABRT"; });
@@ -109,12 +119,14 @@ BOOST_AUTO_TEST_CASE(stack_overflow_becomes_child_crashed) {
     BOOST_TEST(contains(e.what(), "before it sent a result"));
   }
 }
+#endif
 
 BOOST_AUTO_TEST_CASE(an_endless_loop_is_stopped_by_its_timeout) {
   BOOST_CHECK_THROW(mpdecor::proc_wait(endless_loop).timeout(200ms)(), mpdecor::timeout_error);
 }
 
-BOOST_AUTO_TEST_CASE(running_out_of_memory_under_a_limit_becomes_memory_limit_exceeded) {
+BOOST_AUTO_TEST_CASE(running_out_of_memory_under_a_limit_becomes_memory_limit_exceeded,
+                     *boost::unit_test::precondition(memory_limits_are_enforced)) {
   if (sanitized)
     return; // sanitizers reserve more address space than any small limit allows
   constexpr std::size_t limit = std::size_t{512} << 20;
@@ -130,6 +142,7 @@ BOOST_AUTO_TEST_CASE(running_out_of_memory_under_a_limit_becomes_memory_limit_ex
   BOOST_TEST(mpdecor::proc_wait(allocate_megabytes).memory_limit(limit)(64) == 64u);
 }
 
+#if !defined(_WIN32) // POSIX only; the Windows counterparts are in windows_test.cpp.
 BOOST_AUTO_TEST_CASE(a_child_killed_from_outside_becomes_child_crashed) {
   auto handle = mpdecor::proc(sleep_ms)(60'000);
   BOOST_REQUIRE_EQUAL(::kill(static_cast<pid_t>(handle.pid()), SIGKILL), 0);
@@ -141,6 +154,7 @@ BOOST_AUTO_TEST_CASE(a_child_killed_from_outside_becomes_child_crashed) {
     BOOST_TEST(!contains(e.what(), "through its handle"));
   }
 }
+#endif
 
 BOOST_AUTO_TEST_CASE(a_child_that_closes_the_channel_becomes_child_crashed) {
   try {
@@ -172,7 +186,9 @@ BOOST_AUTO_TEST_CASE(a_child_that_dies_while_sending_its_result_becomes_child_cr
 }
 
 BOOST_AUTO_TEST_CASE(after_every_failure_no_descriptor_and_no_zombie_is_left) {
-  mpdecor::proc_wait(add)(0, 0);
+  // The supervisor's own descriptors exist from here on, its timers' too (on Windows Asio
+  // starts a timer thread on first use).
+  mpdecor::proc_wait(add).timeout(std::chrono::minutes(1))(0, 0);
   const int before = helpers::open_descriptors();
   for (int round = 0; round < 3; ++round) {
     BOOST_CHECK_THROW(mpdecor::proc_wait(throw_int)(1), mpdecor::remote_error);
@@ -190,6 +206,7 @@ BOOST_AUTO_TEST_CASE(after_every_failure_no_descriptor_and_no_zombie_is_left) {
   BOOST_TEST(helpers::children().empty());
 }
 
+#if !defined(_WIN32) // POSIX only; the Windows counterparts are in windows_test.cpp.
 BOOST_AUTO_TEST_CASE(children_end_within_a_second_when_the_parent_is_killed) {
   kill_parent_and_check_children(SIGKILL);
 }
@@ -243,6 +260,7 @@ BOOST_AUTO_TEST_CASE(a_child_given_garbage_or_nothing_runs_nothing) {
   BOOST_TEST(garbage.exit_code == mpdecor::exit_bad_call_message);
   BOOST_TEST(contains(garbage.output, "not an mpdecor message"));
 }
+#endif
 
 BOOST_AUTO_TEST_CASE(the_launch_key_is_not_passed_on_to_the_function) {
   BOOST_TEST(mpdecor::proc_wait(environment_variable)("MPDECOR_LAUNCH_KEY") == "<unset>");

@@ -18,6 +18,7 @@
 #include <mpdecor/handle.hpp>
 #include <mpdecor/init.hpp>
 #include <mpdecor/options.hpp>
+#include <mpdecor/pool.hpp>
 #include <mpdecor/proc.hpp>
 #include <mpdecor/register.hpp>
 #include <mpdecor/serialization.hpp>

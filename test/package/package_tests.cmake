@@ -15,6 +15,8 @@ string(APPEND settings "set(MPDECOR_GENERATOR_PLATFORM [==[${CMAKE_GENERATOR_PLA
 string(APPEND settings "set(MPDECOR_GENERATOR_TOOLSET [==[${CMAKE_GENERATOR_TOOLSET}]==])\n")
 string(APPEND settings "set(MPDECOR_BUILD_DIR [==[${PROJECT_BINARY_DIR}]==])\n")
 string(APPEND settings "set(MPDECOR_SOURCE_DIR [==[${PROJECT_SOURCE_DIR}]==])\n")
+# A cross build runs the consumer through its emulator (Wine for a Windows build).
+string(APPEND settings "set(MPDECOR_EMULATOR [==[${CMAKE_CROSSCOMPILING_EMULATOR}]==])\n")
 string(APPEND settings "set(MPDECOR_FORWARDED \"\")\n")
 foreach(variable IN LISTS forwarded_variables)
   if(NOT "${${variable}}" STREQUAL "")

@@ -2,6 +2,8 @@
 // before and after (resident memory, open descriptors, child processes) and fails if
 // anything leaked. Not a timed test: it checks counts, and prints times for context.
 // Usage: mpdecor_soak [SEQUENTIAL=10000] [CONCURRENT=1000] [MAX_RSS_GROWTH_KB=4096]
+#include "../windows_handles.hpp"
+
 #include <mpdecor/mpdecor.hpp>
 
 #include <chrono>
@@ -11,9 +13,29 @@
 #include <string>
 #include <vector>
 
+#if defined(_WIN32)
+#include <windows.h>
+#include <psapi.h>
+#include <tlhelp32.h>
+#else
 #include <unistd.h>
+#endif
 
 namespace {
+
+// A sanitizer runtime keeps growing bookkeeping of its own (shadow memory, histories), so
+// resident memory says nothing about mpdecor there; descriptors and children still do.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool check_memory = false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+constexpr bool check_memory = false;
+#else
+constexpr bool check_memory = true;
+#endif
+#else
+constexpr bool check_memory = true;
+#endif
 
 int add_one(int value) { return value + 1; }
 
@@ -23,6 +45,44 @@ struct snapshot {
   long children = 0;
 };
 
+#if defined(_WIN32)
+long resident_kb() {
+  PROCESS_MEMORY_COUNTERS counters{};
+  if (!::GetProcessMemoryInfo(::GetCurrentProcess(), &counters, sizeof counters))
+    return -1;
+  return static_cast<long>(counters.WorkingSetSize / 1024);
+}
+
+// Processes whose parent id is ours and that started after us (an older one names a
+// process that had our id before us).
+long count_children() {
+  FILETIME created{};
+  FILETIME ignored{};
+  ::GetProcessTimes(::GetCurrentProcess(), &created, &ignored, &ignored, &ignored);
+  long count = 0;
+  const HANDLE snapshot = ::CreateToolhelp32Snapshot(TH32CS_SNAPPROCESS, 0);
+  PROCESSENTRY32W entry{};
+  entry.dwSize = sizeof entry;
+  for (BOOL more = ::Process32FirstW(snapshot, &entry); more;
+       more = ::Process32NextW(snapshot, &entry)) {
+    if (entry.th32ParentProcessID != ::GetCurrentProcessId())
+      continue;
+    const HANDLE process =
+        ::OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, entry.th32ProcessID);
+    FILETIME child_created{};
+    if (process != nullptr &&
+        ::GetProcessTimes(process, &child_created, &ignored, &ignored, &ignored) &&
+        ::CompareFileTime(&child_created, &created) >= 0)
+      ++count;
+    if (process != nullptr)
+      ::CloseHandle(process);
+  }
+  ::CloseHandle(snapshot);
+  return count;
+}
+
+long open_descriptors() { return windows_handles::count(); }
+#else
 long resident_kb() {
   std::ifstream status("/proc/self/status");
   std::string line;
@@ -50,11 +110,18 @@ long count_children() {
   return count;
 }
 
+long open_descriptors() {
+  long count = 0;
+  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/self/fd"))
+    ++count;
+  return count;
+}
+#endif
+
 snapshot take() {
   snapshot s;
   s.rss_kb = resident_kb();
-  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/self/fd"))
-    ++s.descriptors;
+  s.descriptors = open_descriptors();
   s.children = count_children();
   return s;
 }
@@ -75,9 +142,11 @@ int main(int argc, char** argv) {
   const long max_growth_kb = argc > 3 ? std::stol(argv[3]) : 4096;
   using clock = std::chrono::steady_clock;
 
-  // Warm up: the supervisor's thread, event loop and buffers exist from here on.
+  // Warm up: the supervisor's thread, event loop and buffers exist from here on, and so
+  // does its timer machinery (on Windows Asio starts a timer thread on first use).
   for (int i = 0; i < 20; ++i)
     mpdecor::proc_wait(add_one)(i);
+  mpdecor::proc_wait(add_one).timeout(std::chrono::minutes(1))(0);
   const snapshot before = take();
   print("before", before, 0);
 
@@ -106,8 +175,10 @@ int main(int argc, char** argv) {
   const long growth = after.rss_kb - before.rss_kb;
   std::printf("rss growth %ld KiB (limit %ld), descriptors %+ld, children left %ld\n", growth,
               max_growth_kb, after.descriptors - before.descriptors, after.children);
-  const bool leaked = growth > max_growth_kb || after.descriptors != before.descriptors ||
-                      after.children != 0;
+  if (!check_memory)
+    std::printf("resident memory not checked: built with a sanitizer\n");
+  const bool leaked = (check_memory && growth > max_growth_kb) ||
+                      after.descriptors != before.descriptors || after.children != 0;
   std::printf("%s\n", leaked ? "LEAK" : "no leak");
   return leaked ? 1 : 0;
 }

@@ -7,6 +7,7 @@
 #include <mpdecor/options.hpp>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -34,6 +35,9 @@ pid_type pid(call_state& call);
 bool running(call_state& call);
 bool finished(call_state& call);
 const std::string& function_name(const call_state& call);
+/// Calls `listener` once the call has finished: at once, on this thread, if it has; else on
+/// the supervisor's thread (or one cancelling the call). It must not block.
+void when_finished(call_state& call, std::function<void()> listener);
 
 } // namespace mpdecor::detail
 

@@ -1,0 +1,61 @@
+// mpdecor: the interface between the header-only pool templates and the compiled pool
+// (lib/pool.cpp). A task's state lives in the library; pool handles hold a shared pointer.
+#ifndef MPDECOR_DETAIL_POOL_CALL_HPP
+#define MPDECOR_DETAIL_POOL_CALL_HPP
+
+#include <mpdecor/errors.hpp>
+#include <mpdecor/options.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mpdecor::detail {
+
+struct pool_core; // defined in lib/pool.cpp
+struct pool_task; // defined in lib/pool.cpp
+
+/// Everything a pool needs to run one task.
+struct pool_request {
+  std::string function;                           ///< registered name
+  std::string frame;                              ///< the complete call frame
+  std::optional<std::chrono::milliseconds> timeout; ///< none: the pool's default
+  std::size_t chunk = 1; ///< tasks handed to one worker at once (see map_options::chunk)
+};
+
+/// Starts the workers of a pool; see `mpdecor::pool_options`.
+std::shared_ptr<pool_core> start_pool(std::size_t workers, std::size_t max_tasks_per_worker,
+                                      std::string initializer, options worker_options);
+/// Queues a task. Throws `usage_error` once the pool is shutting down.
+std::shared_ptr<pool_task> submit(pool_core& pool, pool_request request);
+/// Stops taking tasks, cancels the queued ones if `cancel_queued`, waits for the rest and
+/// for every worker to exit. Idempotent.
+void shutdown(pool_core& pool, bool cancel_queued);
+
+std::size_t queued_count(pool_core& pool);
+std::size_t running_count(pool_core& pool);
+std::size_t completed_count(pool_core& pool);
+std::size_t worker_count(const pool_core& pool);
+std::vector<pid_type> worker_pids(pool_core& pool);
+
+void wait(pool_task& task);
+bool wait_for(pool_task& task, std::chrono::nanoseconds timeout);
+/// Waits, then returns the payload of the result, or throws the task's error.
+std::string_view result(pool_task& task);
+void cancel(pool_task& task);
+pid_type pid(pool_task& task);
+bool running(pool_task& task);
+bool finished(pool_task& task);
+const std::string& function_name(const pool_task& task);
+/// Calls `listener` once the task has finished: at once, on this thread, if it has; else on
+/// the thread that finishes it (the pool's, or one cancelling it). It must not block.
+void when_finished(pool_task& task, std::function<void()> listener);
+
+} // namespace mpdecor::detail
+
+#endif

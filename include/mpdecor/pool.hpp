@@ -1,0 +1,329 @@
+// mpdecor: a pool of warm worker processes.
+//
+//     mpdecor::pool workers;                                  // one worker per hardware thread
+//     auto h = workers.submit(train)("a.cfg", 5);             // returns at once
+//     std::vector<int> squares = workers.map(square, std::vector{1, 2, 3});
+//
+// A worker is a child started like proc's, that serves calls one after another until the
+// pool shuts down, so a call costs a message round trip instead of a process start. A task
+// that crashes its worker, or runs past its timeout, fails alone: the worker is replaced and
+// the pool keeps serving.
+#ifndef MPDECOR_POOL_HPP
+#define MPDECOR_POOL_HPP
+
+#include <mpdecor/detail/pool_call.hpp>
+#include <mpdecor/detail/signature.hpp>
+#include <mpdecor/detail/wire.hpp>
+#include <mpdecor/errors.hpp>
+#include <mpdecor/options.hpp>
+#include <mpdecor/proc.hpp>
+#include <mpdecor/register.hpp>
+
+#include <boost/core/type_name.hpp>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <iterator>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace mpdecor {
+
+/// Settings of a pool, fixed when it starts.
+struct pool_options {
+  /// Number of workers; 0 means one per hardware thread.
+  std::size_t workers = 0;
+  /// A worker is replaced by a fresh one after this many tasks (0: never), to bound what a
+  /// leaking function can accumulate.
+  std::size_t max_tasks_per_worker = 0;
+  /// Registered name of a function without parameters that each worker runs once when it
+  /// starts, before its first task (to load a model, say); empty for none. If it fails, the
+  /// pool is broken: every task fails with its error. `pool(settings, function)` sets it.
+  std::string initializer;
+  /// Environment, working directory and memory limit of every worker. Its `timeout` is
+  /// the default timeout of each task (a task that runs longer fails with `timeout_error`
+  /// and its worker is replaced).
+  options worker_options;
+};
+
+/// What `pool::shutdown` does with tasks still queued.
+enum class shutdown_mode {
+  wait,   ///< run them all, then stop (what the destructor does)
+  cancel, ///< fail them with `cancelled`; tasks already running finish
+};
+
+/// How `pool::map` hands out its items.
+struct map_options {
+  /// Items handed to one worker at once: it receives the next ones while it runs the first,
+  /// which saves a round trip per item for short tasks. Results are still per item, and an
+  /// item whose worker crashes fails alone (the others handed over with it are queued again).
+  std::size_t chunk = 1;
+  /// Called on the calling thread after each item finishes, with the number finished so far
+  /// and the total.
+  std::function<void(std::size_t done, std::size_t total)> progress;
+};
+
+/// A task submitted to a pool; the pool's counterpart of `handle`, with the same API.
+///
+/// Copies refer to the same task. Dropping every copy does not cancel it.
+template <class Result>
+class pool_handle {
+public:
+  pool_handle() = default;
+  explicit pool_handle(std::shared_ptr<detail::pool_task> state) : state_(std::move(state)) {}
+
+  /// Waits until the task has finished, however it ended. Never throws the task's error.
+  void wait() const { detail::wait(*state_); }
+
+  /// Waits at most `timeout`; true when the task has finished.
+  template <class Rep, class Period>
+  bool wait_for(std::chrono::duration<Rep, Period> timeout) const {
+    return detail::wait_for(*state_,
+                            std::chrono::duration_cast<std::chrono::nanoseconds>(timeout));
+  }
+
+  /// Waits, then returns the function's result or throws the task's error
+  /// (`remote_error`, `child_crashed`, `timeout_error`, `cancelled`, ...).
+  Result get() const {
+    const std::string_view payload = detail::result(*state_);
+    if constexpr (!std::is_void_v<Result>) {
+      Result value{};
+      try {
+        detail::input_archive archive(payload);
+        archive(value);
+      } catch (const std::exception& e) {
+        throw protocol_error("mpdecor: the result of '" + function() +
+                                 "' could not be decoded: " + e.what(),
+                             function(), 0);
+      }
+      return value;
+    }
+  }
+
+  /// Withdraws a queued task (it fails with `cancelled`), or kills the worker running it
+  /// (it fails with `child_crashed`; the pool replaces the worker). Does nothing once
+  /// finished.
+  void cancel() const { detail::cancel(*state_); }
+  /// Same as `cancel`, named like `handle::kill`.
+  void kill() const { detail::cancel(*state_); }
+
+  /// Pid of the worker that runs the task; waits until a worker has it. Throws the task's
+  /// error if it ended before reaching one (`cancelled`, for instance).
+  pid_type pid() const { return detail::pid(*state_); }
+
+  /// True while a worker has the task (false while queued and once finished).
+  bool running() const { return detail::running(*state_); }
+
+  /// True once the task has finished (result, error, crash or cancellation).
+  bool finished() const { return detail::finished(*state_); }
+
+  /// Registered name of the function.
+  const std::string& function() const { return detail::function_name(*state_); }
+
+  /// False for a default-constructed handle.
+  explicit operator bool() const noexcept { return static_cast<bool>(state_); }
+
+  /// The shared state, for mpdecor's own extensions (async_call).
+  const std::shared_ptr<detail::pool_task>& state() const noexcept { return state_; }
+
+private:
+  std::shared_ptr<detail::pool_task> state_;
+};
+
+namespace detail {
+
+/// What `pool::submit` returns: a callable with the function's parameters.
+template <class Result, class... Parameters>
+class pool_decorator {
+  static_assert(check_signature<Result, Parameters...>());
+
+public:
+  pool_decorator(std::shared_ptr<pool_core> pool, std::string name)
+      : pool_(std::move(pool)), name_(std::move(name)) {}
+
+  /// Queues the call and returns its handle at once.
+  template <class... Arguments>
+  pool_handle<Result> operator()(Arguments&&... arguments) const {
+    static_assert(std::is_invocable_v<Result (*)(Parameters...), Arguments&&...>,
+                  "mpdecor: these arguments do not match the function's parameters "
+                  "(a direct call with them would not compile either)");
+    return submit_encoded(
+        encode_call<Parameters...>(name_, std::forward<Arguments>(arguments)...));
+  }
+
+  /// Queues a call frame already encoded for this function (what `async_call` starts).
+  pool_handle<Result> submit_encoded(std::string frame) const {
+    return pool_handle<Result>(
+        detail::submit(*pool_, pool_request{name_, std::move(frame), timeout_, chunk_}));
+  }
+
+  /// Fails the task with `timeout_error`, and replaces its worker, after `limit`.
+  template <class Rep, class Period>
+  pool_decorator timeout(std::chrono::duration<Rep, Period> limit) const {
+    pool_decorator copy = *this;
+    copy.timeout_ = std::chrono::ceil<std::chrono::milliseconds>(limit);
+    return copy;
+  }
+
+  /// Tasks handed to one worker at once; see `map_options::chunk`.
+  pool_decorator chunk(std::size_t size) const {
+    pool_decorator copy = *this;
+    copy.chunk_ = size == 0 ? 1 : size;
+    return copy;
+  }
+
+  /// The registered name the tasks go to.
+  const std::string& name() const noexcept { return name_; }
+
+private:
+  std::shared_ptr<pool_core> pool_;
+  std::string name_;
+  std::optional<std::chrono::milliseconds> timeout_;
+  std::size_t chunk_ = 1;
+};
+
+/// Indices of finished tasks, handed from the threads that finish them to the one that
+/// waits for them.
+class finished_indices {
+public:
+  void push(std::size_t index) {
+    {
+      std::lock_guard lock(mutex_);
+      indices_.push_back(index);
+    }
+    ready_.notify_one();
+  }
+  std::size_t pop() {
+    std::unique_lock lock(mutex_);
+    ready_.wait(lock, [this] { return !indices_.empty(); });
+    const std::size_t index = indices_.front();
+    indices_.pop_front();
+    return index;
+  }
+
+private:
+  std::mutex mutex_;
+  std::condition_variable ready_;
+  std::deque<std::size_t> indices_;
+};
+
+template <class Result, class... Parameters>
+std::string registered_name_of(Result (*function)(Parameters...)) {
+  return std::string(registered_name(reinterpret_cast<erased_function>(function),
+                                     boost::core::type_name<Result(Parameters...)>().c_str()));
+}
+
+} // namespace detail
+
+/// A fixed number of warm worker processes that run registered functions.
+///
+/// The destructor waits for every submitted task and for the workers to exit; no worker
+/// outlives the pool (on Linux, none outlives the program either, even if it is killed).
+class pool {
+public:
+  /// Starts the workers; they start in the background, and tasks queue until one is ready.
+  explicit pool(pool_options settings = {})
+      : core_(detail::start_pool(settings.workers, settings.max_tasks_per_worker,
+                                 std::move(settings.initializer),
+                                 std::move(settings.worker_options))) {}
+
+  /// Starts the workers, each of which runs `initializer` once before its first task.
+  template <class Result>
+  pool(pool_options settings, Result (*initializer)())
+      : pool(with_initializer(std::move(settings), detail::registered_name_of(initializer))) {}
+
+  pool(const pool&) = delete;
+  pool& operator=(const pool&) = delete;
+
+  /// Shuts down with `shutdown_mode::wait`.
+  ~pool() { detail::shutdown(*core_, false); }
+
+  /// Decorates a registered function: each call queues a task and returns a `pool_handle`.
+  /// `workers.submit(f).timeout(2s)(args...)` sets a timeout for that task.
+  template <class Result, class... Parameters>
+  detail::pool_decorator<Result, Parameters...> submit(Result (*function)(Parameters...)) const {
+    return {core_, detail::registered_name_of(function)};
+  }
+
+  /// Runs `function` on every item of `inputs` and returns the results in input order.
+  /// Waits for every item; if some failed, throws the error of the first failed one.
+  template <class Result, class Parameter, class Range>
+  std::vector<Result> map(Result (*function)(Parameter), const Range& inputs,
+                          const map_options& settings = {}) const {
+    static_assert(!std::is_void_v<Result>, "mpdecor: map needs a function that returns a value");
+    const auto handles = run_map(function, inputs, settings, [](std::size_t, const auto&) {});
+    std::vector<Result> results;
+    results.reserve(handles.size());
+    for (const auto& task : handles)
+      results.push_back(task.get());
+    return results;
+  }
+
+  /// Runs `function` on every item of `inputs`, and calls `on_result(index, handle)` on this
+  /// thread as each item finishes, in the order they finish; `handle.get()` gives that
+  /// item's result or throws its error. Returns once every item has finished.
+  template <class Result, class Parameter, class Range, class Callback>
+  void map_as_completed(Result (*function)(Parameter), const Range& inputs, Callback&& on_result,
+                        const map_options& settings = {}) const {
+    run_map(function, inputs, settings, on_result);
+  }
+
+  /// Stops taking tasks and waits until the workers have exited. `wait` runs the queued
+  /// tasks first; `cancel` fails them with `cancelled`. Later submits throw `usage_error`.
+  void shutdown(shutdown_mode mode = shutdown_mode::wait) {
+    detail::shutdown(*core_, mode == shutdown_mode::cancel);
+  }
+
+  /// Tasks waiting for a worker.
+  std::size_t queued() const { return detail::queued_count(*core_); }
+  /// Tasks handed to a worker and not finished yet.
+  std::size_t running() const { return detail::running_count(*core_); }
+  /// Tasks that ran to an end in a worker (a result or an error; cancelled ones do not count).
+  std::size_t completed() const { return detail::completed_count(*core_); }
+  /// The number of workers the pool keeps.
+  std::size_t size() const { return detail::worker_count(*core_); }
+  /// Pids of the workers alive now.
+  std::vector<pid_type> worker_pids() const { return detail::worker_pids(*core_); }
+
+private:
+  static pool_options with_initializer(pool_options settings, std::string name) {
+    settings.initializer = std::move(name);
+    return settings;
+  }
+
+  template <class Result, class Parameter, class Range, class Callback>
+  std::vector<pool_handle<Result>> run_map(Result (*function)(Parameter), const Range& inputs,
+                                           const map_options& settings,
+                                           Callback&& on_result) const {
+    const auto call = submit(function).chunk(settings.chunk);
+    auto done = std::make_shared<detail::finished_indices>();
+    std::vector<pool_handle<Result>> handles;
+    for (const auto& item : inputs) {
+      handles.push_back(call(item));
+      const std::size_t index = handles.size() - 1;
+      detail::when_finished(*handles.back().state(), [done, index] { done->push(index); });
+    }
+    const std::size_t total = handles.size();
+    for (std::size_t count = 1; count <= total; ++count) {
+      const std::size_t index = done->pop();
+      on_result(index, handles[index]);
+      if (settings.progress)
+        settings.progress(count, total);
+    }
+    return handles;
+  }
+
+  std::shared_ptr<detail::pool_core> core_;
+};
+
+} // namespace mpdecor
+
+#endif

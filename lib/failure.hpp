@@ -1,0 +1,54 @@
+// mpdecor: the error of a call, as plain data.
+//
+// The supervisor's thread records what went wrong; the thread that asks for the result
+// builds the exception and throws it. Exception objects thus never cross threads: their
+// reference counts live in the uninstrumented C++ runtime, where ThreadSanitizer cannot see
+// that one thread's release happens after another's use.
+#ifndef MPDECOR_LIB_FAILURE_HPP
+#define MPDECOR_LIB_FAILURE_HPP
+
+#include <mpdecor/errors.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <exception>
+#include <optional>
+#include <string>
+#include <system_error>
+
+namespace mpdecor::detail {
+
+struct failure {
+  enum class kind {
+    none,
+    remote,
+    memory_limit,
+    crashed,
+    launch,
+    timeout,
+    not_registered,
+    protocol,
+    cancelled
+  };
+  kind what = kind::none;
+  std::string function;
+  pid_type pid = 0;
+  std::string type;    ///< remote: the exception's type
+  std::string message; ///< remote: its what(); crashed: detail; launch: what was being
+                       ///< done; not_registered, protocol, cancelled: the whole message
+  std::optional<int> exit_code;
+  std::optional<int> signal;
+  std::error_code code;
+  std::chrono::milliseconds timeout{0};
+  std::size_t memory_limit = 0;
+
+  explicit operator bool() const noexcept { return what != kind::none; }
+  /// Throws the error this describes, as its own type.
+  [[noreturn]] void raise() const;
+  /// The error as an exception_ptr, or nullptr when there is none.
+  std::exception_ptr as_exception_ptr() const;
+};
+
+} // namespace mpdecor::detail
+
+#endif

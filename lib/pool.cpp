@@ -1,0 +1,643 @@
+// mpdecor: the pool. Each pool has its own Asio thread, which starts the workers, hands
+// them tasks, reads their replies, waits for their exits and enforces timeouts; callers
+// only queue tasks and wait on their states. The workers are launched from this thread,
+// so on Linux they die with it (PR_SET_PDEATHSIG), and it lives exactly as long as the pool.
+#include "config.hpp"
+#include "launch.hpp"
+#include "registry.hpp"
+#include "reply.hpp"
+#include "state.hpp"
+
+#include <mpdecor/detail/pool_call.hpp>
+#include <mpdecor/proc.hpp> // encode_call, for the initializer
+#include <mpdecor/detail/wire.hpp>
+#include <mpdecor/errors.hpp>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <list>
+#include <mutex>
+#include <thread>
+
+namespace mpdecor::detail {
+
+enum class task_stage { queued, running, finished };
+
+struct pool_task : std::enable_shared_from_this<pool_task> {
+  pool_task(pool_request request, std::weak_ptr<pool_core> owner)
+      : function(std::move(request.function)),
+        frame(std::make_shared<const std::string>(std::move(request.frame))),
+        timeout(request.timeout), chunk(request.chunk == 0 ? 1 : request.chunk),
+        pool(std::move(owner)) {}
+
+  const std::string function;
+  // Kept until the task is gone: a task handed to a worker that dies before running it is
+  // queued again and sent to another.
+  const std::shared_ptr<const std::string> frame;
+  const std::optional<std::chrono::milliseconds> timeout;
+  const std::size_t chunk;
+  const std::weak_ptr<pool_core> pool;
+  bool initializer = false; // the first task of a worker, never seen by a caller
+
+  std::mutex mutex;
+  std::condition_variable changed;
+  task_stage stage = task_stage::queued;
+  pid_type pid = 0;
+  std::exception_ptr error;
+  std::string payload;
+  std::vector<std::function<void()>> listeners;
+};
+
+namespace {
+
+// Finishes a task once; later outcomes (a reply for a task already cancelled) are dropped.
+// Returns false if it had finished already.
+bool finish_task(pool_task& task, std::exception_ptr error, std::string payload = {}) {
+  std::vector<std::function<void()>> listeners;
+  {
+    std::lock_guard lock(task.mutex);
+    if (task.stage == task_stage::finished)
+      return false;
+    task.error = std::move(error);
+    task.payload = std::move(payload);
+    task.stage = task_stage::finished;
+    listeners.swap(task.listeners);
+  }
+  task.changed.notify_all();
+  for (auto& listener : listeners)
+    listener();
+  return true;
+}
+
+std::exception_ptr cancelled_error(const pool_task& task, const char* when) {
+  return std::make_exception_ptr(
+      cancelled("mpdecor: the pool task '" + task.function + "' was cancelled " + when,
+                task.function, 0));
+}
+
+// One worker process, as the pool's thread sees it.
+struct worker {
+  explicit worker(boost::asio::io_context& io) : channel(io), task_timer(io), exit_timer(io) {}
+
+  std::optional<process_v2::process> process;
+  channel_ends channel;
+  pid_type pid = 0;
+  // Tasks sent (or being sent), in order; the worker answers them in that order, so the
+  // front one is the one it runs.
+  std::deque<std::shared_ptr<pool_task>> in_flight;
+  std::deque<std::shared_ptr<const std::string>> outgoing;
+  bool writing = false;
+  bool ready = false;    // its initializer (if any) has succeeded
+  bool retiring = false; // its channel was closed on purpose: it exits by itself
+  std::size_t handed = 0;
+  boost::asio::steady_timer task_timer;
+  boost::asio::steady_timer exit_timer;
+  std::shared_ptr<pool_task> killed_task; // the task whose timeout or cancel killed it
+  bool timed_out = false;
+  bool exited = false;
+  bool read_ended = false;
+  std::string read_problem; // a damaged reply: the worker cannot be trusted any more
+  process_v2::native_exit_code_type status{};
+  std::array<char, frame_header_size> header{};
+  frame_header fixed;
+  std::string incoming;
+};
+
+} // namespace
+
+struct pool_core : std::enable_shared_from_this<pool_core> {
+  pool_core(std::size_t workers, std::size_t max_tasks, std::string initializer_name,
+            options settings)
+      : size(workers), max_tasks_per_worker(max_tasks), initializer(std::move(initializer_name)),
+        worker_options(std::move(settings)) {}
+
+  const std::size_t size;
+  const std::size_t max_tasks_per_worker;
+  const std::string initializer;
+  const options worker_options;
+
+  boost::asio::io_context io;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work{
+      io.get_executor()};
+  std::thread thread;
+
+  // Everything below is shared with callers, under `mutex`; handlers on the pool's thread
+  // take it too.
+  std::mutex mutex;
+  std::condition_variable stopped_changed;
+  std::deque<std::shared_ptr<pool_task>> queue;
+  std::list<std::shared_ptr<worker>> workers;
+  std::exception_ptr broken; // why every task fails: an initializer or a launch failed
+  bool stopping = false;
+  bool stopped = false;
+  std::size_t completed = 0;
+
+  void start() {
+    thread = std::thread([this] { io.run(); });
+    boost::asio::post(io, [this] {
+      std::lock_guard lock(mutex);
+      for (std::size_t i = 0; i < size && !broken; ++i)
+        launch_worker();
+    });
+  }
+
+  // --- on the pool's thread, with `mutex` held ---------------------------------------------
+
+  void launch_worker() {
+    auto w = std::make_shared<worker>(io);
+    const std::string key = new_launch_key();
+    std::error_code error;
+    std::string what;
+    const std::string label = initializer.empty() ? "pool" : initializer;
+    w->process = launch_child(io, label, worker_options, key, w->channel, error, what,
+                              launch_mode::worker);
+    if (!w->process) {
+      break_pool(std::make_exception_ptr(launch_error(label, error, what)));
+      return;
+    }
+    w->pid = w->process->id();
+    workers.push_back(w);
+    w->outgoing.push_back(std::make_shared<const std::string>(hello_frame(key)));
+    read_header(w);
+    w->process->async_wait([this, w](boost::system::error_code, int) {
+      std::lock_guard lock(mutex);
+      on_exit(w);
+    });
+    if (initializer.empty()) {
+      w->ready = true;
+      write_next(w);
+    } else {
+      auto task = std::make_shared<pool_task>(
+          pool_request{initializer, encode_call<>(initializer), std::nullopt, 1},
+          std::weak_ptr<pool_core>());
+      task->initializer = true;
+      hand(w, task);
+    }
+  }
+
+  void hand(const std::shared_ptr<worker>& w, const std::shared_ptr<pool_task>& task) {
+    {
+      std::lock_guard lock(task->mutex);
+      task->stage = task_stage::running;
+      task->pid = w->pid;
+    }
+    task->changed.notify_all();
+    if (!task->initializer)
+      ++w->handed;
+    w->in_flight.push_back(task);
+    w->outgoing.push_back(task->frame);
+    write_next(w);
+    if (w->in_flight.size() == 1)
+      start_timer(w);
+  }
+
+  void write_next(const std::shared_ptr<worker>& w) {
+    if (w->writing || w->outgoing.empty() || w->retiring || w->exited)
+      return;
+    w->writing = true;
+    boost::asio::async_write(w->channel.writer(), boost::asio::buffer(*w->outgoing.front()),
+                             [this, w](boost::system::error_code ec, std::size_t) {
+                               std::lock_guard lock(mutex);
+                               w->writing = false;
+                               if (!w->outgoing.empty())
+                                 w->outgoing.pop_front();
+                               // A worker that cannot take its tasks is dead or dying:
+                               // its exit status tells why.
+                               if (!ec)
+                                 write_next(w);
+                             });
+  }
+
+  // The timeout of the task a worker is running starts when it reaches the front.
+  void start_timer(const std::shared_ptr<worker>& w) {
+    if (w->in_flight.empty())
+      return;
+    const auto task = w->in_flight.front();
+    const auto limit = task->timeout ? task->timeout : worker_options.timeout;
+    if (!limit || task->initializer)
+      return;
+    w->task_timer.expires_after(*limit);
+    w->task_timer.async_wait([this, w, task](boost::system::error_code ec) {
+      std::lock_guard lock(mutex);
+      if (ec || w->exited || w->killed_task || w->in_flight.empty() ||
+          w->in_flight.front() != task)
+        return;
+      w->timed_out = true;
+      w->killed_task = task;
+      kill_child(*w->process);
+    });
+  }
+
+  void read_header(const std::shared_ptr<worker>& w) {
+    boost::asio::async_read(w->channel.reader(), boost::asio::buffer(w->header),
+                            [this, w](boost::system::error_code ec, std::size_t) {
+                              std::lock_guard lock(mutex);
+                              on_header(w, ec);
+                            });
+  }
+
+  void on_header(const std::shared_ptr<worker>& w, boost::system::error_code ec) {
+    if (ec)
+      return read_ended(w); // the worker is gone: its exit status tells why
+    try {
+      w->fixed = read_frame_header(w->header.data());
+    } catch (const decode_failure& e) {
+      return damaged(w, e.what());
+    }
+    const auto length = w->fixed.length;
+    w->incoming.clear();
+    // The payload grows as it arrives: a damaged length is never allocated up front.
+    boost::asio::async_read(
+        w->channel.reader(), boost::asio::dynamic_buffer(w->incoming),
+        [length](const boost::system::error_code& error, std::size_t total) -> std::size_t {
+          if (error || total >= length)
+            return 0;
+          return static_cast<std::size_t>(
+              std::min<std::uint64_t>(length - total, std::uint64_t{1} << 20));
+        },
+        [this, w](boost::system::error_code error, std::size_t total) {
+          std::lock_guard lock(mutex);
+          if (error || total != w->fixed.length)
+            return read_ended(w);
+          on_reply(w);
+        });
+  }
+
+  void damaged(const std::shared_ptr<worker>& w, const std::string& problem) {
+    w->read_problem = problem;
+    if (!w->exited)
+      kill_child(*w->process);
+    read_ended(w);
+  }
+
+  void on_reply(const std::shared_ptr<worker>& w) {
+    if (w->in_flight.empty())
+      return damaged(w, "a reply came for no task");
+    const auto task = w->in_flight.front();
+    std::exception_ptr error;
+    try {
+      error = decode_reply(w->fixed.kind, w->incoming,
+                           {task->function, w->pid, worker_options.memory_limit})
+                  .as_exception_ptr();
+    } catch (const std::exception& e) {
+      return damaged(w, std::string("the reply could not be decoded: ") + e.what());
+    }
+    w->in_flight.pop_front();
+    w->task_timer.cancel();
+    if (task->initializer) {
+      if (error)
+        break_pool(error);
+      else
+        w->ready = true;
+    } else {
+      ++completed;
+      finish_task(*task, error, error ? std::string() : std::move(w->incoming));
+    }
+    w->incoming = std::string();
+    start_timer(w);
+    if (max_tasks_per_worker != 0 && w->handed >= max_tasks_per_worker && w->in_flight.empty())
+      retire(w);
+    dispatch();
+    read_header(w);
+  }
+
+  void read_ended(const std::shared_ptr<worker>& w) {
+    if (w->read_ended)
+      return;
+    w->read_ended = true;
+    conclude(w);
+  }
+
+  void on_exit(const std::shared_ptr<worker>& w) {
+    w->exited = true;
+    w->status = w->process->native_exit_code();
+    // Reaped: the process object must not act on the pid any more.
+    w->process->detach();
+    w->task_timer.cancel();
+    w->exit_timer.cancel();
+    if (!w->read_ended) {
+      // Its replies are in the channel already; the channel closes unless something the
+      // worker started still holds it. Give that a moment, then stop reading.
+      w->exit_timer.expires_after(std::chrono::seconds(2));
+      w->exit_timer.async_wait([this, w](boost::system::error_code ec) {
+        std::lock_guard lock(mutex);
+        if (!ec && !w->read_ended)
+          w->channel.close();
+      });
+    }
+    conclude(w);
+  }
+
+  // Closing the channel is the worker's signal to exit once it is idle.
+  void retire(const std::shared_ptr<worker>& w) {
+    if (w->retiring)
+      return;
+    w->retiring = true;
+    w->channel.close();
+    // A worker whose exit hangs (a static destructor waiting for something) is killed.
+    if (!w->exited) {
+      w->exit_timer.expires_after(std::chrono::seconds(5));
+      w->exit_timer.async_wait([this, w](boost::system::error_code ec) {
+        std::lock_guard lock(mutex);
+        if (!ec && !w->exited)
+          kill_child(*w->process);
+      });
+    }
+  }
+
+  // The worker has exited and every reply it sent has been read: what it was running when
+  // it ended failed; what was handed to it but not started goes back to the queue.
+  void conclude(const std::shared_ptr<worker>& w) {
+    if (!w->exited || !w->read_ended)
+      return;
+    w->task_timer.cancel();
+    w->exit_timer.cancel();
+    w->channel.close();
+    workers.remove(w);
+    if (!w->in_flight.empty()) {
+      const auto task = w->in_flight.front();
+      w->in_flight.pop_front();
+      std::exception_ptr error = failure(*w, *task);
+      if (task->initializer) {
+        break_pool(error);
+      } else {
+        ++completed;
+        finish_task(*task, error);
+      }
+      for (auto it = w->in_flight.rbegin(); it != w->in_flight.rend(); ++it)
+        requeue(*it);
+    }
+    w->process.reset();
+    if (!broken && (!stopping || !queue.empty()))
+      launch_worker();
+    dispatch();
+  }
+
+  std::exception_ptr failure(const worker& w, const pool_task& task) {
+    const auto& name = task.function;
+    if (w.killed_task.get() == &task && w.timed_out)
+      return std::make_exception_ptr(timeout_error(
+          name, w.pid, task.timeout ? *task.timeout : *worker_options.timeout));
+    if (!w.read_problem.empty())
+      return std::make_exception_ptr(protocol_error("mpdecor: the pool worker (pid " +
+                                                        std::to_string(w.pid) +
+                                                        ") sent a damaged reply for '" + name +
+                                                        "': " + w.read_problem,
+                                                    name, w.pid));
+    const exit_status how = decode_exit_status(w.status);
+    std::string detail = "the pool worker ended while running the task";
+    if (w.killed_task.get() == &task)
+      detail = "killed through its handle";
+    else if (w.killed_task)
+      detail = "the pool worker was killed for another task";
+    return std::make_exception_ptr(child_crashed(name, w.pid, how.exit_code, how.signal, detail));
+  }
+
+  void requeue(const std::shared_ptr<pool_task>& task) {
+    {
+      std::lock_guard lock(task->mutex);
+      if (task->stage == task_stage::finished)
+        return;
+      task->stage = task_stage::queued;
+      task->pid = 0;
+    }
+    if (task->initializer)
+      return;
+    if (broken)
+      finish_task(*task, broken);
+    else
+      queue.push_front(task);
+  }
+
+  void break_pool(std::exception_ptr error) {
+    if (!broken)
+      broken = error;
+    for (auto& task : queue)
+      finish_task(*task, broken);
+    queue.clear();
+    for (auto& w : workers)
+      if (w->in_flight.empty())
+        retire(w);
+    check_stopped();
+  }
+
+  // Hands queued tasks to idle workers: one each, or a whole chunk of them.
+  void dispatch() {
+    for (auto& w : workers) {
+      if (queue.empty())
+        break;
+      if (!w->ready || w->retiring || w->exited || !w->in_flight.empty())
+        continue;
+      if (max_tasks_per_worker != 0 && w->handed >= max_tasks_per_worker)
+        continue;
+      const std::size_t chunk = queue.front()->chunk;
+      do {
+        auto task = queue.front();
+        queue.pop_front();
+        hand(w, task);
+      } while (!queue.empty() && w->in_flight.size() < chunk && queue.front()->chunk == chunk &&
+               (max_tasks_per_worker == 0 || w->handed < max_tasks_per_worker));
+    }
+    if (stopping && queue.empty())
+      for (auto& w : workers)
+        if (w->in_flight.empty())
+          retire(w);
+    check_stopped();
+  }
+
+  void check_stopped() {
+    if (stopping && workers.empty() && !stopped) {
+      stopped = true;
+      stopped_changed.notify_all();
+    }
+  }
+
+  void cancel_on_loop(const std::shared_ptr<pool_task>& task) {
+    for (auto& w : workers) {
+      const auto it = std::find(w->in_flight.begin(), w->in_flight.end(), task);
+      if (it == w->in_flight.end())
+        continue;
+      if (it == w->in_flight.begin()) {
+        if (!w->exited && !w->killed_task) {
+          w->killed_task = task;
+          kill_child(*w->process);
+        }
+      } else {
+        // Sent but not started: the worker will run it, and its result is dropped.
+        finish_task(*task, cancelled_error(*task, "before its worker started it"));
+      }
+      return;
+    }
+  }
+};
+
+std::shared_ptr<pool_core> start_pool(std::size_t workers, std::size_t max_tasks_per_worker,
+                                      std::string initializer, options worker_options) {
+  if (!is_initialized())
+    throw usage_error("mpdecor: call mpdecor::init(argc, argv) at the top of main before "
+                      "starting a pool (without it the workers would run main from its start)");
+  if (workers == 0) {
+    const unsigned threads = std::thread::hardware_concurrency();
+    workers = threads == 0 ? 2 : threads;
+  }
+  if (!initializer.empty() && find_registration(initializer) == nullptr)
+    throw not_registered("mpdecor: the pool's initializer '" + initializer +
+                             "' is not a registered function",
+                         initializer, 0);
+  auto pool = std::make_shared<pool_core>(workers, max_tasks_per_worker, std::move(initializer),
+                                          std::move(worker_options));
+  pool->start();
+  return pool;
+}
+
+std::shared_ptr<pool_task> submit(pool_core& pool, pool_request request) {
+  auto task = std::make_shared<pool_task>(std::move(request), pool.weak_from_this());
+  std::lock_guard lock(pool.mutex);
+  if (pool.stopping)
+    throw usage_error("mpdecor: the pool is shut down; it takes no more tasks ('" +
+                      task->function + "')");
+  if (pool.broken) {
+    finish_task(*task, pool.broken);
+    return task;
+  }
+  pool.queue.push_back(task);
+  boost::asio::post(pool.io, [&pool] {
+    std::lock_guard lock(pool.mutex);
+    pool.dispatch();
+  });
+  return task;
+}
+
+void shutdown(pool_core& pool, bool cancel_queued) {
+  std::unique_lock lock(pool.mutex);
+  if (!pool.stopping) {
+    pool.stopping = true;
+    if (cancel_queued) {
+      for (auto& task : pool.queue)
+        finish_task(*task, cancelled_error(*task, "by the pool's shutdown before it started"));
+      pool.queue.clear();
+    }
+    boost::asio::post(pool.io, [&pool] {
+      std::lock_guard lock(pool.mutex);
+      pool.dispatch();
+    });
+  }
+  pool.stopped_changed.wait(lock, [&pool] { return pool.stopped; });
+  if (pool.thread.joinable() && pool.thread.get_id() != std::this_thread::get_id()) {
+    lock.unlock();
+    pool.work.reset();
+    pool.io.stop();
+    pool.thread.join();
+  }
+}
+
+std::size_t queued_count(pool_core& pool) {
+  std::lock_guard lock(pool.mutex);
+  return pool.queue.size();
+}
+
+std::size_t running_count(pool_core& pool) {
+  std::lock_guard lock(pool.mutex);
+  std::size_t count = 0;
+  for (const auto& w : pool.workers)
+    for (const auto& task : w->in_flight)
+      count += task->initializer ? 0 : 1;
+  return count;
+}
+
+std::size_t completed_count(pool_core& pool) {
+  std::lock_guard lock(pool.mutex);
+  return pool.completed;
+}
+
+std::size_t worker_count(const pool_core& pool) { return pool.size; }
+
+std::vector<pid_type> worker_pids(pool_core& pool) {
+  std::lock_guard lock(pool.mutex);
+  std::vector<pid_type> pids;
+  for (const auto& w : pool.workers)
+    if (!w->exited)
+      pids.push_back(w->pid);
+  return pids;
+}
+
+void wait(pool_task& task) {
+  std::unique_lock lock(task.mutex);
+  task.changed.wait(lock, [&] { return task.stage == task_stage::finished; });
+}
+
+bool wait_for(pool_task& task, std::chrono::nanoseconds timeout) {
+  std::unique_lock lock(task.mutex);
+  return task.changed.wait_for(lock, timeout, [&] { return task.stage == task_stage::finished; });
+}
+
+std::string_view result(pool_task& task) {
+  wait(task);
+  std::lock_guard lock(task.mutex);
+  if (task.error)
+    std::rethrow_exception(task.error);
+  return task.payload;
+}
+
+void cancel(pool_task& task) {
+  const auto pool = task.pool.lock();
+  if (!pool)
+    return;
+  std::lock_guard lock(pool->mutex);
+  const auto self = task.shared_from_this();
+  const auto queued = std::find(pool->queue.begin(), pool->queue.end(), self);
+  if (queued != pool->queue.end()) {
+    // Withdrawn here rather than on the pool's thread, so that the handle reads as
+    // cancelled as soon as cancel returns.
+    pool->queue.erase(queued);
+    finish_task(task, cancelled_error(task, "before it started"));
+    return;
+  }
+  if (finished(task))
+    return;
+  // Signals go from the pool's thread only: there a worker's pid cannot have been reaped
+  // (and reused) between the check and the kill.
+  boost::asio::post(pool->io, [pool, self] {
+    std::lock_guard lock(pool->mutex);
+    pool->cancel_on_loop(self);
+  });
+}
+
+pid_type pid(pool_task& task) {
+  std::unique_lock lock(task.mutex);
+  task.changed.wait(lock, [&] { return task.stage != task_stage::queued; });
+  if (task.pid == 0 && task.error)
+    std::rethrow_exception(task.error);
+  return task.pid;
+}
+
+bool running(pool_task& task) {
+  std::lock_guard lock(task.mutex);
+  return task.stage == task_stage::running;
+}
+
+bool finished(pool_task& task) {
+  std::lock_guard lock(task.mutex);
+  return task.stage == task_stage::finished;
+}
+
+const std::string& function_name(const pool_task& task) { return task.function; }
+
+void when_finished(pool_task& task, std::function<void()> listener) {
+  {
+    std::lock_guard lock(task.mutex);
+    if (task.stage != task_stage::finished) {
+      task.listeners.push_back(std::move(listener));
+      return;
+    }
+  }
+  listener();
+}
+
+} // namespace mpdecor::detail

@@ -1,0 +1,408 @@
+// The pool: warm workers that serve many calls, fail tasks alone, and leave nothing behind.
+#include "functions.hpp"
+#include "helpers.hpp"
+
+#include <mpdecor/mpdecor.hpp>
+#include <mpdecor/pool.hpp>
+
+#include <boost/test/unit_test.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <numeric>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include <unistd.h>
+
+using namespace std::chrono_literals;
+using namespace fixtures;
+
+namespace {
+
+mpdecor::pool_options with_workers(std::size_t count) {
+  mpdecor::pool_options settings;
+  settings.workers = count;
+  return settings;
+}
+
+std::vector<int> one_to(int last) {
+  std::vector<int> values(static_cast<std::size_t>(last));
+  std::iota(values.begin(), values.end(), 1);
+  return values;
+}
+
+#if defined(__linux__)
+// Gone, or a zombie waiting for whoever adopted it: either way it runs no more.
+bool has_ended(long pid) {
+  std::ifstream file("/proc/" + std::to_string(pid) + "/stat");
+  std::string text;
+  if (!std::getline(file, text))
+    return true;
+  const auto close = text.rfind(')');
+  return close != std::string::npos && close + 2 < text.size() && text[close + 2] == 'Z';
+}
+#endif
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(pool)
+
+BOOST_AUTO_TEST_CASE(submit_returns_a_handle_whose_get_gives_the_result) {
+  mpdecor::pool workers(with_workers(2));
+  auto task = workers.submit(add)(20, 22);
+  BOOST_TEST(task.get() == 42);
+  BOOST_TEST(task.get() == 42);
+  BOOST_TEST(task.finished());
+  BOOST_TEST(task.function() == "fixtures::add");
+}
+
+BOOST_AUTO_TEST_CASE(tasks_run_in_the_pool_workers_not_in_the_caller) {
+  mpdecor::pool workers(with_workers(2));
+  auto task = workers.submit(own_pid)();
+  const auto pid = task.get();
+  BOOST_TEST(pid != static_cast<std::int64_t>(::getpid()));
+  BOOST_TEST(task.pid() == pid);
+  const auto pids = workers.worker_pids();
+  BOOST_TEST((std::find(pids.begin(), pids.end(), pid) != pids.end()));
+}
+
+BOOST_AUTO_TEST_CASE(a_worker_serves_many_tasks_without_restarting) {
+  mpdecor::pool workers(with_workers(1));
+  std::set<std::int64_t> pids;
+  for (int i = 0; i < 20; ++i)
+    pids.insert(workers.submit(own_pid)().get());
+  BOOST_TEST(pids.size() == 1U);
+}
+
+BOOST_AUTO_TEST_CASE(map_returns_results_in_input_order_and_reports_progress) {
+  mpdecor::pool workers(with_workers(3));
+  std::vector<std::size_t> progress;
+  mpdecor::map_options settings;
+  settings.progress = [&](std::size_t done, std::size_t total) {
+    BOOST_TEST(total == 50U);
+    progress.push_back(done);
+  };
+  const auto results = workers.map(square, one_to(50), settings);
+  BOOST_TEST_REQUIRE(results.size() == 50U);
+  for (int i = 0; i < 50; ++i)
+    BOOST_TEST(results[static_cast<std::size_t>(i)] == (i + 1) * (i + 1));
+  std::vector<std::size_t> expected(50);
+  std::iota(expected.begin(), expected.end(), 1);
+  BOOST_TEST(progress == expected, boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(map_in_chunks_gives_the_same_results_in_order) {
+  mpdecor::pool workers(with_workers(2));
+  mpdecor::map_options settings;
+  settings.chunk = 8;
+  const auto results = workers.map(square, one_to(100), settings);
+  BOOST_TEST_REQUIRE(results.size() == 100U);
+  for (int i = 0; i < 100; ++i)
+    BOOST_TEST(results[static_cast<std::size_t>(i)] == (i + 1) * (i + 1));
+}
+
+BOOST_AUTO_TEST_CASE(map_as_completed_reports_each_item_with_its_index_as_it_finishes) {
+  mpdecor::pool workers(with_workers(2));
+  // The long first item finishes after the short ones.
+  const std::vector<int> delays{600, 10, 10, 10};
+  std::vector<std::size_t> order;
+  workers.map_as_completed(sleep_ms, delays,
+                           [&](std::size_t index, const mpdecor::pool_handle<int>& task) {
+                             BOOST_TEST(task.get() == delays[index]);
+                             order.push_back(index);
+                           });
+  BOOST_TEST_REQUIRE(order.size() == 4U);
+  BOOST_TEST(order.back() == 0U);
+}
+
+BOOST_AUTO_TEST_CASE(a_map_item_that_fails_makes_map_throw_its_error) {
+  mpdecor::pool workers(with_workers(2));
+  BOOST_CHECK_THROW(workers.map(square_unless_thirteen, one_to(20)), mpdecor::child_crashed);
+}
+
+BOOST_AUTO_TEST_CASE(the_initializer_runs_once_in_each_worker_before_its_tasks) {
+  mpdecor::pool workers(with_workers(2), count_initializer_run);
+  std::map<std::int64_t, int> runs;
+  std::vector<mpdecor::pool_handle<std::pair<std::int64_t, int>>> tasks;
+  for (int i = 0; i < 20; ++i)
+    tasks.push_back(workers.submit(initializer_runs_here)());
+  for (const auto& task : tasks) {
+    const auto [pid, count] = task.get();
+    runs[pid] = count;
+  }
+  BOOST_TEST(!runs.empty());
+  for (const auto& [pid, count] : runs)
+    BOOST_TEST(count == 1, "worker " << pid << " ran the initializer " << count << " times");
+}
+
+BOOST_AUTO_TEST_CASE(a_failing_initializer_fails_every_task_with_its_error) {
+  mpdecor::pool workers(with_workers(1), failing_initializer);
+  const auto first = workers.submit(add)(1, 2);
+  try {
+    first.get();
+    BOOST_FAIL("expected remote_error");
+  } catch (const mpdecor::remote_error& e) {
+    BOOST_TEST(e.message() == "the model could not be loaded");
+  }
+  BOOST_CHECK_THROW(workers.submit(add)(1, 2).get(), mpdecor::remote_error);
+}
+
+BOOST_AUTO_TEST_CASE(max_tasks_per_worker_replaces_the_worker_after_that_many_tasks) {
+  mpdecor::pool_options settings = with_workers(1);
+  settings.max_tasks_per_worker = 2;
+  mpdecor::pool workers(settings);
+  std::map<std::int64_t, int> served;
+  for (int i = 0; i < 6; ++i) {
+    const auto [pid, count] = workers.submit(tasks_served_here)().get();
+    served[pid] = count;
+  }
+  BOOST_TEST(served.size() == 3U);
+  for (const auto& [pid, count] : served)
+    BOOST_TEST(count == 2, "worker " << pid << " served " << count << " tasks");
+}
+
+BOOST_AUTO_TEST_CASE(a_task_that_crashes_its_worker_fails_alone_and_the_pool_keeps_serving) {
+  mpdecor::pool workers(with_workers(2));
+  std::size_t succeeded = 0;
+  workers.map_as_completed(square_unless_thirteen, one_to(30),
+                           [&](std::size_t index, const mpdecor::pool_handle<int>& task) {
+                             if (index == 12) {
+                               try {
+                                 task.get();
+                                 BOOST_FAIL("expected child_crashed");
+                               } catch (const mpdecor::child_crashed& e) {
+#if defined(_WIN32) // MinGW's C runtime ends a program that raises SIGSEGV with exit code 3
+                                 BOOST_TEST(e.exit_code().value_or(-1) == 3);
+#else
+                                 BOOST_TEST(e.signal_name() == "SIGSEGV");
+#endif
+                               }
+                             } else {
+                               BOOST_TEST(task.get() == static_cast<int>((index + 1) * (index + 1)));
+                               ++succeeded;
+                             }
+                           });
+  BOOST_TEST(succeeded == 29U);
+  BOOST_TEST(workers.submit(add)(1, 1).get() == 2);
+}
+
+BOOST_AUTO_TEST_CASE(a_crash_inside_a_chunk_fails_only_that_item) {
+  mpdecor::pool workers(with_workers(1));
+  mpdecor::map_options settings;
+  settings.chunk = 10;
+  std::size_t failed = 0;
+  workers.map_as_completed(
+      square_unless_thirteen, one_to(30),
+      [&](std::size_t index, const mpdecor::pool_handle<int>& task) {
+        if (index == 12)
+          BOOST_CHECK_THROW(task.get(), mpdecor::child_crashed);
+        else
+          BOOST_TEST(task.get() == static_cast<int>((index + 1) * (index + 1)));
+        failed += index == 12 ? 1 : 0;
+      },
+      settings);
+  BOOST_TEST(failed == 1U);
+}
+
+BOOST_AUTO_TEST_CASE(a_task_past_its_timeout_fails_with_timeout_error_and_its_worker_is_replaced) {
+  mpdecor::pool workers(with_workers(1));
+  const auto before = workers.submit(own_pid)().get();
+  auto slow = workers.submit(sleep_ms).timeout(200ms)(10'000);
+  auto next = workers.submit(own_pid)();
+  const auto start = std::chrono::steady_clock::now();
+  BOOST_CHECK_THROW(slow.get(), mpdecor::timeout_error);
+  BOOST_TEST((std::chrono::steady_clock::now() - start < 5s));
+  const auto after = next.get();
+  BOOST_TEST(after != before);
+}
+
+BOOST_AUTO_TEST_CASE(the_pool_default_timeout_applies_to_every_task) {
+  mpdecor::pool_options settings = with_workers(1);
+  settings.worker_options.timeout = 200ms;
+  mpdecor::pool workers(settings);
+  // A named handle keeps the task, and so its error, alive through the catch block.
+  const auto slow = workers.submit(sleep_ms)(10'000);
+  try {
+    slow.get();
+    BOOST_FAIL("expected timeout_error");
+  } catch (const mpdecor::timeout_error& e) {
+    BOOST_TEST(e.timeout().count() == 200);
+  }
+  BOOST_TEST(workers.submit(sleep_ms)(1).get() == 1);
+}
+
+BOOST_AUTO_TEST_CASE(an_exception_comes_back_as_remote_error_and_the_worker_lives_on) {
+  mpdecor::pool workers(with_workers(1));
+  const auto before = workers.submit(own_pid)().get();
+  const auto failing = workers.submit(throw_runtime_error)("bad input");
+  try {
+    failing.get();
+    BOOST_FAIL("expected remote_error");
+  } catch (const mpdecor::remote_error& e) {
+    BOOST_TEST(e.type() == "std::runtime_error");
+    BOOST_TEST(e.message() == "bad input");
+    BOOST_TEST(e.pid() == before);
+  }
+  BOOST_TEST(workers.submit(own_pid)().get() == before);
+}
+
+BOOST_AUTO_TEST_CASE(cancelling_a_queued_task_fails_it_with_cancelled) {
+  mpdecor::pool workers(with_workers(1));
+  auto busy = workers.submit(sleep_ms)(500);
+  auto queued = workers.submit(add)(1, 2);
+  queued.cancel();
+  BOOST_TEST(queued.finished());
+  BOOST_CHECK_THROW(queued.get(), mpdecor::cancelled);
+  BOOST_TEST(busy.get() == 500);
+  BOOST_TEST(workers.completed() == 1U);
+}
+
+BOOST_AUTO_TEST_CASE(cancelling_a_running_task_kills_its_worker_and_the_pool_replaces_it) {
+  mpdecor::pool workers(with_workers(1));
+  auto running = workers.submit(sleep_ms)(10'000);
+  const auto victim = running.pid();
+  running.cancel();
+  BOOST_CHECK_THROW(running.get(), mpdecor::child_crashed);
+  const auto next = workers.submit(own_pid)().get();
+  BOOST_TEST(next != victim);
+}
+
+BOOST_AUTO_TEST_CASE(shutdown_wait_runs_the_queued_tasks_first) {
+  mpdecor::pool workers(with_workers(1));
+  std::vector<mpdecor::pool_handle<int>> tasks;
+  for (int i = 0; i < 5; ++i)
+    tasks.push_back(workers.submit(sleep_ms)(50));
+  workers.shutdown(mpdecor::shutdown_mode::wait);
+  for (const auto& task : tasks)
+    BOOST_TEST(task.get() == 50);
+  BOOST_TEST(workers.worker_pids().empty());
+}
+
+BOOST_AUTO_TEST_CASE(shutdown_cancel_cancels_the_queued_tasks) {
+  mpdecor::pool workers(with_workers(1));
+  auto first = workers.submit(sleep_ms)(300);
+  first.pid(); // wait until the worker has it
+  std::vector<mpdecor::pool_handle<int>> queued;
+  for (int i = 0; i < 5; ++i)
+    queued.push_back(workers.submit(sleep_ms)(50));
+  workers.shutdown(mpdecor::shutdown_mode::cancel);
+  BOOST_TEST(first.get() == 300);
+  for (const auto& task : queued)
+    BOOST_CHECK_THROW(task.get(), mpdecor::cancelled);
+}
+
+BOOST_AUTO_TEST_CASE(submit_after_shutdown_throws_usage_error) {
+  mpdecor::pool workers(with_workers(1));
+  workers.shutdown();
+  BOOST_CHECK_THROW(workers.submit(add)(1, 2), mpdecor::usage_error);
+}
+
+BOOST_AUTO_TEST_CASE(no_worker_is_left_after_the_pool_is_destroyed) {
+  std::vector<mpdecor::pid_type> pids;
+  {
+    mpdecor::pool workers(with_workers(3));
+    workers.map(square, one_to(10));
+    pids = workers.worker_pids();
+    BOOST_TEST(pids.size() == 3U);
+    const auto children = helpers::children();
+    for (const auto pid : pids)
+      BOOST_TEST((std::find(children.begin(), children.end(), pid) != children.end()));
+  }
+  const auto children = helpers::children();
+  for (const auto pid : pids) {
+    BOOST_TEST((std::find(children.begin(), children.end(), pid) == children.end()));
+    BOOST_TEST(!helpers::process_exists(pid));
+  }
+}
+
+#if defined(__linux__)
+BOOST_AUTO_TEST_CASE(workers_end_when_their_parent_is_killed) {
+  FILE* output = ::popen(("exec " + helpers::program("pool_parent") + " 3").c_str(), "r");
+  BOOST_REQUIRE(output != nullptr);
+  long parent = 0;
+  std::vector<long> workers;
+  char line[256];
+  while (std::fgets(line, sizeof line, output) != nullptr) {
+    const std::string text(line);
+    if (text.rfind("parent ", 0) == 0)
+      parent = std::stol(text.substr(7));
+    else if (text.rfind("worker ", 0) == 0)
+      workers.push_back(std::stol(text.substr(7)));
+    else if (text.rfind("ready", 0) == 0)
+      break;
+  }
+  BOOST_REQUIRE(parent > 0);
+  BOOST_REQUIRE_EQUAL(workers.size(), 3U);
+  for (long worker : workers)
+    BOOST_REQUIRE(!has_ended(worker));
+  BOOST_REQUIRE_EQUAL(::kill(static_cast<pid_t>(parent), SIGKILL), 0);
+  const auto deadline = std::chrono::steady_clock::now() + 2s;
+  for (long worker : workers) {
+    while (!has_ended(worker) && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(5ms);
+    BOOST_TEST(has_ended(worker), "worker " << worker << " ended with its parent");
+  }
+  ::pclose(output);
+}
+#endif
+
+#if !defined(_WIN32) // the shell commands below are POSIX ones
+BOOST_AUTO_TEST_CASE(a_worker_started_by_hand_serves_nothing) {
+  const auto plain = helpers::run(helpers::self() + " --mp-worker pool");
+  BOOST_TEST(plain.exit_code == mpdecor::exit_not_started_by_mpdecor);
+  BOOST_TEST(plain.output.find("not by mpdecor") != std::string::npos);
+  // A channel of its own (stdin and stdout), but no launch key.
+  const auto no_key = helpers::run("echo 'forged bytes' | " + helpers::self() +
+                                   " --mp-worker pool --mp-channel 0,1");
+  BOOST_TEST(no_key.exit_code == mpdecor::exit_not_started_by_mpdecor);
+  BOOST_TEST(no_key.output.find("no launch key") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_worker_offered_the_wrong_launch_key_serves_nothing) {
+  const std::string forged(64, 'b');
+  const auto input = std::filesystem::temp_directory_path() /
+                     ("mpdecor-test-worker-forged-" + std::to_string(::getpid()));
+  {
+    std::string frame(mpdecor::detail::frame_header_size, '\0');
+    mpdecor::detail::output_archive archive(frame);
+    archive(forged);
+    mpdecor::detail::write_frame_header(frame.data(), mpdecor::detail::frame_kind::hello,
+                                        frame.size() - mpdecor::detail::frame_header_size);
+    std::ofstream(input, std::ios::binary) << frame;
+  }
+  const auto result = helpers::run("MPDECOR_LAUNCH_KEY=" + std::string(64, 'a') + " " +
+                                   helpers::self() + " --mp-worker pool --mp-channel 0,1 < " +
+                                   input.string());
+  std::filesystem::remove(input);
+  BOOST_TEST(result.exit_code == mpdecor::exit_not_started_by_mpdecor);
+  BOOST_TEST(result.output.find("do not come from the process that started this worker") !=
+             std::string::npos);
+}
+#endif
+
+BOOST_AUTO_TEST_CASE(counters_report_queued_running_and_completed_tasks) {
+  mpdecor::pool workers(with_workers(2));
+  BOOST_TEST(workers.size() == 2U);
+  std::vector<mpdecor::pool_handle<int>> tasks;
+  for (int i = 0; i < 6; ++i)
+    tasks.push_back(workers.submit(sleep_ms)(400));
+  tasks[0].pid();
+  tasks[1].pid();
+  BOOST_TEST(workers.running() == 2U);
+  BOOST_TEST(workers.queued() == 4U);
+  BOOST_TEST(workers.completed() == 0U);
+  for (const auto& task : tasks)
+    task.wait();
+  BOOST_TEST(workers.running() == 0U);
+  BOOST_TEST(workers.queued() == 0U);
+  BOOST_TEST(workers.completed() == 6U);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

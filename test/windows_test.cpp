@@ -1,0 +1,536 @@
+// Windows: the counterparts of the POSIX-only tests (crash codes instead of signals, a
+// parent ended with TerminateProcess instead of a signal, calls made by hand with real
+// handles), and what only Windows needs: children in a job object, children that inherit
+// nothing but their own channel, and paths and names beyond ASCII.
+#if defined(_WIN32)
+
+#include "functions.hpp"
+#include "helpers.hpp"
+
+#include <mpdecor/detail/wire.hpp>
+#include <mpdecor/mpdecor.hpp>
+
+#include <boost/test/unit_test.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <cwchar>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <windows.h>
+#include <shellapi.h>
+#include <tlhelp32.h>
+
+using namespace std::chrono_literals;
+
+namespace windows_fixtures {
+
+void write_through_null() {
+  // Volatile, so that the compiler cannot see the null and emit a trap instead.
+  volatile int* volatile pointer = nullptr;
+  *pointer = 1;
+}
+
+int divide_by_zero(int value) {
+  volatile int zero = 0;
+  return value / zero;
+}
+
+void illegal_instruction() { __builtin_trap(); }
+
+/// Whether a handle value of the parent names an open handle in this child.
+bool handle_is_open(std::uint64_t value) {
+  DWORD flags = 0;
+  return ::GetHandleInformation(reinterpret_cast<HANDLE>(static_cast<std::uintptr_t>(value)),
+                                &flags) != 0;
+}
+
+/// The inheritable flag of this child's channel ends, from its command line.
+std::vector<bool> channel_is_inheritable() {
+  int count = 0;
+  LPWSTR* arguments = ::CommandLineToArgvW(::GetCommandLineW(), &count);
+  std::wstring channel;
+  for (int i = 1; arguments != nullptr && i < count; ++i)
+    if (std::wstring(arguments[i - 1]) == L"--mp-channel")
+      channel = arguments[i];
+  ::LocalFree(arguments);
+  std::vector<bool> result;
+  for (const auto& part : {channel.substr(0, channel.find(L',')),
+                           channel.substr(channel.find(L',') + 1)}) {
+    DWORD flags = 0;
+    const auto handle = reinterpret_cast<HANDLE>(static_cast<std::uintptr_t>(std::stoull(part)));
+    result.push_back(::GetHandleInformation(handle, &flags) && (flags & HANDLE_FLAG_INHERIT) != 0);
+  }
+  return result;
+}
+
+/// A variable as UTF-8, read through the wide environment (getenv's narrow one is in the
+/// ANSI code page).
+std::string wide_environment_variable(std::string name) {
+  const wchar_t* value = ::_wgetenv(std::filesystem::u8path(name).c_str());
+  return value == nullptr ? "<unset>" : std::filesystem::path(value).string();
+}
+
+int twice(int value) { return 2 * value; }
+
+} // namespace windows_fixtures
+
+MPDECOR_REGISTER(windows_fixtures::write_through_null);
+MPDECOR_REGISTER(windows_fixtures::divide_by_zero);
+MPDECOR_REGISTER(windows_fixtures::illegal_instruction);
+MPDECOR_REGISTER(windows_fixtures::handle_is_open);
+MPDECOR_REGISTER(windows_fixtures::channel_is_inheritable);
+MPDECOR_REGISTER(windows_fixtures::wide_environment_variable);
+MPDECOR_REGISTER_AS(windows_fixtures::twice, u8"doppelt größer ☃");
+
+namespace {
+
+using namespace windows_fixtures;
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+class scoped_handle {
+public:
+  explicit scoped_handle(HANDLE handle = nullptr) : handle_(handle) {}
+  scoped_handle(const scoped_handle&) = delete;
+  scoped_handle& operator=(const scoped_handle&) = delete;
+  ~scoped_handle() { reset(); }
+  HANDLE get() const { return handle_; }
+  void reset(HANDLE handle = nullptr) {
+    if (handle_ != nullptr && handle_ != INVALID_HANDLE_VALUE)
+      ::CloseHandle(handle_);
+    handle_ = handle;
+  }
+
+private:
+  HANDLE handle_;
+};
+
+std::string handle_value(HANDLE handle) {
+  return std::to_string(reinterpret_cast<std::uintptr_t>(handle));
+}
+
+std::wstring quoted(const std::wstring& argument) { return L"\"" + argument + L"\""; }
+
+// Starts this test program with `arguments`, where "CHANNEL" stands for a channel made of
+// the child's standard input and output (as "--mp-channel 0,1" on POSIX), optionally with
+// a launch key in its environment; writes `input` to it, and collects what it writes on
+// its channel, standard output and standard error together.
+helpers::program_result run_by_hand(const std::vector<std::string>& arguments,
+                                    const std::string& input, const std::string& key) {
+  SECURITY_ATTRIBUTES inheritable{sizeof(SECURITY_ATTRIBUTES), nullptr, TRUE};
+  HANDLE handles[4];
+  BOOST_REQUIRE(::CreatePipe(&handles[0], &handles[1], &inheritable, 0));
+  scoped_handle child_input(handles[0]);
+  scoped_handle input_writer(handles[1]);
+  BOOST_REQUIRE(::CreatePipe(&handles[2], &handles[3], &inheritable, 0));
+  scoped_handle output_reader(handles[2]);
+  scoped_handle child_output(handles[3]);
+  ::SetHandleInformation(input_writer.get(), HANDLE_FLAG_INHERIT, 0);
+  ::SetHandleInformation(output_reader.get(), HANDLE_FLAG_INHERIT, 0);
+
+  std::wstring command_line = quoted(std::filesystem::u8path(helpers::self()).native());
+  for (const auto& argument : arguments) {
+    const std::string text = argument == "CHANNEL"
+                                 ? handle_value(child_input.get()) + "," +
+                                       handle_value(child_output.get())
+                                 : argument;
+    command_line += L" " + quoted(std::filesystem::u8path(text).native());
+  }
+  std::vector<wchar_t> environment;
+  if (!key.empty()) {
+    wchar_t* current = ::GetEnvironmentStringsW();
+    for (const wchar_t* entry = current; *entry != L'\0'; entry += std::wcslen(entry) + 1)
+      environment.insert(environment.end(), entry, entry + std::wcslen(entry) + 1);
+    ::FreeEnvironmentStringsW(current);
+    const std::wstring added = L"MPDECOR_LAUNCH_KEY=" + std::filesystem::u8path(key).native();
+    environment.insert(environment.end(), added.c_str(), added.c_str() + added.size() + 1);
+    environment.push_back(L'\0');
+  }
+
+  STARTUPINFOW startup{};
+  startup.cb = sizeof startup;
+  startup.dwFlags = STARTF_USESTDHANDLES;
+  startup.hStdInput = child_input.get();
+  startup.hStdOutput = child_output.get();
+  startup.hStdError = child_output.get();
+  PROCESS_INFORMATION created{};
+  BOOST_REQUIRE(::CreateProcessW(nullptr, command_line.data(), nullptr, nullptr, TRUE,
+                                 CREATE_UNICODE_ENVIRONMENT,
+                                 environment.empty() ? nullptr : environment.data(), nullptr,
+                                 &startup, &created));
+  scoped_handle process(created.hProcess);
+  scoped_handle thread(created.hThread);
+  child_input.reset();
+  child_output.reset();
+
+  DWORD written = 0;
+  if (!input.empty())
+    ::WriteFile(input_writer.get(), input.data(), static_cast<DWORD>(input.size()), &written,
+                nullptr);
+  input_writer.reset();
+  helpers::program_result result;
+  char buffer[4096];
+  DWORD got = 0;
+  while (::ReadFile(output_reader.get(), buffer, sizeof buffer, &got, nullptr) && got > 0)
+    result.output.append(buffer, got);
+  BOOST_REQUIRE(::WaitForSingleObject(process.get(), 30'000) == WAIT_OBJECT_0);
+  DWORD code = 0;
+  ::GetExitCodeProcess(process.get(), &code);
+  result.exit_code = static_cast<int>(code);
+  return result;
+}
+
+std::string launch_key_frame(const std::string& key) {
+  std::string frame(mpdecor::detail::frame_header_size, '\0');
+  mpdecor::detail::output_archive archive(frame);
+  archive(key);
+  mpdecor::detail::write_frame_header(frame.data(), mpdecor::detail::frame_kind::hello,
+                                      frame.size() - mpdecor::detail::frame_header_size);
+  return frame;
+}
+
+// Suspends every thread of a process: it can run no code of its own until it is killed.
+void suspend_process(DWORD pid) {
+  const HANDLE snapshot = ::CreateToolhelp32Snapshot(TH32CS_SNAPTHREAD, 0);
+  BOOST_REQUIRE(snapshot != INVALID_HANDLE_VALUE);
+  THREADENTRY32 entry{};
+  entry.dwSize = sizeof entry;
+  int suspended = 0;
+  for (BOOL more = ::Thread32First(snapshot, &entry); more; more = ::Thread32Next(snapshot, &entry)) {
+    if (entry.th32OwnerProcessID != pid)
+      continue;
+    scoped_handle thread(::OpenThread(THREAD_SUSPEND_RESUME, FALSE, entry.th32ThreadID));
+    if (thread.get() != nullptr && ::SuspendThread(thread.get()) != static_cast<DWORD>(-1))
+      ++suspended;
+  }
+  ::CloseHandle(snapshot);
+  BOOST_REQUIRE_MESSAGE(suspended > 0, "no thread of process " << pid << " was suspended");
+}
+
+std::filesystem::path fresh_directory(const std::string& utf8_name) {
+  const auto directory = std::filesystem::canonical(std::filesystem::temp_directory_path()) /
+                         std::filesystem::u8path(utf8_name + " " +
+                                                 std::to_string(::GetCurrentProcessId()));
+  std::filesystem::remove_all(directory);
+  std::filesystem::create_directories(directory);
+  return directory;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(windows)
+
+// --- crashes: NTSTATUS codes where POSIX has signals ---
+
+BOOST_AUTO_TEST_CASE(an_access_violation_becomes_child_crashed_with_its_status_name) {
+  try {
+    mpdecor::proc_wait(write_through_null)();
+    BOOST_FAIL("no exception");
+  } catch (const mpdecor::child_crashed& e) {
+    BOOST_TEST(static_cast<std::uint32_t>(e.signal().value_or(0)) == 0xC0000005U);
+    BOOST_TEST(e.signal_name() == "STATUS_ACCESS_VIOLATION");
+    BOOST_TEST(!e.exit_code().has_value());
+    BOOST_TEST(contains(e.what(), "killed by STATUS_ACCESS_VIOLATION"));
+    BOOST_TEST(contains(e.what(), "windows_fixtures::write_through_null"));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(abort_becomes_child_crashed_with_the_status_of_abort) {
+  // As Microsoft's C runtime ends a program that calls abort(): a crash, not exit code 3.
+  BOOST_CHECK_EXCEPTION(mpdecor::proc_wait(fixtures::call_abort)(), mpdecor::child_crashed,
+                        [](const mpdecor::child_crashed& e) {
+                          return e.signal_name() == "STATUS_STACK_BUFFER_OVERRUN" &&
+                                 !e.exit_code().has_value();
+                        });
+}
+
+BOOST_AUTO_TEST_CASE(std_terminate_becomes_child_crashed) {
+  BOOST_CHECK_EXCEPTION(mpdecor::proc_wait(fixtures::call_terminate)(), mpdecor::child_crashed,
+                        [](const mpdecor::child_crashed& e) {
+                          return e.signal_name() == "STATUS_STACK_BUFFER_OVERRUN";
+                        });
+}
+
+BOOST_AUTO_TEST_CASE(stack_overflow_becomes_child_crashed) {
+  try {
+    mpdecor::proc_wait(fixtures::overflow_stack)(0);
+    BOOST_FAIL("no exception");
+  } catch (const mpdecor::child_crashed& e) {
+    BOOST_TEST(e.signal_name() == "STATUS_STACK_OVERFLOW");
+    BOOST_TEST(contains(e.what(), "before it sent a result"));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(other_crashes_are_named_by_their_status) {
+  BOOST_CHECK_EXCEPTION(mpdecor::proc_wait(divide_by_zero)(1), mpdecor::child_crashed,
+                        [](const mpdecor::child_crashed& e) {
+                          return e.signal_name() == "STATUS_INTEGER_DIVIDE_BY_ZERO";
+                        });
+  BOOST_CHECK_EXCEPTION(mpdecor::proc_wait(illegal_instruction)(), mpdecor::child_crashed,
+                        [](const mpdecor::child_crashed& e) {
+                          return e.signal_name() == "STATUS_ILLEGAL_INSTRUCTION";
+                        });
+}
+
+BOOST_AUTO_TEST_CASE(an_exit_code_that_looks_like_no_status_stays_an_exit_code) {
+  BOOST_CHECK_EXCEPTION(mpdecor::proc_wait(fixtures::exit_with)(-1), mpdecor::child_crashed,
+                        [](const mpdecor::child_crashed& e) {
+                          return e.exit_code().value_or(0) == -1 && !e.signal().has_value();
+                        });
+}
+
+// --- killing ---
+
+BOOST_AUTO_TEST_CASE(kill_through_the_handle_ends_the_child_with_child_crashed) {
+  auto handle = mpdecor::proc(fixtures::sleep_ms)(60'000);
+  const auto pid = handle.pid();
+  handle.kill();
+  try {
+    handle.get();
+    BOOST_FAIL("no exception");
+  } catch (const mpdecor::child_crashed& e) {
+    // TerminateProcess with exit code 1, as Task Manager and taskkill /f end a program.
+    BOOST_TEST(e.exit_code().value_or(-1) == 1);
+    BOOST_TEST(contains(e.what(), "killed through its handle"));
+  }
+  BOOST_TEST(!helpers::process_exists(static_cast<long>(pid)));
+  handle.kill(); // killing a finished call does nothing
+}
+
+BOOST_AUTO_TEST_CASE(a_child_killed_from_outside_becomes_child_crashed) {
+  auto handle = mpdecor::proc(fixtures::sleep_ms)(60'000);
+  scoped_handle child(::OpenProcess(PROCESS_TERMINATE, FALSE, static_cast<DWORD>(handle.pid())));
+  BOOST_REQUIRE(child.get() != nullptr);
+  BOOST_REQUIRE(::TerminateProcess(child.get(), 7));
+  try {
+    handle.get();
+    BOOST_FAIL("no exception");
+  } catch (const mpdecor::child_crashed& e) {
+    BOOST_TEST(e.exit_code().value_or(-1) == 7);
+    BOOST_TEST(!contains(e.what(), "through its handle"));
+  }
+}
+
+// --- a parent that ends takes its children with it ---
+
+BOOST_AUTO_TEST_CASE(every_child_runs_in_a_job_object) {
+  auto handle = mpdecor::proc(fixtures::sleep_ms)(5'000);
+  scoped_handle child(
+      ::OpenProcess(PROCESS_QUERY_INFORMATION, FALSE, static_cast<DWORD>(handle.pid())));
+  BOOST_REQUIRE(child.get() != nullptr);
+  BOOL in_job = FALSE;
+  BOOST_REQUIRE(::IsProcessInJob(child.get(), nullptr, &in_job));
+  BOOST_TEST(in_job == TRUE);
+  handle.kill();
+  BOOST_CHECK_THROW(handle.get(), mpdecor::child_crashed);
+}
+
+BOOST_AUTO_TEST_CASE(children_end_within_a_second_when_the_parent_is_terminated) {
+  // The parent program prints its pid, one line per child, then "ready".
+  SECURITY_ATTRIBUTES inheritable{sizeof(SECURITY_ATTRIBUTES), nullptr, TRUE};
+  HANDLE ends[2];
+  BOOST_REQUIRE(::CreatePipe(&ends[0], &ends[1], &inheritable, 0));
+  scoped_handle reader(ends[0]);
+  scoped_handle writer(ends[1]);
+  ::SetHandleInformation(reader.get(), HANDLE_FLAG_INHERIT, 0);
+  std::wstring command_line =
+      quoted(std::filesystem::u8path(helpers::program("parent")).native()) + L" 3";
+  STARTUPINFOW startup{};
+  startup.cb = sizeof startup;
+  startup.dwFlags = STARTF_USESTDHANDLES;
+  startup.hStdInput = ::GetStdHandle(STD_INPUT_HANDLE);
+  startup.hStdOutput = writer.get();
+  startup.hStdError = ::GetStdHandle(STD_ERROR_HANDLE);
+  PROCESS_INFORMATION created{};
+  BOOST_REQUIRE(::CreateProcessW(nullptr, command_line.data(), nullptr, nullptr, TRUE, 0,
+                                 nullptr, nullptr, &startup, &created));
+  scoped_handle parent(created.hProcess);
+  scoped_handle parent_thread(created.hThread);
+  writer.reset();
+
+  std::string output;
+  std::vector<DWORD> pids;
+  char buffer[256];
+  DWORD got = 0;
+  while (!contains(output, "ready") &&
+         ::ReadFile(reader.get(), buffer, sizeof buffer, &got, nullptr) && got > 0)
+    output.append(buffer, got);
+  for (std::size_t at = output.find("child "); at != std::string::npos;
+       at = output.find("child ", at + 1))
+    pids.push_back(static_cast<DWORD>(std::stoul(output.substr(at + 6))));
+  BOOST_REQUIRE_MESSAGE(pids.size() == 3u, "the parent printed: " << output);
+
+  // Opened before the parent ends, so that the ids cannot name other processes later.
+  std::vector<std::unique_ptr<scoped_handle>> children;
+  for (DWORD pid : pids) {
+    children.push_back(std::make_unique<scoped_handle>(
+        ::OpenProcess(SYNCHRONIZE | PROCESS_TERMINATE, FALSE, pid)));
+    BOOST_REQUIRE(children.back()->get() != nullptr);
+    BOOST_REQUIRE(::WaitForSingleObject(children.back()->get(), 0) == WAIT_TIMEOUT);
+    // A suspended child cannot notice on its own that its channel closed: only the job
+    // object, which the system closes with the parent, can end it.
+    suspend_process(pid);
+  }
+  BOOST_REQUIRE(::TerminateProcess(parent.get(), 9));
+  const auto deadline = std::chrono::steady_clock::now() + 1s;
+  for (std::size_t i = 0; i < children.size(); ++i) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    const DWORD waited =
+        ::WaitForSingleObject(children[i]->get(), static_cast<DWORD>(std::max<long long>(left.count(), 0)));
+    BOOST_TEST(waited == WAIT_OBJECT_0, "child " << pids[i] << " ended within a second");
+    if (waited != WAIT_OBJECT_0)
+      ::TerminateProcess(children[i]->get(), 1);
+  }
+}
+
+// --- handles: each child inherits its own channel and nothing else ---
+
+BOOST_AUTO_TEST_CASE(a_child_inherits_no_handle_but_its_own_channel) {
+  SECURITY_ATTRIBUTES inheritable{sizeof(SECURITY_ATTRIBUTES), nullptr, TRUE};
+  scoped_handle event(::CreateEventW(&inheritable, TRUE, FALSE, nullptr));
+  BOOST_REQUIRE(event.get() != nullptr);
+  const auto value = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(event.get()));
+  BOOST_TEST(!mpdecor::proc_wait(handle_is_open)(value),
+             "an inheritable handle of the parent reached the child");
+  // The child's channel ends are inherited, then made private to the child.
+  const auto flags = mpdecor::proc_wait(channel_is_inheritable)();
+  BOOST_REQUIRE_EQUAL(flags.size(), 2u);
+  BOOST_TEST(!flags[0]);
+  BOOST_TEST(!flags[1]);
+}
+
+BOOST_AUTO_TEST_CASE(concurrent_launches_from_many_threads_never_hang) {
+  // A child that exits without a result is noticed when its channel closes; if another
+  // child held a copy of that channel's end, the parent would wait for it. Long-running
+  // children are started while short ones come and go from eight threads at once.
+  const auto saved_limit = mpdecor::max_running();
+  mpdecor::set_max_running(0);
+  std::vector<mpdecor::handle<int>> sleepers;
+  for (int i = 0; i < 4; ++i)
+    sleepers.push_back(mpdecor::proc(fixtures::sleep_ms)(6'000));
+  std::atomic<int> slow{0};
+  std::atomic<int> wrong{0};
+  std::mutex mutex;
+  std::exception_ptr launch_failure; // rethrown on this thread: Boost.Test reports it
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 4; ++i) {
+        try {
+          const auto start = std::chrono::steady_clock::now();
+          try {
+            mpdecor::proc_wait(fixtures::exit_with)(3);
+            ++wrong;
+          } catch (const mpdecor::child_crashed& e) {
+            if (e.exit_code().value_or(-1) != 3)
+              ++wrong;
+          }
+          // The supervisor stops waiting for a channel 2 s after its child has exited.
+          if (std::chrono::steady_clock::now() - start > 1500ms)
+            ++slow;
+          // Boost.Test's assertions are for the main thread only.
+          if (mpdecor::proc_wait(fixtures::add)(t, i) != t + i)
+            ++wrong;
+        } catch (const mpdecor::launch_error&) {
+          std::lock_guard lock(mutex);
+          launch_failure = std::current_exception();
+        } catch (const std::exception&) {
+          ++wrong;
+        }
+      }
+    });
+  for (auto& thread : threads)
+    thread.join();
+  if (launch_failure)
+    std::rethrow_exception(launch_failure);
+  BOOST_TEST(wrong.load() == 0);
+  BOOST_TEST(slow.load() == 0, slow.load() << " calls waited for a channel another child held");
+  for (auto& sleeper : sleepers)
+    BOOST_TEST(sleeper.get() == 6'000);
+  mpdecor::set_max_running(saved_limit);
+}
+
+// --- calls that mpdecor did not make ---
+
+BOOST_AUTO_TEST_CASE(a_child_call_made_by_hand_is_refused) {
+  const auto plain = run_by_hand({"--mp-child", "fixtures::add"}, "", "");
+  BOOST_TEST(plain.exit_code == mpdecor::exit_not_started_by_mpdecor);
+  BOOST_TEST(contains(plain.output, "not by mpdecor"));
+  BOOST_TEST(contains(plain.output, "refusing 'fixtures::add'"));
+  const auto bad_channel =
+      run_by_hand({"--mp-child", "fixtures::add", "--mp-channel", "999,999"}, "", "");
+  BOOST_TEST(bad_channel.exit_code == mpdecor::exit_not_started_by_mpdecor);
+  // A channel of its own, but no launch key.
+  const auto no_key =
+      run_by_hand({"--mp-child", "fixtures::add", "--mp-channel", "CHANNEL"}, "forged bytes\n", "");
+  BOOST_TEST(no_key.exit_code == mpdecor::exit_not_started_by_mpdecor);
+  BOOST_TEST(contains(no_key.output, "no launch key"));
+}
+
+BOOST_AUTO_TEST_CASE(a_child_offered_the_wrong_launch_key_runs_nothing) {
+  const auto result = run_by_hand({"--mp-child", "fixtures::add", "--mp-channel", "CHANNEL"},
+                                  launch_key_frame(std::string(64, 'b')), std::string(64, 'a'));
+  BOOST_TEST(result.exit_code == mpdecor::exit_not_started_by_mpdecor);
+  BOOST_TEST(contains(result.output, "did not come from the process that started this child"));
+}
+
+BOOST_AUTO_TEST_CASE(a_child_given_garbage_or_nothing_runs_nothing) {
+  const std::string key(64, 'a');
+  const auto empty =
+      run_by_hand({"--mp-child", "fixtures::add", "--mp-channel", "CHANNEL"}, "", key);
+  BOOST_TEST(empty.exit_code == mpdecor::exit_bad_call_message);
+  BOOST_TEST(contains(empty.output, "closed the channel before sending the call"));
+  const auto garbage = run_by_hand({"--mp-child", "fixtures::add", "--mp-channel", "CHANNEL"},
+                                   "some forged bytes here\n", key);
+  BOOST_TEST(garbage.exit_code == mpdecor::exit_bad_call_message);
+  BOOST_TEST(contains(garbage.output, "not an mpdecor message"));
+}
+
+// --- beyond ASCII: Windows passes paths, arguments and the environment as UTF-16 ---
+
+BOOST_AUTO_TEST_CASE(a_working_directory_with_spaces_and_any_letters_works) {
+  const auto directory = fresh_directory(u8"mpdecor Arbeitsverzeichnis größer ☃ 日本");
+  BOOST_TEST(mpdecor::proc_wait(fixtures::working_directory).working_directory(directory)() ==
+             directory.string());
+  std::filesystem::remove_all(directory);
+}
+
+BOOST_AUTO_TEST_CASE(environment_values_with_any_letters_reach_the_child) {
+  const std::string value = u8"grüße ☃ 日本 with spaces";
+  BOOST_TEST(mpdecor::proc_wait(wide_environment_variable)
+                 .env("MPDECOR_TEST_UNICODE", value)("MPDECOR_TEST_UNICODE") == value);
+  // Windows compares names without regard to case: an override replaces the variable.
+  BOOST_TEST(mpdecor::proc_wait(fixtures::environment_variable).env("path", "replaced")("PATH") ==
+             "replaced");
+}
+
+BOOST_AUTO_TEST_CASE(a_function_registered_under_any_name_is_found_by_its_child) {
+  BOOST_TEST(mpdecor::proc_wait<int(int)>(u8"doppelt größer ☃")(21) == 42);
+}
+
+BOOST_AUTO_TEST_CASE(a_program_in_a_folder_with_spaces_and_any_letters_starts_children) {
+  const auto directory = fresh_directory(u8"mpdecor Programm größer ☃ 日本");
+  const auto copy = directory / std::filesystem::u8path(u8"print ü ☃.exe");
+  std::filesystem::copy_file(std::filesystem::u8path(helpers::program("print")), copy);
+  const auto result = helpers::run("\"" + copy.string() + "\"");
+  BOOST_TEST(result.exit_code == 0);
+  BOOST_TEST(contains(result.output, "child stdout: hello"));
+  BOOST_TEST(contains(result.output, "parent done"));
+  std::filesystem::remove_all(directory);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+#endif
