@@ -9,7 +9,8 @@ seconds="${1:-30}"
 
 scripts/setup.sh clang libclang-rt-14-dev
 CC=clang CXX=clang++ cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DMPDECOR_BUILD_TESTS=OFF -DMPDECOR_BUILD_EXAMPLES=OFF -DMPDECOR_BUILD_FUZZERS=ON \
+  -DMPDECOR_BUILD_TESTS=OFF -DMPDECOR_BUILD_EXAMPLES=OFF -DMPDECOR_BUILD_BENCHMARKS=OFF \
+  -DMPDECOR_BUILD_FUZZERS=ON \
   -DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined"
 cmake --build build/fuzz -j2
 
