@@ -29,16 +29,23 @@ export WINEPREFIX
 export WINEDEBUG="${WINEDEBUG:--all}"
 # No window may open (a crash dialog, a message box): there is no display to show it.
 unset DISPLAY WAYLAND_DISPLAY
-# Wine prints a notice on stderr while it creates a prefix; create it once, quietly, and
-# under a lock, since CTest may start several programs at once in a new prefix.
-if [ ! -f "$WINEPREFIX/system.reg" ]; then
-  mkdir -p "$WINEPREFIX"
-  (
-    flock 9
-    if [ ! -f "$WINEPREFIX/system.reg" ]; then
-      wine wineboot --init >/dev/null 2>&1 || true
-      wineserver --wait
-    fi
-  ) 9>"$WINEPREFIX.lock"
-fi
+# Wine's server and the system processes it starts (services.exe, explorer.exe...) outlive
+# the program that started them and keep its standard output and error open: CTest, which
+# waits for a test's output to close, would wait for them as well. So they are started
+# here, attached to nothing of the program's, and the prefix is made the same way (Wine
+# prints notices while it does). Under a lock: CTest may start several programs at once.
+mkdir -p "$WINEPREFIX"
+(
+  flock 9
+  if [ ! -f "$WINEPREFIX/system.reg" ]; then
+    # No dialogs offering to install Mono and Gecko: there is nobody to answer them.
+    WINEDLLOVERRIDES="mscoree,mshtml=" wine wineboot --init </dev/null >/dev/null 2>&1 9>&- || true
+    wineserver --wait 9>&-
+  fi
+  # Succeeds only when no server ran yet; it then stays 30 s after its last program. The
+  # lock's descriptor stays here: a server that held it would hold the lock.
+  if wineserver -p30 </dev/null >/dev/null 2>&1 9>&-; then
+    wine cmd /c exit </dev/null >/dev/null 2>&1 9>&- || true
+  fi
+) 9>"$WINEPREFIX.lock"
 exec wine "$@"

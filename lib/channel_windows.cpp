@@ -50,8 +50,7 @@ std::system_error last_error(const char* what) {
   return std::system_error(static_cast<int>(::GetLastError()), std::system_category(), what);
 }
 
-// Signal handlers take no context; this one has nothing to tell.
-extern "C" void end_on_abort(int) {
+void end_on_abort(int) {
   // 0xC0000409 (STATUS_STACK_BUFFER_OVERRUN) is how Microsoft's C runtime ends a program
   // that calls abort() (through __fastfail); the parent reports it as a crash.
   ::TerminateProcess(::GetCurrentProcess(), 0xC0000409U);

@@ -69,6 +69,7 @@ bool same_key(const std::string& offered, const std::string& key) {
   return difference == 0;
 }
 
+#if !defined(_WIN32)
 // The parent sends nothing after the call, so the channel's read end only wakes when the
 // parent is gone: end the call at once rather than run on for nobody. On Linux the kernel
 // also kills the child then (PR_SET_PDEATHSIG); this covers every other platform.
@@ -86,6 +87,7 @@ void watch_parent(native_channel in) {
     }
   }).detach();
 }
+#endif
 
 [[noreturn]] void run_child(int argc, char** argv) {
   child_flag = true;
@@ -119,7 +121,10 @@ void watch_parent(native_channel in) {
   } catch (const std::exception& e) {
     leave(exit_bad_call_message, std::string("mpdecor: could not read the call: ") + e.what());
   }
+#if !defined(_WIN32)
+  // On Windows the Job Object with kill-on-close ends the child with its parent.
   watch_parent(channel.in);
+#endif
   std::string reply = serve_call(name, payload);
   payload = std::string(); // gives the memory of a large argument back before sending
   try {

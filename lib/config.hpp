@@ -62,10 +62,11 @@
 // constructor; fixed in 1.84), and the source's destructor then kills the child.
 // lib/launch_windows.cpp launches with process_v2::process's own executor type.
 
-// Boost 1.81 on Windows: a child inherits every inheritable handle of the parent once any
-// initializer sets inherit_handles (process_stdio does), so two launches at once can leak
-// their pipe ends into each other's children; lib/launch_windows.cpp passes an explicit
-// handle list (PROC_THREAD_ATTRIBUTE_HANDLE_LIST) instead.
+// Boost 1.81-1.87 on Windows: a child inherits every inheritable handle of the parent once
+// any initializer sets inherit_handles (process_stdio does), so two launches at once (the
+// supervisor's thread and a pool's) can leak their pipe ends into each other's children
+// (fixed in 1.88, whose launcher passes a list of the handles to inherit);
+// lib/launch_windows.cpp passes that list itself (PROC_THREAD_ATTRIBUTE_HANDLE_LIST).
 
 // Boost 1.81: posix::bind_fd::on_setup falls off its end without returning its
 // error_code (undefined behaviour), so mpdecor passes its channel with its own initializer

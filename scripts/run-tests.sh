@@ -4,6 +4,7 @@
 #   2. b2 build: the same library, tests and examples
 #   3. the test suite under AddressSanitizer + UndefinedBehaviorSanitizer, then ThreadSanitizer
 #   4. both decoders fuzzed for a bounded time
+#   5. the Windows build (MinGW-w64) of the suite and examples, run under Wine
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -30,5 +31,8 @@ done
 
 step "fuzzing, ${fuzz_seconds}s per decoder"
 scripts/fuzz.sh "$fuzz_seconds"
+
+step "Windows: the same suite and examples built with MinGW-w64, run under Wine"
+scripts/windows-test.sh
 
 step "all tests passed"

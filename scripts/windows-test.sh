@@ -33,7 +33,7 @@ if ((status == 0)); then
 fi
 
 # Which failed tests failed only because a launch failed: every line of their output that
-# reports a failure names mpdecor::launch_error.
+# reports a failure names mpdecor::launch_error or carries its message.
 log="$build/Testing/Temporary/LastTest.log"
 failed_list="$build/Testing/Temporary/LastTestsFailed.log"
 only_launch_errors=1
@@ -45,7 +45,7 @@ while IFS=: read -r _ name; do
     inside { print }' "$log")
   failures=$(grep -E 'error:|failed|FAILED|what\(\)' <<<"$output" |
     grep -vE '^\*\*\*|^Test module|^ +[0-9]+ (test case|assertion)' || true)
-  if [[ -n $failures ]] && ! grep -qv 'launch_error' <<<"$failures"; then
+  if [[ -n $failures ]] && ! grep -qvE 'launch_error|could not start a child' <<<"$failures"; then
     retried+=("$name")
   else
     only_launch_errors=0
