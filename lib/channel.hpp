@@ -11,6 +11,11 @@
 
 namespace mpdecor::detail {
 
+/// Environment variables through which a POSIX parent tells its child to die with it (its
+/// pid) and to limit its own memory (bytes); the child removes both before anything runs.
+inline constexpr const char* parent_pid_variable = "MPDECOR_PARENT_PID";
+inline constexpr const char* memory_limit_variable = "MPDECOR_MEMORY_LIMIT";
+
 /// A file descriptor (POSIX) or HANDLE (Windows) value.
 using native_channel = std::intptr_t;
 
@@ -24,13 +29,17 @@ struct child_channel {
 /// registered name.
 std::vector<std::string> utf8_arguments(int argc, char** argv);
 
-/// Parses the value of --mp-channel ("IN,OUT") and checks that both ends are open.
+/// Parses the value of --mp-channel ("IN,OUT") and checks that both ends are open. A
+/// channel on the standard streams ("0,1", a Slurm step's) is moved off them: standard
+/// input then reads nothing and the function's standard output goes to standard error,
+/// so that nothing the function prints can mix with the results.
 /// Returns false for anything else: the process was not started by mpdecor.
 bool open_child_channel(std::string_view argument, child_channel& channel) noexcept;
 
 /// Platform set-up of a child before it runs its call. Windows: a crash ends the child at
 /// once with its exception code as exit status, without a dialog or a debugger, and
-/// abort() ends it with a crash code, not an exit code. POSIX: nothing.
+/// abort() ends it with a crash code, not an exit code. POSIX: the child dies with the
+/// parent named in its environment (Linux) and takes the memory limit it names.
 void prepare_child_process() noexcept;
 
 /// Reads up to `size` bytes; 0 means the other end closed. Throws std::system_error.

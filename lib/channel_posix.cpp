@@ -5,13 +5,21 @@
 
 #include "channel.hpp"
 
+#include <mpdecor/init.hpp>
+
 #include <cerrno>
+#include <csignal>
+#include <cstdio>
 #include <charconv>
 #include <cstdlib>
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <system_error>
+#include <sys/resource.h>
 #include <unistd.h>
+#if defined(__linux__)
+#include <sys/prctl.h>
+#endif
 
 namespace mpdecor::detail {
 namespace {
@@ -35,6 +43,22 @@ void keep_private(native_channel fd) {
     ::fcntl(static_cast<int>(fd), F_SETFD, flags | FD_CLOEXEC);
 }
 
+// See open_child_channel.
+bool move_off_standard_streams(child_channel& channel) {
+  const int in = ::fcntl(static_cast<int>(channel.in), F_DUPFD_CLOEXEC, 3);
+  const int out = ::fcntl(static_cast<int>(channel.out), F_DUPFD_CLOEXEC, 3);
+  const int nothing = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (in == -1 || out == -1 || nothing == -1)
+    return false;
+  std::fflush(stdout);
+  if (::dup2(nothing, STDIN_FILENO) == -1 || ::dup2(STDERR_FILENO, STDOUT_FILENO) == -1)
+    return false;
+  ::close(nothing);
+  channel.in = in;
+  channel.out = out;
+  return true;
+}
+
 } // namespace
 
 bool open_child_channel(std::string_view argument, child_channel& channel) noexcept {
@@ -46,12 +70,39 @@ bool open_child_channel(std::string_view argument, child_channel& channel) noexc
     return false;
   if (!is_open(channel.in) || !is_open(channel.out))
     return false;
+  if (channel.in == STDIN_FILENO || channel.out == STDOUT_FILENO)
+    return move_off_standard_streams(channel);
   keep_private(channel.in);
   keep_private(channel.out);
   return true;
 }
 
-void prepare_child_process() noexcept {}
+void prepare_child_process() noexcept {
+  const std::string parent = take_environment_variable(parent_pid_variable);
+#if defined(__linux__)
+  // The child dies with the thread that started it (the supervisor's or a pool's, which
+  // live as long as their children may run). If that parent died before the setting took
+  // effect, no signal will come: check, and stop.
+  if (!parent.empty()) {
+    long expected = 0;
+    std::from_chars(parent.data(), parent.data() + parent.size(), expected);
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != static_cast<pid_t>(expected))
+      std::_Exit(exit_parent_gone);
+  }
+#endif
+  const std::string limit = take_environment_variable(memory_limit_variable);
+  if (!limit.empty()) {
+    unsigned long long bytes = 0;
+    std::from_chars(limit.data(), limit.data() + limit.size(), bytes);
+    const rlimit value{static_cast<rlim_t>(bytes), static_cast<rlim_t>(bytes)};
+    if (bytes != 0 && ::setrlimit(RLIMIT_AS, &value) != 0) {
+      std::fprintf(stderr, "mpdecor: could not limit this child's memory to %llu bytes\n",
+                   bytes);
+      std::_Exit(exit_not_started_by_mpdecor);
+    }
+  }
+}
 
 std::vector<std::string> utf8_arguments(int argc, char** argv) { return {argv, argv + argc}; }
 

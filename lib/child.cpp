@@ -107,6 +107,14 @@ void watch_parent(native_channel in) {
           "mpdecor: this process was started with --mp-child but not by mpdecor (it has no "
           "launch key); it runs no function (refusing '" + name + "')");
 
+  serve_child(channel, name, key);
+}
+
+} // namespace
+
+[[noreturn]] void serve_child(child_channel channel, const std::string& name,
+                              const std::string& key) {
+  child_flag = true;
   std::string payload;
   try {
     read_frame(channel.in, frame_kind::hello, payload);
@@ -138,7 +146,6 @@ void watch_parent(native_channel in) {
   std::exit(0);
 }
 
-} // namespace
 } // namespace detail
 
 void init(int argc, char** argv) {
@@ -151,6 +158,14 @@ void init(int argc, char** argv) {
     detail::child_flag = true;
     detail::run_worker(argc, argv);
   }
+#if defined(__linux__)
+  if (argc >= 2 && argv != nullptr && argv[1] != nullptr &&
+      std::strcmp(argv[1], "--mp-fork-server") == 0) {
+    detail::child_flag = true;
+    detail::run_fork_server(argc, argv);
+  }
+#endif
+  detail::read_settings_from_environment();
   detail::check_registrations();
 }
 

@@ -6,8 +6,10 @@
 
 #include "config.hpp"
 
+#include <mpdecor/errors.hpp>
 #include <mpdecor/options.hpp>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -71,17 +73,44 @@ inline const char* mode_argument(launch_mode mode) noexcept {
   return mode == launch_mode::worker ? "--mp-worker" : "--mp-child";
 }
 
+/// How a child ended.
+struct exit_status {
+  std::optional<int> exit_code; ///< set when it exited by itself
+  std::optional<int> signal;    ///< set when it was killed (POSIX signal or NTSTATUS)
+  /// What the launcher itself said about the end (srun's error lines); empty if nothing.
+  std::string notes;
+};
+
+/// A started child as the supervisor and the pools see it, whatever started it: a
+/// process of our own, a fork of the fork server, or an srun.
+class child_process {
+public:
+  virtual ~child_process() = default;
+  /// The process id the caller sees (the srun's, for a Slurm step).
+  virtual pid_type id() const noexcept = 0;
+  /// Calls `ended` once, on the thread of the io_context the child was launched with, when
+  /// the child has ended and been reaped. Called at most once per child.
+  virtual void async_wait(std::function<void(exit_status)> ended) = 0;
+  /// Kills the child at once; nothing once it has ended.
+  virtual void kill() noexcept = 0;
+};
+
 /// Starts `--mp-child function` (or `--mp-worker label` for a pool's worker) from the
 /// program's own executable with a fresh channel, handing it `launch_key` in its
-/// environment (and nowhere else).
+/// environment (and nowhere else), with the start method `settings` names (or the
+/// program-wide one).
 /// On failure returns nothing and sets `error` and `what` (what was being done).
-std::optional<process_v2::process> launch_child(boost::asio::io_context& io,
-                                                const std::string& function,
-                                                const options& settings,
-                                                const std::string& launch_key,
-                                                channel_ends& channel, std::error_code& error,
-                                                std::string& what,
-                                                launch_mode mode = launch_mode::call);
+std::unique_ptr<child_process> launch_child(boost::asio::io_context& io,
+                                            const std::string& function,
+                                            const options& settings,
+                                            const std::string& launch_key,
+                                            channel_ends& channel, std::error_code& error,
+                                            std::string& what,
+                                            launch_mode mode = launch_mode::call);
+
+/// The start method and Slurm settings a call with `settings` uses (lib/settings.cpp).
+start_method effective_start_method(const options& settings);
+slurm_options effective_slurm_options(const options& settings);
 
 /// A fresh random launch key, as hex digits (lib/supervisor.cpp).
 std::string new_launch_key();
@@ -89,14 +118,13 @@ std::string new_launch_key();
 /// `key` (lib/supervisor.cpp).
 std::string hello_frame(const std::string& key);
 
-/// Kills the child at once without reaping it (the supervisor's wait reaps it).
+/// Kills the child at once without reaping it (its wait reaps it).
 void kill_child(process_v2::process& child) noexcept;
 
+/// A child that is a Boost.Process v2 process of this program's.
+std::unique_ptr<child_process> own_child(process_v2::process process);
+
 /// How a child ended, decoded from its native exit status.
-struct exit_status {
-  std::optional<int> exit_code; ///< set when it exited by itself
-  std::optional<int> signal;    ///< set when it was killed (POSIX signal or NTSTATUS)
-};
 exit_status decode_exit_status(process_v2::native_exit_code_type status) noexcept;
 
 /// "SIGSEGV (Segmentation fault)" or "STATUS_ACCESS_VIOLATION"; empty if unknown.

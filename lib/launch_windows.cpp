@@ -283,13 +283,20 @@ const std::filesystem::path& own_executable() {
   return path;
 }
 
-std::optional<process_v2::process> launch_child(boost::asio::io_context& io,
-                                                const std::string& function,
-                                                const options& settings,
-                                                const std::string& launch_key,
-                                                channel_ends& channel, std::error_code& error,
-                                                std::string& what, launch_mode mode) {
+std::unique_ptr<child_process> launch_child(boost::asio::io_context& io,
+                                            const std::string& function,
+                                            const options& settings,
+                                            const std::string& launch_key,
+                                            channel_ends& channel, std::error_code& error,
+                                            std::string& what, launch_mode mode) {
   error.clear();
+  // The fork server is POSIX-only: a Windows child always starts fresh. Slurm runs on
+  // POSIX clusters only.
+  if (effective_start_method(settings) == start_method::slurm) {
+    error = std::make_error_code(std::errc::not_supported);
+    what = "starting a Slurm job step (the slurm start method needs a POSIX system)";
+    return nullptr;
+  }
   what = "creating the channel";
   owned_handle to_child;    // parent writes
   owned_handle child_in;    // child reads
@@ -297,7 +304,7 @@ std::optional<process_v2::process> launch_child(boost::asio::io_context& io,
   owned_handle child_out;   // child writes
   if (!create_pipe(false, to_child, child_in, error) ||
       !create_pipe(true, from_child, child_out, error))
-    return std::nullopt;
+    return nullptr;
   boost::system::error_code ec;
   channel.out.assign(to_child.get(), ec);
   if (!ec)
@@ -309,14 +316,14 @@ std::optional<process_v2::process> launch_child(boost::asio::io_context& io,
   if (ec) {
     channel.close();
     error = ec;
-    return std::nullopt;
+    return nullptr;
   }
 
   what = "preparing the child's environment";
   std::vector<wchar_t> environment;
   if (!child_environment(settings, launch_key, environment, error)) {
     channel.close();
-    return std::nullopt;
+    return nullptr;
   }
 
   what = "creating the child's job object";
@@ -329,7 +336,7 @@ std::optional<process_v2::process> launch_child(boost::asio::io_context& io,
   }
   if (job == nullptr) {
     channel.close();
-    return std::nullopt;
+    return nullptr;
   }
 
   owned_handle standard[3];
@@ -376,9 +383,9 @@ std::optional<process_v2::process> launch_child(boost::asio::io_context& io,
                ? "starting " + own_executable().string()
                : "starting " + own_executable().string() + " in " +
                      settings.working_directory.string();
-    return std::nullopt;
+    return nullptr;
   }
-  return child;
+  return own_child(std::move(*child));
 }
 
 void kill_child(process_v2::process& child) noexcept {

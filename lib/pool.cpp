@@ -85,7 +85,7 @@ std::exception_ptr cancelled_error(const pool_task& task, const char* when) {
 struct worker {
   explicit worker(boost::asio::io_context& io) : channel(io), task_timer(io), exit_timer(io) {}
 
-  std::optional<process_v2::process> process;
+  std::unique_ptr<child_process> process;
   channel_ends channel;
   pid_type pid = 0;
   // Tasks sent (or being sent), in order; the worker answers them in that order, so the
@@ -103,7 +103,7 @@ struct worker {
   bool exited = false;
   bool read_ended = false;
   std::string read_problem; // a damaged reply: the worker cannot be trusted any more
-  process_v2::native_exit_code_type status{};
+  exit_status how; // how it ended, once exited
   std::array<char, frame_header_size> header{};
   frame_header fixed;
   std::string incoming;
@@ -165,8 +165,9 @@ struct pool_core : std::enable_shared_from_this<pool_core> {
     workers.push_back(w);
     w->outgoing.push_back(std::make_shared<const std::string>(hello_frame(key)));
     read_header(w);
-    w->process->async_wait([this, w](boost::system::error_code, int) {
+    w->process->async_wait([this, w](exit_status how) {
       std::lock_guard lock(mutex);
+      w->how = std::move(how);
       on_exit(w);
     });
     if (initializer.empty()) {
@@ -230,7 +231,7 @@ struct pool_core : std::enable_shared_from_this<pool_core> {
         return;
       w->timed_out = true;
       w->killed_task = task;
-      kill_child(*w->process);
+      w->process->kill();
     });
   }
 
@@ -272,7 +273,7 @@ struct pool_core : std::enable_shared_from_this<pool_core> {
   void damaged(const std::shared_ptr<worker>& w, const std::string& problem) {
     w->read_problem = problem;
     if (!w->exited)
-      kill_child(*w->process);
+      w->process->kill();
     read_ended(w);
   }
 
@@ -316,9 +317,6 @@ struct pool_core : std::enable_shared_from_this<pool_core> {
 
   void on_exit(const std::shared_ptr<worker>& w) {
     w->exited = true;
-    w->status = w->process->native_exit_code();
-    // Reaped: the process object must not act on the pid any more.
-    w->process->detach();
     w->task_timer.cancel();
     w->exit_timer.cancel();
     if (!w->read_ended) {
@@ -346,7 +344,7 @@ struct pool_core : std::enable_shared_from_this<pool_core> {
       w->exit_timer.async_wait([this, w](boost::system::error_code ec) {
         std::lock_guard lock(mutex);
         if (!ec && !w->exited)
-          kill_child(*w->process);
+          w->process->kill();
       });
     }
   }
@@ -390,12 +388,14 @@ struct pool_core : std::enable_shared_from_this<pool_core> {
                                                         ") sent a damaged reply for '" + name +
                                                         "': " + w.read_problem,
                                                     name, w.pid));
-    const exit_status how = decode_exit_status(w.status);
+    const exit_status& how = w.how;
     std::string detail = "the pool worker ended while running the task";
     if (w.killed_task.get() == &task)
       detail = "killed through its handle";
     else if (w.killed_task)
       detail = "the pool worker was killed for another task";
+    if (!how.notes.empty())
+      detail += "; " + how.notes;
     return std::make_exception_ptr(child_crashed(name, w.pid, how.exit_code, how.signal, detail));
   }
 
@@ -466,7 +466,7 @@ struct pool_core : std::enable_shared_from_this<pool_core> {
       if (it == w->in_flight.begin()) {
         if (!w->exited && !w->killed_task) {
           w->killed_task = task;
-          kill_child(*w->process);
+          w->process->kill();
         }
       } else {
         // Sent but not started: the worker will run it, and its result is dropped.

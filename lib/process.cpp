@@ -4,3 +4,46 @@
 #if defined(MPDECOR_INCLUDE_ENVIRONMENT_IPP)
 #include <boost/process/v2/impl/environment.ipp>
 #endif
+
+#include "launch.hpp"
+
+namespace mpdecor::detail {
+namespace {
+
+class own_process final : public child_process {
+public:
+  explicit own_process(process_v2::process process)
+      : process_(std::move(process)), pid_(process_.id()) {}
+
+  pid_type id() const noexcept override { return pid_; }
+
+  void async_wait(std::function<void(exit_status)> ended) override {
+    process_.async_wait([this, ended = std::move(ended)](boost::system::error_code, int) {
+      const auto status = process_.native_exit_code();
+      // Reaped: the process object must not act on the pid any more (its destructor would
+      // kill whatever process has the pid by then).
+      process_.detach();
+      reaped_ = true;
+      ended(decode_exit_status(status));
+    });
+  }
+
+  void kill() noexcept override {
+    // Not reaped yet, so the pid cannot have been reused.
+    if (!reaped_)
+      kill_child(process_);
+  }
+
+private:
+  process_v2::process process_;
+  pid_type pid_;
+  bool reaped_ = false;
+};
+
+} // namespace
+
+std::unique_ptr<child_process> own_child(process_v2::process process) {
+  return std::make_unique<own_process>(std::move(process));
+}
+
+} // namespace mpdecor::detail

@@ -9,6 +9,10 @@ namespace mpdecor::detail {
 void mark_initialized() noexcept;
 bool is_initialized() noexcept;
 
+/// Reads MPDECOR_START_METHOD, MPDECOR_SRUN_OPTIONS and MPDECOR_SLURM_STEPS (lib/settings.cpp);
+/// throws usage_error on a value it does not know.
+void read_settings_from_environment();
+
 } // namespace mpdecor::detail
 
 #endif

@@ -51,7 +51,7 @@ struct call_state : std::enable_shared_from_this<call_state> {
   std::vector<std::function<void()>> listeners; // when_finished(), called once finished
 
   // Owned by the supervisor's thread.
-  std::optional<process_v2::process> process;
+  std::unique_ptr<child_process> process;
   std::unique_ptr<channel_ends> channel;
   std::unique_ptr<boost::asio::steady_timer> timer;
   std::array<char, frame_header_size> header{};
@@ -64,7 +64,7 @@ struct call_state : std::enable_shared_from_this<call_state> {
   bool killed = false;
   std::string read_problem; // what went wrong with the result, for the error message
   bool damaged = false;      // the child sent something that is not a valid result
-  process_v2::native_exit_code_type status{};
+  exit_status how; // how the child ended, once exited
 };
 
 namespace {
@@ -251,12 +251,9 @@ private:
                             [this, call](boost::system::error_code ec, std::size_t) {
                               on_header(call, ec);
                             });
-    call->process->async_wait([this, call](boost::system::error_code, int) {
+    call->process->async_wait([this, call](exit_status how) {
       call->exited = true;
-      call->status = call->process->native_exit_code();
-      // Reaped: the process object must not act on the pid any more (its destructor
-      // would kill whatever process has the pid by then).
-      call->process->detach();
+      call->how = std::move(how);
       if (call->timer)
         call->timer->cancel();
       if (!call->read_done) {
@@ -277,7 +274,7 @@ private:
         if (ec || call->exited)
           return;
         call->timed_out = true;
-        kill_child(*call->process);
+        call->process->kill();
       });
     }
   }
@@ -292,7 +289,7 @@ private:
       // to send anything sensible after that.
       call->read_problem = e.what();
       call->damaged = true;
-      kill_child(*call->process);
+      call->process->kill();
       return read_finished(call);
     }
     // The payload grows as it arrives: a damaged length is never allocated up front.
@@ -355,8 +352,10 @@ private:
       }
       call.damaged = true;
     }
-    const exit_status how = decode_exit_status(call.status);
+    const exit_status& how = call.how;
     std::string detail = call.read_problem;
+    if (!how.notes.empty())
+      detail = detail.empty() ? how.notes : detail + "; " + how.notes;
     if (call.killed)
       detail = detail.empty() ? "killed through its handle" : detail + "; killed through its handle";
     if (call.damaged) {
@@ -422,7 +421,7 @@ private:
       return;
     if (call->process) {
       call->killed = true;
-      kill_child(*call->process);
+      call->process->kill();
       return;
     }
     // Not started yet: it is in the queue, or its start is already posted.

@@ -87,6 +87,10 @@ void run_worker(int argc, char** argv) {
     stop(exit_not_started_by_mpdecor,
          "this process was started with --mp-worker but has no launch key; it serves nothing");
 
+  serve_worker(channel, key);
+}
+
+void serve_worker(child_channel channel, const std::string& key) {
   std::string payload;
   try {
     std::string offered;

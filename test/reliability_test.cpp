@@ -52,8 +52,11 @@ bool has_ended(long pid) {
 
 // Starts the parent program, reads the pids it prints, sends it `signal`, and checks that
 // each child it started has ended within a second.
-void kill_parent_and_check_children(int signal) {
-  FILE* output = ::popen(("exec " + helpers::program("parent") + " 3").c_str(), "r");
+void kill_parent_and_check_children(int signal, const std::string& start_method = "spawn") {
+  FILE* output = ::popen(("MPDECOR_START_METHOD=" + start_method + " exec " +
+                          helpers::program("parent") + " 3")
+                             .c_str(),
+                         "r");
   BOOST_REQUIRE(output != nullptr);
   long parent = 0;
   std::vector<long> children;
@@ -217,6 +220,12 @@ BOOST_AUTO_TEST_CASE(children_end_when_the_parent_gets_sigterm) {
 
 BOOST_AUTO_TEST_CASE(children_end_when_the_parent_gets_sigint) {
   kill_parent_and_check_children(SIGINT);
+}
+
+BOOST_AUTO_TEST_CASE(fork_server_children_end_within_a_second_when_the_parent_is_killed) {
+  // They are the server's children, not the parent's: the server ends when its channel
+  // closes, and its children die with it.
+  kill_parent_and_check_children(SIGKILL, "fork-server");
 }
 
 BOOST_AUTO_TEST_CASE(a_child_call_made_by_hand_is_refused) {

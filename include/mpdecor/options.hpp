@@ -12,6 +12,37 @@
 
 namespace mpdecor {
 
+/// How a child is started.
+enum class start_method {
+  /// A fresh process from the program's own executable (posix_spawn on POSIX: its cost
+  /// does not grow with the parent's memory). The default.
+  spawn,
+  /// POSIX: a fork of a clean server process that has run nothing but the program's
+  /// start-up and `init()`; still a fresh process per call, at the cost of a fork.
+  /// Elsewhere the same as `spawn`.
+  fork_server,
+  /// A Slurm job step (`srun`): inside the current allocation when the program runs in
+  /// one, a new job otherwise. See `slurm_options`.
+  slurm,
+};
+
+/// How Slurm steps share the allocation's CPUs.
+enum class slurm_steps {
+  automatic, ///< calls: `--exact`; a pool's long-lived workers: `--overlap`
+  overlap,   ///< `--overlap`: steps may share CPUs with other steps
+  exact,     ///< `--exact`: each step gets CPUs of its own and waits for them
+};
+
+/// Settings of the Slurm start method.
+struct slurm_options {
+  /// Extra srun options, one per element: `{"--partition=gpu", "--gpus=1", "--time=10"}`.
+  std::vector<std::string> srun_options;
+  /// How steps share CPUs inside an allocation.
+  slurm_steps steps = slurm_steps::automatic;
+  /// The srun program to run.
+  std::string srun_program = "srun";
+};
+
 /// Options of one call, set on a decorator: `proc(f, opts)` or `proc(f).timeout(5s)`.
 struct options {
   /// Kill the child and throw `timeout_error` when the call runs longer than this.
@@ -24,7 +55,24 @@ struct options {
   /// limit (setrlimit RLIMIT_AS), on Windows a Job Object limit. A child that runs out
   /// fails with `memory_limit_exceeded` (or `child_crashed` if it dies of it).
   std::size_t memory_limit = 0;
+  /// How the child is started; unset: the program-wide method (`set_start_method`).
+  std::optional<mpdecor::start_method> start;
+  /// Slurm settings; unset: the program-wide ones (`set_slurm_options`).
+  std::optional<slurm_options> slurm;
 };
+
+/// Sets the start method of calls that do not choose one. The environment variable
+/// MPDECOR_START_METHOD (spawn, fork-server or slurm), read by `init`, sets it too, so a
+/// program moves to a cluster without being rebuilt.
+void set_start_method(start_method method);
+/// The program-wide start method.
+start_method default_start_method();
+/// Sets the Slurm settings of calls that do not choose their own. `init` reads
+/// MPDECOR_SRUN_OPTIONS (srun options separated by spaces) and MPDECOR_SLURM_STEPS
+/// (automatic, overlap or exact).
+void set_slurm_options(slurm_options settings);
+/// The program-wide Slurm settings.
+slurm_options default_slurm_options();
 
 /// What happens to children still running when the program exits normally.
 enum class at_exit_policy {

@@ -92,6 +92,19 @@ public:
     copy.settings_.memory_limit = bytes;
     return copy;
   }
+  /// Starts the children with `method` (see `start_method`).
+  decorator start_method(mpdecor::start_method method) const {
+    decorator copy = *this;
+    copy.settings_.start = method;
+    return copy;
+  }
+  /// Runs the calls as Slurm job steps with these settings.
+  decorator slurm(slurm_options settings) const {
+    decorator copy = *this;
+    copy.settings_.start = mpdecor::start_method::slurm;
+    copy.settings_.slurm = std::move(settings);
+    return copy;
+  }
   /// Runs the child in `directory`.
   decorator working_directory(std::filesystem::path directory) const {
     decorator copy = *this;

@@ -1,0 +1,591 @@
+// mpdecor: the fork-server start method (Linux).
+//
+// The server is an ordinary child (started like any other, with a launch key) that runs
+// nothing of the program but its start-up and init(), and then forks one child per call.
+// A fork of that small, clean process is a fresh process for the call, at a fraction of
+// the cost of starting the executable again.
+//
+// Control channel (a socket pair between the parent and the server), one message each:
+// 8-byte length, then a payload in the wire archive. The parent asks "fork" (carrying the
+// call's channel end as SCM_RIGHTS) and "kill"; the server answers "started" (pid or
+// errno) and "ended" (the wait status, once the server has reaped the child). The server
+// reaps its children, so it is also the one that kills them: a pid it has reaped is never
+// signalled, whatever reused it.
+//
+// Written with plain sockets and poll: the server must stay single-threaded (it forks),
+// and Asio's reactor, which Boost.Process v2 and the supervisor use, has no way to pass a
+// descriptor with a message.
+#include "config.hpp"
+
+#if defined(__linux__)
+
+#include "channel.hpp"
+#include "launch.hpp"
+#include "spawn_posix.hpp"
+#include "worker.hpp"
+
+#include <mpdecor/detail/wire.hpp>
+#include <mpdecor/init.hpp>
+
+#include <boost/asio/post.hpp>
+
+#include <cerrno>
+#include <condition_variable>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <poll.h>
+#include <set>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+namespace mpdecor::detail {
+namespace {
+
+enum class message_kind : std::uint8_t { fork = 1, kill = 2, started = 3, ended = 4 };
+
+/// One message on the control channel.
+struct control_message {
+  message_kind kind{};
+  std::uint64_t id = 0;        // fork, started: which request
+  std::int64_t pid = 0;        // started, ended, kill
+  std::int32_t value = 0;      // started: errno (0: fine); ended: wait status
+  std::string function;        // fork
+  std::uint8_t worker = 0;     // fork: 1 for a pool's worker
+  std::string key;             // fork: the child's launch key
+  std::string directory;       // fork: working directory
+  std::vector<std::pair<std::string, std::string>> environment; // fork: variables to set
+  std::uint64_t memory_limit = 0; // fork
+};
+
+// Sends one message, with `fd` attached when it is not -1. Throws std::system_error.
+void send_message(int socket, const control_message& message, int fd = -1) {
+  std::string bytes(8, '\0');
+  {
+    output_archive archive(bytes);
+    archive(static_cast<std::uint8_t>(message.kind), message.id, message.pid, message.value,
+            message.function, message.worker, message.key, message.directory);
+    archive(static_cast<std::uint64_t>(message.environment.size()));
+    for (const auto& [name, value] : message.environment)
+      archive(name, value);
+    archive(message.memory_limit);
+  }
+  const std::uint64_t length = bytes.size() - 8;
+  std::memcpy(bytes.data(), &length, 8);
+  std::size_t sent = 0;
+  while (sent < bytes.size()) {
+    iovec part{bytes.data() + sent, bytes.size() - sent};
+    msghdr header{};
+    header.msg_iov = &part;
+    header.msg_iovlen = 1;
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    if (fd != -1 && sent == 0) {
+      header.msg_control = control;
+      header.msg_controllen = sizeof control;
+      cmsghdr* attached = CMSG_FIRSTHDR(&header);
+      attached->cmsg_level = SOL_SOCKET;
+      attached->cmsg_type = SCM_RIGHTS;
+      attached->cmsg_len = CMSG_LEN(sizeof(int));
+      std::memcpy(CMSG_DATA(attached), &fd, sizeof(int));
+    }
+    const auto done = ::sendmsg(socket, &header, MSG_NOSIGNAL);
+    if (done < 0) {
+      if (errno == EINTR)
+        continue;
+      throw std::system_error(errno, std::system_category(), "fork server channel");
+    }
+    sent += static_cast<std::size_t>(done);
+  }
+}
+
+// Reads exactly `size` bytes; a descriptor attached to them is stored in `fd`. False when
+// the other end closed before the first byte. Throws std::system_error.
+bool receive_exact(int socket, char* data, std::size_t size, int* fd) {
+  std::size_t got = 0;
+  while (got < size) {
+    iovec part{data + got, size - got};
+    msghdr header{};
+    header.msg_iov = &part;
+    header.msg_iovlen = 1;
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    header.msg_control = control;
+    header.msg_controllen = sizeof control;
+    const auto done = ::recvmsg(socket, &header, MSG_CMSG_CLOEXEC);
+    if (done < 0) {
+      if (errno == EINTR)
+        continue;
+      throw std::system_error(errno, std::system_category(), "fork server channel");
+    }
+    if (done == 0) {
+      if (got == 0)
+        return false;
+      throw std::system_error(std::make_error_code(std::errc::connection_reset),
+                              "fork server channel closed within a message");
+    }
+    for (cmsghdr* attached = CMSG_FIRSTHDR(&header); attached != nullptr;
+         attached = CMSG_NXTHDR(&header, attached)) {
+      if (attached->cmsg_level == SOL_SOCKET && attached->cmsg_type == SCM_RIGHTS) {
+        int received = -1;
+        std::memcpy(&received, CMSG_DATA(attached), sizeof(int));
+        if (fd != nullptr && *fd == -1)
+          *fd = received;
+        else
+          ::close(received);
+      }
+    }
+    got += static_cast<std::size_t>(done);
+  }
+  return true;
+}
+
+// Reads one message; false when the channel closed between messages.
+bool receive_message(int socket, control_message& message, int* fd = nullptr) {
+  std::uint64_t length = 0;
+  if (!receive_exact(socket, reinterpret_cast<char*>(&length), 8, fd))
+    return false;
+  if (length > (std::uint64_t{1} << 24))
+    throw decode_failure("fork server message of " + std::to_string(length) + " bytes");
+  std::string payload(static_cast<std::size_t>(length), '\0');
+  if (!payload.empty() && !receive_exact(socket, payload.data(), payload.size(), fd))
+    throw decode_failure("fork server message ended early");
+  input_archive archive(payload);
+  std::uint8_t kind = 0;
+  archive(kind);
+  message.kind = static_cast<message_kind>(kind);
+  archive(message.id, message.pid, message.value, message.function,
+          message.worker, message.key, message.directory);
+  std::uint64_t count = 0;
+  archive(count);
+  archive.check_length(count);
+  message.environment.clear();
+  for (std::uint64_t i = 0; i < count; ++i) {
+    std::pair<std::string, std::string> entry;
+    archive(entry.first, entry.second);
+    message.environment.push_back(std::move(entry));
+  }
+  archive(message.memory_limit);
+  return true;
+}
+
+// --- the server ------------------------------------------------------------------------
+
+[[noreturn]] void server_stop(int code, const std::string& message) {
+  std::fprintf(stderr, "mpdecor fork server: %s\n", message.c_str());
+  std::_Exit(code);
+}
+
+// In the fork: becomes the call's child. Never returns.
+[[noreturn]] void become_child(int control, int signals, const sigset_t& original_mask,
+                               pid_t server, control_message& request, int channel_fd) {
+  ::close(control);
+  ::close(signals);
+  ::sigprocmask(SIG_SETMASK, &original_mask, nullptr);
+  // Dies with the server, which dies with the parent (its channel closes).
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != server)
+    std::_Exit(exit_parent_gone);
+  for (const auto& [name, value] : request.environment)
+    ::setenv(name.c_str(), value.c_str(), 1);
+  if (!request.directory.empty() && ::chdir(request.directory.c_str()) != 0) {
+    std::fprintf(stderr, "mpdecor: cannot enter %s: %s\n", request.directory.c_str(),
+                 std::strerror(errno));
+    std::_Exit(exit_not_started_by_mpdecor);
+  }
+  if (request.memory_limit != 0) {
+    const rlimit limit{static_cast<rlim_t>(request.memory_limit),
+                       static_cast<rlim_t>(request.memory_limit)};
+    ::setrlimit(RLIMIT_AS, &limit);
+  }
+  child_channel channel;
+  channel.in = channel_fd;
+  channel.out = channel_fd;
+  if (request.worker != 0)
+    serve_worker(channel, request.key);
+  serve_child(channel, request.function, request.key);
+}
+
+} // namespace
+
+void run_fork_server(int argc, char** argv) {
+  prepare_child_process();
+  child_channel channel;
+  if (argc != 5 || std::strcmp(argv[3], "--mp-channel") != 0 ||
+      !open_child_channel(argv[4], channel))
+    server_stop(exit_not_started_by_mpdecor,
+                "started with --mp-fork-server but not by mpdecor; it forks nothing");
+  const std::string key = take_environment_variable(launch_key_variable);
+  if (key.size() != launch_key_size * 2)
+    server_stop(exit_not_started_by_mpdecor,
+                "started with --mp-fork-server but has no launch key; it forks nothing");
+  const int control = static_cast<int>(channel.in);
+  // The first message must carry the key, as a hello does for any child.
+  {
+    control_message hello;
+    if (!receive_message(control, hello) || hello.kind != message_kind::fork ||
+        hello.id != 0 || hello.key.size() != key.size() ||
+        !std::equal(key.begin(), key.end(), hello.key.begin()))
+      server_stop(exit_not_started_by_mpdecor,
+                  "the requests do not come from the process that started this server");
+  }
+
+  sigset_t children;
+  sigset_t original;
+  sigemptyset(&children);
+  sigaddset(&children, SIGCHLD);
+  ::sigprocmask(SIG_BLOCK, &children, &original);
+  const int signals = ::signalfd(-1, &children, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (signals == -1)
+    server_stop(exit_not_started_by_mpdecor, std::string("signalfd: ") + std::strerror(errno));
+  const pid_t self = ::getpid();
+  std::set<pid_t> alive;
+
+  auto reap = [&] {
+    for (;;) {
+      int status = 0;
+      const pid_t pid = ::waitpid(-1, &status, WNOHANG);
+      if (pid <= 0)
+        return;
+      alive.erase(pid);
+      control_message ended;
+      ended.kind = message_kind::ended;
+      ended.pid = pid;
+      ended.value = status;
+      send_message(control, ended);
+    }
+  };
+
+  try {
+    for (;;) {
+      pollfd watched[2] = {{control, POLLIN, 0}, {signals, POLLIN, 0}};
+      if (::poll(watched, 2, -1) < 0) {
+        if (errno == EINTR)
+          continue;
+        break;
+      }
+      if (watched[1].revents != 0) {
+        signalfd_siginfo info;
+        while (::read(signals, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+        }
+        reap();
+      }
+      if (watched[0].revents == 0)
+        continue;
+      control_message request;
+      int fd = -1;
+      if (!receive_message(control, request, &fd))
+        break; // the parent is gone, or done
+      if (request.kind == message_kind::kill) {
+        if (alive.count(static_cast<pid_t>(request.pid)) != 0)
+          ::kill(static_cast<pid_t>(request.pid), SIGKILL);
+        continue;
+      }
+      control_message started;
+      started.kind = message_kind::started;
+      started.id = request.id;
+      // The directory is checked here, so that one the child could not enter is a failed
+      // launch, as with the other start methods, not a child that exits at once.
+      int unusable = 0;
+      struct stat directory {};
+      if (!request.directory.empty()) {
+        if (::stat(request.directory.c_str(), &directory) != 0)
+          unusable = errno;
+        else if (!S_ISDIR(directory.st_mode))
+          unusable = ENOTDIR;
+      }
+      if (request.kind != message_kind::fork || fd == -1) {
+        started.value = EINVAL;
+      } else if (unusable != 0) {
+        started.value = unusable;
+      } else {
+        const pid_t pid = ::fork();
+        if (pid == 0)
+          become_child(control, signals, original, self, request, fd);
+        if (pid < 0)
+          started.value = errno;
+        else
+          alive.insert(pid);
+        started.pid = pid;
+      }
+      if (fd != -1)
+        ::close(fd);
+      send_message(control, started);
+    }
+  } catch (const std::system_error& e) {
+    // A closed channel means the parent is gone, which needs no message.
+    if (e.code() != std::errc::broken_pipe && e.code() != std::errc::connection_reset)
+      std::fprintf(stderr, "mpdecor fork server: %s\n", e.what());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "mpdecor fork server: %s\n", e.what());
+  }
+  // The parent is gone: so are the calls.
+  for (pid_t pid : alive)
+    ::kill(pid, SIGKILL);
+  std::_Exit(0);
+}
+
+namespace {
+
+// --- the parent's side -----------------------------------------------------------------
+
+/// The parent's connection to its fork server, started on first use and again after the
+/// server has died. Launches may come from any thread (the supervisor's, pools').
+class fork_server {
+public:
+  static fork_server& instance() {
+    static fork_server* const the = new fork_server; // its reader runs until the very end
+    return *the;
+  }
+
+  /// Forks a child whose channel end is `child_end`. Returns its pid, or -1 with `error`.
+  pid_t fork_child(const std::string& function, launch_mode mode, const std::string& key,
+                   const options& settings, int child_end, std::error_code& error,
+                   std::string& what) {
+    std::unique_lock lock(mutex_);
+    if (control_ == -1 && !start(lock, error, what))
+      return -1;
+    control_message request;
+    request.kind = message_kind::fork;
+    request.id = ++next_id_;
+    request.function = function;
+    request.worker = mode == launch_mode::worker ? 1 : 0;
+    request.key = key;
+    std::error_code ignored;
+    request.directory = settings.working_directory.empty()
+                            ? std::filesystem::current_path(ignored).string()
+                            : settings.working_directory.string();
+    request.environment = settings.environment;
+    request.memory_limit = settings.memory_limit;
+    const std::uint64_t id = request.id;
+    try {
+      send_message(control_, request, child_end);
+    } catch (const std::system_error& e) {
+      error = e.code();
+      what = "asking the fork server for a child";
+      return -1;
+    }
+    const int generation = generation_;
+    changed_.wait(lock, [&] { return started_.count(id) != 0 || generation_ != generation; });
+    const auto found = started_.find(id);
+    if (found == started_.end()) {
+      error = std::make_error_code(std::errc::connection_aborted);
+      what = "forking from the fork server (it ended)";
+      return -1;
+    }
+    const auto [pid, code] = found->second;
+    started_.erase(found);
+    if (pid <= 0) {
+      error.assign(code, std::system_category());
+      what = settings.working_directory.empty()
+                 ? "forking from the fork server"
+                 : "forking from the fork server into " + settings.working_directory.string();
+      return -1;
+    }
+    return static_cast<pid_t>(pid);
+  }
+
+  /// Calls `ended` through `executor` once the server reports the child's end.
+  void watch(pid_t pid, boost::asio::any_io_executor executor,
+             std::function<void(exit_status)> ended) {
+    std::lock_guard lock(mutex_);
+    const auto early = ended_.find(pid);
+    if (early != ended_.end()) {
+      const int status = early->second;
+      ended_.erase(early);
+      boost::asio::post(executor, [ended = std::move(ended), status] {
+        ended(decode_exit_status(status));
+      });
+      return;
+    }
+    watchers_[pid] = {std::move(executor), std::move(ended)};
+  }
+
+  void kill(pid_t pid) {
+    std::lock_guard lock(mutex_);
+    if (control_ == -1)
+      return;
+    control_message request;
+    request.kind = message_kind::kill;
+    request.pid = pid;
+    try {
+      send_message(control_, request);
+    } catch (const std::system_error&) {
+      // The server is gone, and its children with it; the reader reports their end.
+    }
+  }
+
+private:
+  struct watcher {
+    boost::asio::any_io_executor executor;
+    std::function<void(exit_status)> ended;
+  };
+
+  bool start(std::unique_lock<std::mutex>&, std::error_code& error, std::string& what) {
+    int ends[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends) != 0) {
+      error.assign(errno, std::system_category());
+      what = "creating the fork server's channel";
+      return false;
+    }
+    const std::string key = new_launch_key();
+    // Not told to die with the launching thread, which may be a pool's that ends before
+    // the program does: the server ends when its channel closes, at the latest when this
+    // process ends.
+    const spawn_request request{own_executable().string(),
+                                {own_executable().string(), "--mp-fork-server", "-",
+                                 "--mp-channel",
+                                 std::to_string(channel_descriptor) + "," +
+                                     std::to_string(channel_descriptor)},
+                                child_environment(options{}, key, false),
+                                {{ends[1], channel_descriptor}},
+                                {}};
+    const pid_t pid = spawn(request, error);
+    ::close(ends[1]);
+    if (pid <= 0) {
+      ::close(ends[0]);
+      what = "starting the fork server " + own_executable().string();
+      return false;
+    }
+    control_message hello;
+    hello.kind = message_kind::fork;
+    hello.key = key;
+    try {
+      send_message(ends[0], hello);
+    } catch (const std::system_error& e) {
+      ::close(ends[0]);
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+      error = e.code();
+      what = "starting the fork server";
+      return false;
+    }
+    control_ = ends[0];
+    server_ = pid;
+    std::thread([this, control = ends[0], pid] { read(control, pid); }).detach();
+    return true;
+  }
+
+  // The reader thread of one server: dispatches its answers until it ends.
+  void read(int control, pid_t server) {
+    try {
+      control_message message;
+      while (receive_message(control, message)) {
+        std::lock_guard lock(mutex_);
+        if (message.kind == message_kind::started) {
+          started_[message.id] = {message.pid, message.value};
+          changed_.notify_all();
+        } else if (message.kind == message_kind::ended) {
+          const auto pid = static_cast<pid_t>(message.pid);
+          const auto found = watchers_.find(pid);
+          if (found == watchers_.end()) {
+            ended_[pid] = message.value;
+          } else {
+            auto entry = std::move(found->second);
+            watchers_.erase(found);
+            const int status = message.value;
+            boost::asio::post(entry.executor, [ended = std::move(entry.ended), status] {
+              ended(decode_exit_status(status));
+            });
+          }
+        }
+      }
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "mpdecor: the fork server's channel failed: %s\n", e.what());
+    }
+    // The server is gone, and its children with it (they die with it): every call still
+    // watched has ended.
+    ::kill(server, SIGKILL);
+    while (::waitpid(server, nullptr, 0) == -1 && errno == EINTR) {
+    }
+    std::lock_guard lock(mutex_);
+    ::close(control);
+    control_ = -1;
+    ++generation_;
+    changed_.notify_all();
+    for (auto& [pid, entry] : watchers_) {
+      boost::asio::post(entry.executor, [ended = std::move(entry.ended)] {
+        exit_status gone;
+        gone.signal = SIGKILL;
+        gone.notes = "the fork server ended";
+        ended(gone);
+      });
+    }
+    watchers_.clear();
+    ended_.clear();
+  }
+
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  int control_ = -1;
+  pid_t server_ = 0;
+  int generation_ = 0;
+  std::uint64_t next_id_ = 0;
+  std::map<std::uint64_t, std::pair<std::int64_t, int>> started_;
+  std::map<pid_t, int> ended_;
+  std::map<pid_t, watcher> watchers_;
+};
+
+class forked_child final : public child_process {
+public:
+  forked_child(pid_t pid, boost::asio::any_io_executor executor)
+      : pid_(pid), executor_(std::move(executor)) {}
+
+  pid_type id() const noexcept override { return pid_; }
+
+  void async_wait(std::function<void(exit_status)> ended) override {
+    fork_server::instance().watch(pid_, executor_,
+                                  [this, ended = std::move(ended)](exit_status how) {
+                                    ended_ = true;
+                                    ended(std::move(how));
+                                  });
+  }
+
+  void kill() noexcept override {
+    if (ended_)
+      return;
+    try {
+      fork_server::instance().kill(pid_);
+    } catch (...) {
+      // Only memory could fail here; the call's timeout or end reports the rest.
+    }
+  }
+
+private:
+  pid_t pid_;
+  boost::asio::any_io_executor executor_;
+  bool ended_ = false; // on the executor's thread only
+};
+
+} // namespace
+
+std::unique_ptr<child_process> launch_forked(boost::asio::io_context& io,
+                                             const std::string& function,
+                                             const options& settings,
+                                             const std::string& launch_key,
+                                             channel_ends& channel, std::error_code& error,
+                                             std::string& what, launch_mode mode) {
+  int child_end = -1;
+  if (!make_channel(channel, child_end, error, what))
+    return nullptr;
+  const pid_t pid = fork_server::instance().fork_child(function, mode, launch_key, settings,
+                                                       child_end, error, what);
+  ::close(child_end);
+  if (pid <= 0) {
+    channel.close();
+    return nullptr;
+  }
+  return std::make_unique<forked_child>(pid, io.get_executor());
+}
+
+} // namespace mpdecor::detail
+
+#endif

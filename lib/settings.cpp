@@ -1,0 +1,105 @@
+// mpdecor: the program-wide start method and Slurm settings, and reading them from the
+// environment, so that a program built once moves to a cluster by a variable.
+#include "launch.hpp"
+#include "state.hpp"
+
+#include <mpdecor/errors.hpp>
+#include <mpdecor/options.hpp>
+
+#include <cstdlib>
+#include <mutex>
+#include <sstream>
+
+namespace mpdecor {
+namespace detail {
+namespace {
+
+struct program_settings {
+  std::mutex mutex;
+  start_method method = start_method::spawn;
+  slurm_options slurm;
+};
+
+program_settings& settings() {
+  static program_settings* const the = new program_settings; // used until the very end
+  return *the;
+}
+
+std::string variable(const char* name) {
+  const char* value = std::getenv(name);
+  return value == nullptr ? std::string() : std::string(value);
+}
+
+} // namespace
+
+start_method effective_start_method(const options& call) {
+  if (call.start)
+    return *call.start;
+  return default_start_method();
+}
+
+slurm_options effective_slurm_options(const options& call) {
+  if (call.slurm)
+    return *call.slurm;
+  return default_slurm_options();
+}
+
+void read_settings_from_environment() {
+  const std::string method = variable("MPDECOR_START_METHOD");
+  if (method == "spawn")
+    set_start_method(start_method::spawn);
+  else if (method == "fork-server" || method == "fork_server")
+    set_start_method(start_method::fork_server);
+  else if (method == "slurm")
+    set_start_method(start_method::slurm);
+  else if (!method.empty())
+    throw usage_error("mpdecor: MPDECOR_START_METHOD is '" + method +
+                      "'; it must be spawn, fork-server or slurm");
+
+  const std::string steps = variable("MPDECOR_SLURM_STEPS");
+  const std::string srun_options = variable("MPDECOR_SRUN_OPTIONS");
+  if (steps.empty() && srun_options.empty())
+    return;
+  slurm_options slurm = default_slurm_options();
+  if (steps == "automatic")
+    slurm.steps = slurm_steps::automatic;
+  else if (steps == "overlap")
+    slurm.steps = slurm_steps::overlap;
+  else if (steps == "exact")
+    slurm.steps = slurm_steps::exact;
+  else if (!steps.empty())
+    throw usage_error("mpdecor: MPDECOR_SLURM_STEPS is '" + steps +
+                      "'; it must be automatic, overlap or exact");
+  std::istringstream words(srun_options);
+  for (std::string word; words >> word;)
+    slurm.srun_options.push_back(word);
+  set_slurm_options(std::move(slurm));
+}
+
+} // namespace detail
+
+void set_start_method(start_method method) {
+  auto& the = detail::settings();
+  std::lock_guard lock(the.mutex);
+  the.method = method;
+}
+
+start_method default_start_method() {
+  auto& the = detail::settings();
+  std::lock_guard lock(the.mutex);
+  return the.method;
+}
+
+void set_slurm_options(slurm_options settings) {
+  auto& the = detail::settings();
+  std::lock_guard lock(the.mutex);
+  the.slurm = std::move(settings);
+}
+
+slurm_options default_slurm_options() {
+  auto& the = detail::settings();
+  std::lock_guard lock(the.mutex);
+  return the.slurm;
+}
+
+} // namespace mpdecor

@@ -1,0 +1,278 @@
+// mpdecor: the Slurm start method. Each child is a job step: `srun --unbuffered ... <own
+// executable> --mp-child NAME --mp-channel 0,1`. The channel is srun's standard input and
+// output, which srun forwards byte for byte to the task's (unbuffered), so nothing but
+// srun is needed between the nodes; the child moves its channel off its standard streams
+// at once and sends the function's prints to standard error (lib/channel_posix.cpp).
+// srun's standard error (the task's, and srun's own messages) is read here: it is passed
+// on to this program's standard error, and srun's own error lines go into the error of a
+// call that fails.
+#include "config.hpp"
+
+#if defined(MPDECOR_POSIX)
+
+#include "channel.hpp"
+#include "launch.hpp"
+#include "spawn_posix.hpp"
+
+#include <boost/asio/readable_pipe.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <array>
+#include <atomic>
+#include <cctype>
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <fcntl.h>
+#include <map>
+#include <mutex>
+#include <string_view>
+#include <unistd.h>
+
+namespace mpdecor::detail {
+namespace {
+
+std::string variable(const char* name) {
+  const char* value = std::getenv(name);
+  return value == nullptr ? std::string() : std::string(value);
+}
+
+// The hosts of a Slurm host list ("n[1-3],gpu7"), expanded by `scontrol show hostnames`
+// (Slurm's own parser: the syntax has ranges, padding and nesting). Computed once per list;
+// empty if scontrol cannot say.
+std::vector<std::string> expand_host_list(const std::string& list) {
+  static std::mutex mutex;
+  static std::map<std::string, std::vector<std::string>> known;
+  std::lock_guard lock(mutex);
+  const auto found = known.find(list);
+  if (found != known.end())
+    return found->second;
+  std::vector<std::string> hosts;
+  bool safe = !list.empty();
+  for (char c : list) // the list goes through a shell: accept host-list characters only
+    safe = safe && (std::isalnum(static_cast<unsigned char>(c)) != 0 ||
+                    std::string_view("-_.,[]").find(c) != std::string_view::npos);
+  if (safe) {
+    const std::string command = "scontrol show hostnames '" + list + "' 2>/dev/null";
+    if (FILE* output = ::popen(command.c_str(), "r")) {
+      std::array<char, 512> line{};
+      while (std::fgets(line.data(), static_cast<int>(line.size()), output) != nullptr) {
+        std::string host(line.data());
+        while (!host.empty() && (host.back() == '\n' || host.back() == '\r'))
+          host.pop_back();
+        if (!host.empty())
+          hosts.push_back(host);
+      }
+      if (::pclose(output) != 0)
+        hosts.clear();
+    }
+  }
+  known[list] = hosts;
+  return hosts;
+}
+
+bool chooses_nodes(const std::vector<std::string>& srun_options) {
+  for (const auto& option : srun_options)
+    for (const char* prefix : {"-w", "--nodelist", "-x", "--exclude", "-r", "--relative"})
+      if (option.rfind(prefix, 0) == 0)
+        return true;
+  return false;
+}
+
+std::atomic<std::size_t> next_node{0};
+
+std::vector<std::string> srun_arguments(const std::string& function, const slurm_options& slurm,
+                                        launch_mode mode) {
+  std::vector<std::string> arguments{slurm.srun_program, "--unbuffered", "--quiet",
+                                     // The launch key travels in the environment, whatever
+                                     // SLURM_EXPORT_ENV an sbatch left for srun.
+                                     "--export=ALL", "--job-name=mpdecor:" + function,
+                                     "--nodes=1", "--ntasks=1"};
+  const bool in_allocation = !variable("SLURM_JOB_ID").empty();
+  if (in_allocation) {
+    slurm_steps steps = slurm.steps;
+    if (steps == slurm_steps::automatic)
+      // A call takes CPUs of its own and waits for them; a pool's workers live as long as
+      // the pool, and the user sized it: they share.
+      steps = mode == launch_mode::worker ? slurm_steps::overlap : slurm_steps::exact;
+    arguments.push_back(steps == slurm_steps::overlap ? "--overlap" : "--exact");
+    // Steps go round the allocation's nodes, so calls and workers spread over all of them
+    // (Slurm itself puts a one-node step on the first node with room).
+    if (!chooses_nodes(slurm.srun_options)) {
+      std::string list = variable("SLURM_JOB_NODELIST");
+      if (list.empty())
+        list = variable("SLURM_NODELIST");
+      const auto hosts = expand_host_list(list);
+      if (!hosts.empty())
+        arguments.push_back("--nodelist=" + hosts[next_node++ % hosts.size()]);
+    }
+  }
+  for (const auto& option : slurm.srun_options)
+    arguments.push_back(option);
+  arguments.push_back(own_executable().string());
+  arguments.push_back(mode_argument(mode));
+  arguments.push_back(function);
+  arguments.push_back("--mp-channel");
+  arguments.push_back("0,1");
+  return arguments;
+}
+
+class srun_step final : public child_process {
+public:
+  srun_step(boost::asio::io_context& io, pid_t pid, int errors)
+      : process_(io.get_executor(), pid), pid_(pid), errors_(io), timer_(io) {
+    errors_.assign(errors);
+  }
+
+  pid_type id() const noexcept override { return pid_; }
+
+  void async_wait(std::function<void(exit_status)> ended) override {
+    ended_ = std::move(ended);
+    read_errors();
+    process_.async_wait([this](boost::system::error_code, int) {
+      status_ = process_.native_exit_code();
+      process_.detach();
+      reaped_ = true;
+      // What srun wrote is in the pipe already; something the task left running may still
+      // hold the pipe open: give it a moment.
+      timer_.expires_after(std::chrono::seconds(2));
+      timer_.async_wait([this](boost::system::error_code ec) {
+        if (!ec) {
+          boost::system::error_code ignored;
+          errors_.close(ignored);
+        }
+      });
+      conclude();
+    });
+  }
+
+  // srun passes SIGTERM on to the task and then ends the step (and the job it created)
+  // cleanly; a SIGKILL would leave the job to Slurm's own time-outs. One that does not end
+  // in five seconds is killed.
+  void kill() noexcept override {
+    if (reaped_ || killing_)
+      return;
+    killing_ = true;
+    ::kill(pid_, SIGTERM);
+    timer_.expires_after(std::chrono::seconds(5));
+    timer_.async_wait([this](boost::system::error_code ec) {
+      if (!ec && !reaped_)
+        ::kill(pid_, SIGKILL);
+    });
+  }
+
+private:
+  void read_errors() {
+    errors_.async_read_some(
+        boost::asio::buffer(buffer_), [this](boost::system::error_code ec, std::size_t got) {
+          if (got != 0) {
+            // Passed on as it comes: the task's own prints, and srun's messages.
+            std::size_t written = 0;
+            while (written < got) {
+              const auto done = ::write(STDERR_FILENO, buffer_.data() + written, got - written);
+              if (done <= 0 && errno != EINTR)
+                break;
+              if (done > 0)
+                written += static_cast<std::size_t>(done);
+            }
+            collect(std::string_view(buffer_.data(), got));
+          }
+          if (ec) {
+            errors_done_ = true;
+            collect("\n");
+            conclude();
+            return;
+          }
+          read_errors();
+        });
+  }
+
+  // Keeps srun's own lines ("srun: error: ...") for the call's error message.
+  void collect(std::string_view text) {
+    for (char c : text) {
+      if (c != '\n') {
+        if (line_.size() < 1000)
+          line_ += c;
+        continue;
+      }
+      if (line_.rfind("srun: ", 0) == 0 && notes_.size() < 4000)
+        notes_ += (notes_.empty() ? "" : " | ") + line_;
+      line_.clear();
+    }
+  }
+
+  void conclude() {
+    if (!reaped_ || !errors_done_ || !ended_)
+      return;
+    timer_.cancel();
+    exit_status how = decode_exit_status(status_);
+    // srun ends with 128+N when the task was killed by signal N.
+    if (how.exit_code && *how.exit_code > 128 && *how.exit_code < 128 + 65) {
+      how.signal = *how.exit_code - 128;
+      how.exit_code.reset();
+    }
+    how.notes = notes_;
+    auto ended = std::move(ended_);
+    ended_ = nullptr;
+    ended(std::move(how));
+  }
+
+  process_v2::process process_;
+  pid_t pid_;
+  boost::asio::readable_pipe errors_;
+  boost::asio::steady_timer timer_;
+  std::array<char, 4096> buffer_{};
+  std::function<void(exit_status)> ended_;
+  process_v2::native_exit_code_type status_{};
+  std::string line_;
+  std::string notes_;
+  bool reaped_ = false;
+  bool errors_done_ = false;
+  bool killing_ = false;
+};
+
+} // namespace
+
+std::unique_ptr<child_process> launch_slurm_step(boost::asio::io_context& io,
+                                                 const std::string& function,
+                                                 const options& settings,
+                                                 const std::string& launch_key,
+                                                 channel_ends& channel, std::error_code& error,
+                                                 std::string& what, launch_mode mode) {
+  const slurm_options slurm = effective_slurm_options(settings);
+  int child_end = -1;
+  if (!make_channel(channel, child_end, error, what))
+    return nullptr;
+  int errors[2];
+  if (::pipe2(errors, O_CLOEXEC) != 0) {
+    error.assign(errno, std::system_category());
+    what = "creating a pipe for srun's messages";
+    ::close(child_end);
+    channel.close();
+    return nullptr;
+  }
+  spawn_request request{slurm.srun_program, srun_arguments(function, slurm, mode),
+                        // srun is not told to die with this thread: it ends when its
+                        // channel closes, and ends the step with it.
+                        child_environment(settings, launch_key, false),
+                        {{child_end, STDIN_FILENO},
+                         {child_end, STDOUT_FILENO},
+                         {errors[1], STDERR_FILENO}},
+                        settings.working_directory};
+  request.search_path = true;
+  const pid_t pid = spawn(request, error);
+  ::close(child_end);
+  ::close(errors[1]);
+  if (pid <= 0) {
+    ::close(errors[0]);
+    channel.close();
+    what = "starting " + slurm.srun_program + " (the slurm start method)";
+    return nullptr;
+  }
+  return std::make_unique<srun_step>(io, pid, errors[0]);
+}
+
+} // namespace mpdecor::detail
+
+#endif

@@ -1,0 +1,71 @@
+// mpdecor: the POSIX launch helpers that the start methods share (lib/launch_posix.cpp),
+// and the start methods other than a plain spawn (lib/fork_server_posix.cpp,
+// lib/slurm_posix.cpp).
+#ifndef MPDECOR_LIB_SPAWN_POSIX_HPP
+#define MPDECOR_LIB_SPAWN_POSIX_HPP
+
+#include "config.hpp"
+
+#if defined(MPDECOR_POSIX)
+
+#include "launch.hpp"
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+namespace mpdecor::detail {
+
+/// The descriptor number a spawned child finds its channel at.
+inline constexpr int channel_descriptor = 3;
+
+/// What `spawn` starts.
+struct spawn_request {
+  std::string program;                           ///< path of the executable
+  std::vector<std::string> arguments;            ///< argv, argv[0] included
+  std::vector<std::string> environment;          ///< NAME=value entries
+  std::vector<std::pair<int, int>> descriptors;  ///< (ours, number in the child)
+  std::filesystem::path directory;               ///< empty: this process's
+  bool search_path = false;                      ///< look `program` up in PATH
+};
+
+/// Starts a process with posix_spawn; every descriptor but the listed ones and the standard
+/// three is closed in it. Returns its pid, or -1 with `error` set.
+pid_t spawn(const spawn_request& request, std::error_code& error);
+
+/// A fresh socket pair: one end becomes `channel`, the other is returned in `child_end`
+/// (close-on-exec; spawn hands it on). False with `error` and `what` set on failure.
+bool make_channel(channel_ends& channel, int& child_end, std::error_code& error,
+                  std::string& what);
+
+/// This process's environment with the call's settings, the launch key, and (when
+/// `watch_parent`) this process's pid, for the child to die with it.
+std::vector<std::string> child_environment(const options& settings, const std::string& key,
+                                           bool watch_parent);
+
+#if defined(__linux__)
+/// Forks the call's child from the fork server (started on first use).
+std::unique_ptr<child_process> launch_forked(boost::asio::io_context& io,
+                                             const std::string& function,
+                                             const options& settings,
+                                             const std::string& launch_key,
+                                             channel_ends& channel, std::error_code& error,
+                                             std::string& what, launch_mode mode);
+#endif
+
+/// Starts the call's child as a Slurm job step through srun.
+std::unique_ptr<child_process> launch_slurm_step(boost::asio::io_context& io,
+                                                 const std::string& function,
+                                                 const options& settings,
+                                                 const std::string& launch_key,
+                                                 channel_ends& channel, std::error_code& error,
+                                                 std::string& what, launch_mode mode);
+
+} // namespace mpdecor::detail
+
+#endif
+#endif

@@ -1,0 +1,187 @@
+// The start methods: the default spawn and the fork server give the same results, errors
+// and isolation; the fork server's children are fresh processes, forked from a server
+// that ran nothing of the program; a dead server is replaced; settings come from the
+// environment.
+#include "functions.hpp"
+#include "helpers.hpp"
+
+#include <mpdecor/mpdecor.hpp>
+
+#include <boost/test/unit_test.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <set>
+#include <string>
+#include <thread>
+
+#if !defined(_WIN32)
+#include <unistd.h>
+#endif
+
+using namespace std::chrono_literals;
+using namespace fixtures;
+
+namespace {
+
+// Restores the program-wide start method when a test ends.
+struct restore_start_method {
+  mpdecor::start_method saved = mpdecor::default_start_method();
+  ~restore_start_method() { mpdecor::set_start_method(saved); }
+};
+
+#if defined(__linux__)
+constexpr auto fork_server = mpdecor::start_method::fork_server;
+
+// The fork server is this process's only direct child while no spawned call runs.
+long fork_server_pid() {
+  const auto children = helpers::children();
+  return children.size() == 1 ? children.front() : 0;
+}
+#endif
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(start_methods)
+
+BOOST_AUTO_TEST_CASE(spawn_is_the_default) {
+  BOOST_TEST((mpdecor::default_start_method() == mpdecor::start_method::spawn));
+  BOOST_TEST(!mpdecor::options{}.start.has_value());
+}
+
+#if defined(__linux__)
+BOOST_AUTO_TEST_CASE(a_fork_server_call_returns_its_result) {
+  BOOST_TEST(mpdecor::proc_wait(add).start_method(fork_server)(2, 3) == 5);
+  auto handle = mpdecor::proc(move_point).start_method(fork_server)(point{1, 2, "p"}, 10);
+  BOOST_TEST(handle.get().x == 11);
+  BOOST_TEST(handle.get().label == "p moved");
+}
+
+BOOST_AUTO_TEST_CASE(each_fork_server_call_is_a_fresh_process_that_shares_no_state) {
+  // This process has served tasks of its own: a fork of this process would count on from
+  // here; a fork of the clean server starts from nothing.
+  tasks_served_here();
+  tasks_served_here();
+  std::set<std::int64_t> pids;
+  for (int i = 0; i < 5; ++i) {
+    const auto [pid, served] = mpdecor::proc_wait(tasks_served_here).start_method(fork_server)();
+    BOOST_TEST(served == 1);
+    BOOST_TEST(pid != static_cast<std::int64_t>(::getpid()));
+    pids.insert(pid);
+  }
+  BOOST_TEST(pids.size() == 5u);
+}
+
+BOOST_AUTO_TEST_CASE(fork_server_children_are_not_children_of_the_caller) {
+  mpdecor::wait_all();
+  auto handle = mpdecor::proc(sleep_ms).start_method(fork_server)(300);
+  const auto pid = handle.pid();
+  const auto server = fork_server_pid();
+  BOOST_TEST(server != 0);
+  BOOST_TEST(server != pid);
+  BOOST_TEST(helpers::process_exists(pid));
+  BOOST_TEST(handle.get() == 300);
+  // The server reaped it: no zombie anywhere.
+  BOOST_TEST(!helpers::process_exists(pid));
+}
+
+BOOST_AUTO_TEST_CASE(fork_server_errors_are_typed_as_with_spawn) {
+  const auto on_fork_server = mpdecor::options{{}, {}, {}, 0, fork_server, std::nullopt};
+  BOOST_CHECK_EXCEPTION(mpdecor::proc_wait(throw_runtime_error, on_fork_server)("bad input"),
+                        mpdecor::remote_error, [](const mpdecor::remote_error& e) {
+                          return e.type() == "std::runtime_error" && e.message() == "bad input";
+                        });
+  BOOST_CHECK_EXCEPTION(mpdecor::proc_wait(raise_segfault, on_fork_server)(),
+                        mpdecor::child_crashed, [](const mpdecor::child_crashed& e) {
+                          return e.signal_name() == "SIGSEGV";
+                        });
+  BOOST_CHECK_EXCEPTION(mpdecor::proc_wait(exit_with, on_fork_server)(3), mpdecor::child_crashed,
+                        [](const mpdecor::child_crashed& e) { return e.exit_code() == 3; });
+  const auto started = std::chrono::steady_clock::now();
+  BOOST_CHECK_THROW(mpdecor::proc_wait(endless_loop, on_fork_server).timeout(200ms)(),
+                    mpdecor::timeout_error);
+  BOOST_TEST((std::chrono::steady_clock::now() - started < 5s));
+  BOOST_CHECK_THROW(mpdecor::proc_wait(add, on_fork_server).working_directory("/no/such/dir")(1, 2),
+                    mpdecor::launch_error);
+}
+
+BOOST_AUTO_TEST_CASE(fork_server_calls_take_environment_directory_and_kill) {
+  const auto temporary = std::filesystem::temp_directory_path();
+  BOOST_TEST(mpdecor::proc_wait(environment_variable)
+                 .start_method(fork_server)
+                 .env("MPDECOR_TEST_VALUE", "forked")("MPDECOR_TEST_VALUE") == "forked");
+  BOOST_TEST(std::filesystem::equivalent(
+      mpdecor::proc_wait(working_directory).start_method(fork_server).working_directory(temporary)(),
+      temporary));
+  auto handle = mpdecor::proc(sleep_ms).start_method(fork_server)(60'000);
+  const auto pid = handle.pid();
+  handle.kill();
+  BOOST_CHECK_EXCEPTION(handle.get(), mpdecor::child_crashed,
+                        [](const mpdecor::child_crashed& e) { return e.signal_name() == "SIGKILL"; });
+  BOOST_TEST(!helpers::process_exists(pid));
+}
+
+BOOST_AUTO_TEST_CASE(a_fork_server_pool_serves_tasks) {
+  mpdecor::pool_options settings;
+  settings.workers = 2;
+  settings.worker_options.start = fork_server;
+  mpdecor::pool workers(settings);
+  const auto squares = workers.map(square, std::vector<int>{1, 2, 3, 4, 5});
+  BOOST_TEST(squares == (std::vector<int>{1, 4, 9, 16, 25}), boost::test_tools::per_element());
+  BOOST_CHECK_THROW(workers.submit(square_unless_thirteen)(13).get(), mpdecor::child_crashed);
+  BOOST_TEST(workers.submit(square)(6).get() == 36);
+}
+
+BOOST_AUTO_TEST_CASE(a_dead_fork_server_fails_its_calls_and_is_replaced) {
+  restore_start_method restore;
+  mpdecor::set_start_method(fork_server);
+  mpdecor::wait_all();
+  BOOST_TEST(mpdecor::proc_wait(add)(1, 1) == 2); // the server runs
+  auto handle = mpdecor::proc(sleep_ms)(60'000);
+  const auto child = handle.pid();
+  const auto server = fork_server_pid();
+  BOOST_REQUIRE(server != 0);
+  BOOST_REQUIRE_EQUAL(::kill(static_cast<pid_t>(server), SIGKILL), 0);
+  BOOST_CHECK_EXCEPTION(handle.get(), mpdecor::child_crashed,
+                        [](const mpdecor::child_crashed& e) {
+                          return std::string(e.what()).find("fork server") != std::string::npos;
+                        });
+  // Its child died with it (it was told to, before it ran anything).
+  const auto deadline = std::chrono::steady_clock::now() + 2s;
+  while (helpers::process_exists(child) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(10ms);
+  BOOST_TEST(!helpers::process_exists(child));
+  // The next call starts a new server.
+  BOOST_TEST(mpdecor::proc_wait(add)(2, 2) == 4);
+  BOOST_TEST(fork_server_pid() != server);
+}
+
+BOOST_AUTO_TEST_CASE(the_start_method_comes_from_the_environment) {
+  // A program moves to another start method without being rebuilt.
+  const auto result = helpers::run("MPDECOR_START_METHOD=fork-server " +
+                                   helpers::program("print") + " 2>&1");
+  BOOST_TEST(result.exit_code == 0, result.output);
+  const auto wrong = helpers::run("MPDECOR_START_METHOD=telepathy " + helpers::program("print") +
+                                  " 2>&1");
+  BOOST_TEST(wrong.exit_code != 0);
+  BOOST_TEST(wrong.output.find("MPDECOR_START_METHOD is 'telepathy'") != std::string::npos,
+             wrong.output);
+  const auto steps = helpers::run("MPDECOR_SLURM_STEPS=sometimes " + helpers::program("print") +
+                                  " 2>&1");
+  BOOST_TEST(steps.exit_code != 0);
+  BOOST_TEST(steps.output.find("MPDECOR_SLURM_STEPS") != std::string::npos, steps.output);
+}
+#endif
+
+BOOST_AUTO_TEST_CASE(a_slurm_call_without_srun_is_a_launch_error) {
+  mpdecor::slurm_options nowhere;
+  nowhere.srun_program = "/no/such/srun";
+  BOOST_CHECK_EXCEPTION(mpdecor::proc_wait(add).slurm(nowhere)(1, 2), mpdecor::launch_error,
+                        [](const mpdecor::launch_error& e) {
+                          return std::string(e.what()).find("srun") != std::string::npos;
+                        });
+}
+
+BOOST_AUTO_TEST_SUITE_END()
