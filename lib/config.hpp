@@ -68,25 +68,13 @@
 // (fixed in 1.88, whose launcher passes a list of the handles to inherit);
 // lib/launch_windows.cpp passes that list itself (PROC_THREAD_ATTRIBUTE_HANDLE_LIST).
 
-// Boost 1.81: posix::bind_fd::on_setup falls off its end without returning its
-// error_code (undefined behaviour), so mpdecor passes its channel with its own initializer
-// (lib/launch_posix.cpp).
-
-// Boost 1.81: when exec (or a set-up step in the child) fails, posix::default_launcher
-// reports the error but never reaps the child it forked; our initializer's on_error reaps
-// it (lib/launch_posix.cpp).
-
-// Boost 1.81: the launchers detect an initializer's on_error and on_exec_error hooks with
-// one argument more than they pass; our hooks are variadic to match both.
-
-// Boost 1.81: posix::default_launcher forks the whole parent (page tables included) and
-// posix::vfork_launcher runs the io_context's fork_child notification in the vforked child,
-// which shares the parent's memory; mpdecor uses the default launcher.
-
-// Boost 1.81: posix::vfork_launcher calls ::exit (not ::_exit) in the vforked child when
-// execve fails, running the parent's atexit handlers in the shared address space; our
-// initializer's on_exec_error calls ::_exit first (lib/launch_posix.cpp); the default
-// launcher, which mpdecor uses, has the same ::exit.
+// Boost 1.81 on POSIX: posix::default_launcher forks the whole parent (page tables
+// included: 40 ms for a parent with 1 GB touched), and posix::vfork_launcher runs the
+// io_context's fork_child notification in the vforked child, which shares the parent's
+// memory, and calls ::exit (not ::_exit) there when execve fails. posix::bind_fd::on_setup
+// falls off its end without returning its error_code, and the default launcher never reaps
+// a child whose exec failed. mpdecor therefore starts its POSIX children with posix_spawn
+// (lib/launch_posix.cpp) and only attaches a v2 process to the pid, for its pidfd wait.
 
 namespace mpdecor::detail {
 namespace process_v2 = boost::process::v2;
