@@ -42,6 +42,13 @@ bool open_child_channel(std::string_view argument, child_channel& channel) noexc
 /// parent named in its environment (Linux) and takes the memory limit it names.
 void prepare_child_process() noexcept;
 
+/// True once this child is set to be killed when its parent ends (Linux's parent-death
+/// signal), which makes watching the channel for the parent's end unnecessary.
+bool dies_with_parent() noexcept;
+/// Records that the parent-death signal is set (by prepare_child_process, or the fork
+/// server's child).
+void mark_dies_with_parent() noexcept;
+
 /// Reads up to `size` bytes; 0 means the other end closed. Throws std::system_error.
 std::size_t read_some(native_channel in, char* data, std::size_t size);
 

@@ -77,6 +77,13 @@ bool open_child_channel(std::string_view argument, child_channel& channel) noexc
   return true;
 }
 
+namespace {
+bool parent_death_signal = false;
+} // namespace
+
+bool dies_with_parent() noexcept { return parent_death_signal; }
+void mark_dies_with_parent() noexcept { parent_death_signal = true; }
+
 void prepare_child_process() noexcept {
   const std::string parent = take_environment_variable(parent_pid_variable);
 #if defined(__linux__)
@@ -86,7 +93,8 @@ void prepare_child_process() noexcept {
   if (!parent.empty()) {
     long expected = 0;
     std::from_chars(parent.data(), parent.data() + parent.size(), expected);
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) == 0)
+      mark_dies_with_parent();
     if (::getppid() != static_cast<pid_t>(expected))
       std::_Exit(exit_parent_gone);
   }

@@ -75,6 +75,10 @@ LONG WINAPI end_on_crash(EXCEPTION_POINTERS* exception) {
 
 } // namespace
 
+// The Job Object ends a Windows child with its parent; nothing else records it.
+bool dies_with_parent() noexcept { return false; }
+void mark_dies_with_parent() noexcept {}
+
 void prepare_child_process() noexcept {
   // No dialog for a crash or a missing drive: nobody is there to answer it.
   ::SetErrorMode(::GetErrorMode() | SEM_FAILCRITICALERRORS | SEM_NOGPFAULTERRORBOX);

@@ -130,8 +130,10 @@ void watch_parent(native_channel in) {
     leave(exit_bad_call_message, std::string("mpdecor: could not read the call: ") + e.what());
   }
 #if !defined(_WIN32)
-  // On Windows the Job Object with kill-on-close ends the child with its parent.
-  watch_parent(channel.in);
+  // On Windows the Job Object with kill-on-close ends the child with its parent; on Linux
+  // the parent-death signal does, where the launch set one (not for a Slurm step).
+  if (!dies_with_parent())
+    watch_parent(channel.in);
 #endif
   std::string reply = serve_call(name, payload);
   payload = std::string(); // gives the memory of a large argument back before sending

@@ -186,17 +186,20 @@ bool receive_message(int socket, control_message& message, int* fd = nullptr) {
 
 // In the fork: becomes the call's child. Never returns.
 [[noreturn]] void become_child(int control, int signals, const sigset_t& original_mask,
-                               pid_t server, control_message& request, int channel_fd) {
+                               pid_t server, const std::string& server_directory,
+                               control_message& request, int channel_fd) {
   ::close(control);
   ::close(signals);
   ::sigprocmask(SIG_SETMASK, &original_mask, nullptr);
   // Dies with the server, which dies with the parent (its channel closes).
-  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::prctl(PR_SET_PDEATHSIG, SIGKILL) == 0)
+    mark_dies_with_parent();
   if (::getppid() != server)
     std::_Exit(exit_parent_gone);
   for (const auto& [name, value] : request.environment)
     ::setenv(name.c_str(), value.c_str(), 1);
-  if (!request.directory.empty() && ::chdir(request.directory.c_str()) != 0) {
+  if (!request.directory.empty() && request.directory != server_directory &&
+      ::chdir(request.directory.c_str()) != 0) {
     std::fprintf(stderr, "mpdecor: cannot enter %s: %s\n", request.directory.c_str(),
                  std::strerror(errno));
     std::_Exit(exit_not_started_by_mpdecor);
@@ -248,6 +251,8 @@ void run_fork_server(int argc, char** argv) {
     server_stop(exit_not_started_by_mpdecor, std::string("signalfd: ") + std::strerror(errno));
   const pid_t self = ::getpid();
   std::set<pid_t> alive;
+  std::error_code ignored;
+  const std::string directory_now = std::filesystem::current_path(ignored).string();
 
   auto reap = [&] {
     for (;;) {
@@ -309,7 +314,7 @@ void run_fork_server(int argc, char** argv) {
       } else {
         const pid_t pid = ::fork();
         if (pid == 0)
-          become_child(control, signals, original, self, request, fd);
+          become_child(control, signals, original, self, directory_now, request, fd);
         if (pid < 0)
           started.value = errno;
         else
