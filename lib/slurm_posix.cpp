@@ -97,9 +97,10 @@ std::vector<std::string> srun_arguments(const std::string& function, const slurm
       // the pool, and the user sized it: they share.
       steps = mode == launch_mode::worker ? slurm_steps::overlap : slurm_steps::exact;
     arguments.push_back(steps == slurm_steps::overlap ? "--overlap" : "--exact");
-    // Steps go round the allocation's nodes, so calls and workers spread over all of them
-    // (Slurm itself puts a one-node step on the first node with room).
-    if (!chooses_nodes(slurm.srun_options)) {
+    // Steps with CPUs of their own (--exact) are spread over the nodes by Slurm itself.
+    // Steps that share CPUs (--overlap) would all go to the first node: they go round the
+    // allocation's nodes instead, so that a pool's workers spread over all of them.
+    if (steps == slurm_steps::overlap && !chooses_nodes(slurm.srun_options)) {
       std::string list = variable("SLURM_JOB_NODELIST");
       if (list.empty())
         list = variable("SLURM_NODELIST");
@@ -166,21 +167,11 @@ private:
   void read_errors() {
     errors_.async_read_some(
         boost::asio::buffer(buffer_), [this](boost::system::error_code ec, std::size_t got) {
-          if (got != 0) {
-            // Passed on as it comes: the task's own prints, and srun's messages.
-            std::size_t written = 0;
-            while (written < got) {
-              const auto done = ::write(STDERR_FILENO, buffer_.data() + written, got - written);
-              if (done <= 0 && errno != EINTR)
-                break;
-              if (done > 0)
-                written += static_cast<std::size_t>(done);
-            }
-            collect(std::string_view(buffer_.data(), got));
-          }
+          take(std::string_view(buffer_.data(), got));
           if (ec) {
             errors_done_ = true;
-            collect("\n");
+            if (!line_.empty())
+              take("\n");
             conclude();
             return;
           }
@@ -188,17 +179,36 @@ private:
         });
   }
 
-  // Keeps srun's own lines ("srun: error: ...") for the call's error message.
-  void collect(std::string_view text) {
+  // Passes the task's own lines and srun's messages on, line by line, and keeps srun's
+  // lines ("srun: error: ...") for the call's error message. Once mpdecor itself has ended
+  // the step (a timeout, a kill through the handle), the messages about that end are not
+  // passed on: the call's error says it already.
+  void take(std::string_view text) {
     for (char c : text) {
-      if (c != '\n') {
-        if (line_.size() < 1000)
-          line_ += c;
+      line_ += c;
+      if (c != '\n' && line_.size() < 4096)
         continue;
+      const bool from_slurm = line_.rfind("srun: ", 0) == 0 || line_.rfind("slurmstepd", 0) == 0;
+      if (line_.rfind("srun: ", 0) == 0 && notes_.size() < 4000) {
+        std::string note = line_;
+        while (!note.empty() && (note.back() == '\n' || note.back() == '\r'))
+          note.pop_back();
+        notes_ += (notes_.empty() ? "" : " | ") + note;
       }
-      if (line_.rfind("srun: ", 0) == 0 && notes_.size() < 4000)
-        notes_ += (notes_.empty() ? "" : " | ") + line_;
+      if (!(killing_ && from_slurm))
+        write_error_output(line_);
       line_.clear();
+    }
+  }
+
+  static void write_error_output(std::string_view text) {
+    while (!text.empty()) {
+      const auto done = ::write(STDERR_FILENO, text.data(), text.size());
+      if (done < 0 && errno == EINTR)
+        continue;
+      if (done <= 0)
+        return;
+      text.remove_prefix(static_cast<std::size_t>(done));
     }
   }
 

@@ -5,6 +5,7 @@
 #   3. the test suite under AddressSanitizer + UndefinedBehaviorSanitizer, then ThreadSanitizer
 #   4. both decoders fuzzed for a bounded time
 #   5. the Windows build (MinGW-w64) of the suite and examples, run under Wine
+#   6. the Slurm suite and example against a real Slurm cluster started on this machine
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -34,5 +35,8 @@ scripts/fuzz.sh "$fuzz_seconds"
 
 step "Windows: the same suite and examples built with MinGW-w64, run under Wine"
 scripts/windows-test.sh
+
+step "Slurm: the suite and the sbatch example on a two-node cluster on this machine"
+scripts/slurm-test.sh
 
 step "all tests passed"
