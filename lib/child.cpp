@@ -46,8 +46,11 @@ bool read_exact(native_channel in, std::string& buffer, std::uint64_t size) {
 }
 
 // Reads one whole frame of the expected kind into `payload`; throws or leaves on anything
-// else.
-void read_frame(native_channel in, frame_kind expected, std::string& payload) {
+// else. A frame from a parent that has proved itself (`trusted`) gets its whole length up
+// front: a buffer that doubled as a large argument arrives would touch, and copy, twice
+// its memory.
+void read_frame(native_channel in, frame_kind expected, std::string& payload,
+                bool trusted = false) {
   std::string header;
   if (!read_exact(in, header, frame_header_size))
     leave(exit_bad_call_message, "mpdecor: the parent closed the channel before sending the call");
@@ -55,6 +58,8 @@ void read_frame(native_channel in, frame_kind expected, std::string& payload) {
   if (fixed.kind != expected)
     leave(exit_bad_call_message, "mpdecor: unexpected message from the parent (kind " +
                                      std::to_string(static_cast<int>(fixed.kind)) + ")");
+  if (trusted)
+    payload.reserve(static_cast<std::size_t>(fixed.length));
   if (!read_exact(in, payload, fixed.length))
     leave(exit_bad_call_message, "mpdecor: the message from the parent ended early");
 }
@@ -125,7 +130,7 @@ void watch_parent(native_channel in) {
       leave(exit_not_started_by_mpdecor,
             "mpdecor: the call did not come from the process that started this child; it "
             "runs no function (refusing '" + name + "')");
-    read_frame(channel.in, frame_kind::call, payload);
+    read_frame(channel.in, frame_kind::call, payload, true);
   } catch (const std::exception& e) {
     leave(exit_bad_call_message, std::string("mpdecor: could not read the call: ") + e.what());
   }

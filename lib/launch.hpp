@@ -112,6 +112,12 @@ std::unique_ptr<child_process> launch_child(boost::asio::io_context& io,
 start_method effective_start_method(const options& settings);
 slurm_options effective_slurm_options(const options& settings);
 
+/// Reserves room for a reply of `length` bytes before it is read, up to 1 GiB: a buffer
+/// that doubled as a large result arrives would touch, and copy, twice its memory. Beyond
+/// that the buffer grows as the data arrives, so that a damaged length costs at most
+/// address space (reserving touches no page); a reservation that fails is not an error.
+void reserve_for_reply(std::string& buffer, std::uint64_t length) noexcept;
+
 /// A fresh random launch key, as hex digits (lib/supervisor.cpp).
 std::string new_launch_key();
 /// The hello frame that proves to a child that its calls come from the process holding

@@ -253,7 +253,7 @@ struct pool_core : std::enable_shared_from_this<pool_core> {
     }
     const auto length = w->fixed.length;
     w->incoming.clear();
-    // The payload grows as it arrives: a damaged length is never allocated up front.
+    reserve_for_reply(w->incoming, length);
     boost::asio::async_read(
         w->channel.reader(), boost::asio::dynamic_buffer(w->incoming),
         [length](const boost::system::error_code& error, std::size_t total) -> std::size_t {

@@ -42,6 +42,14 @@ private:
 
 } // namespace
 
+void reserve_for_reply(std::string& buffer, std::uint64_t length) noexcept {
+  try {
+    buffer.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(length, std::uint64_t{1} << 30)));
+  } catch (const std::exception&) {
+    // The buffer grows as the data arrives instead.
+  }
+}
+
 std::unique_ptr<child_process> own_child(process_v2::process process) {
   return std::make_unique<own_process>(std::move(process));
 }

@@ -292,8 +292,8 @@ private:
       call->process->kill();
       return read_finished(call);
     }
-    // The payload grows as it arrives: a damaged length is never allocated up front.
     const auto length = call->fixed.length;
+    reserve_for_reply(call->incoming, length);
     boost::asio::async_read(
         call->channel->reader(), boost::asio::dynamic_buffer(call->incoming),
         [length](const boost::system::error_code& error, std::size_t total) -> std::size_t {

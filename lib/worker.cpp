@@ -45,7 +45,8 @@ read_outcome read_exact(native_channel in, std::string& buffer, std::uint64_t si
 
 // One frame of the expected kind into `payload`; false when the parent closed the channel
 // between frames.
-bool read_frame(native_channel in, frame_kind expected, std::string& payload) {
+bool read_frame(native_channel in, frame_kind expected, std::string& payload,
+                bool trusted = false) {
   std::string header;
   const read_outcome got = read_exact(in, header, frame_header_size);
   if (got == read_outcome::closed_before)
@@ -56,6 +57,10 @@ bool read_frame(native_channel in, frame_kind expected, std::string& payload) {
   if (fixed.kind != expected)
     stop(exit_bad_call_message, "unexpected message from the parent (kind " +
                                     std::to_string(static_cast<int>(fixed.kind)) + ")");
+  // A call from the parent that proved itself gets its whole length up front (see
+  // child.cpp).
+  if (trusted)
+    payload.reserve(static_cast<std::size_t>(fixed.length));
   if (read_exact(in, payload, fixed.length) != read_outcome::complete)
     stop(exit_bad_call_message, "the message from the parent ended early");
   return true;
@@ -102,7 +107,7 @@ void serve_worker(child_channel channel, const std::string& key) {
       stop(exit_not_started_by_mpdecor,
            "the calls do not come from the process that started this worker; it serves nothing");
     for (;;) {
-      if (!read_frame(channel.in, frame_kind::call, payload))
+      if (!read_frame(channel.in, frame_kind::call, payload, true))
         break;
       // A worker serves whichever registered function each frame names; serve_call checks
       // the name against the frame again and reports an unknown one as a reply.

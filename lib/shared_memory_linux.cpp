@@ -1,0 +1,272 @@
+// mpdecor: shared-memory segments and descriptor passing on Linux.
+#include "config.hpp"
+
+#include "shared_memory.hpp"
+
+#if defined(MPDECOR_SHARED_MEMORY)
+
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+namespace mpdecor::detail {
+namespace {
+
+[[noreturn]] void throw_system_error(int error, const std::string& what) {
+  throw std::system_error(error, std::system_category(), "mpdecor: " + what);
+}
+
+// A segment can change neither its size nor its bytes once made, and its seals are final.
+constexpr int segment_seals = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL;
+
+// Waits until `socket` is ready for `events`, after a non-blocking socket said EAGAIN.
+void wait_for(int socket, short events, const char* what) {
+  pollfd ready{socket, events, 0};
+  while (::poll(&ready, 1, -1) == -1) {
+    if (errno != EINTR)
+      throw_system_error(errno, what);
+  }
+}
+
+// Copies a block in through the file rather than a mapping: the kernel allocates the
+// segment's pages as it copies into them, twice as fast as a mapping's page faults, and no
+// writable mapping remains to stand in the way of the write seal.
+void write_block(int fd, const char* data, std::size_t size, std::uint64_t offset,
+                 std::uint64_t total) {
+  while (size != 0) {
+    const ::ssize_t written = ::pwrite(fd, data, size, static_cast<::off_t>(offset));
+    if (written == -1) {
+      if (errno == EINTR)
+        continue;
+      throw_system_error(errno, "writing a shared segment of " + std::to_string(total) +
+                                    " bytes");
+    }
+    data += written;
+    size -= static_cast<std::size_t>(written);
+    offset += static_cast<std::uint64_t>(written);
+  }
+}
+
+// The number of descriptors in a received SCM_RIGHTS part.
+std::size_t descriptor_count(const cmsghdr* part) {
+  return (part->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+}
+
+int descriptor_at(const cmsghdr* part, std::size_t index) {
+  int fd = -1;
+  std::memcpy(&fd, CMSG_DATA(part) + index * sizeof(int), sizeof fd);
+  return fd;
+}
+
+} // namespace
+
+void prefault(void* data, std::size_t size) noexcept {
+#if defined(MADV_POPULATE_WRITE)
+  // madvise takes whole pages: fault in those inside the block; the copy faults the partial
+  // pages at its ends. Before Linux 5.14 (EINVAL), or short of memory (ENOMEM), the copy
+  // faults the pages one by one instead.
+  const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto start = reinterpret_cast<std::uintptr_t>(data);
+  const std::uintptr_t first = (start + page - 1) / page * page;
+  const std::uintptr_t last = (start + size) / page * page;
+  if (last > first)
+    ::madvise(reinterpret_cast<void*>(first), last - first, MADV_POPULATE_WRITE);
+#else
+  (void)data;
+  (void)size;
+#endif
+}
+
+segment::segment(segment&& other) noexcept
+    : fd_(other.fd_), mapping_(other.mapping_), size_(other.size_) {
+  other.fd_ = -1;
+  other.mapping_ = nullptr;
+  other.size_ = 0;
+}
+
+segment& segment::operator=(segment&& other) noexcept {
+  if (this != &other) {
+    release();
+    fd_ = other.fd_;
+    mapping_ = other.mapping_;
+    size_ = other.size_;
+    other.fd_ = -1;
+    other.mapping_ = nullptr;
+    other.size_ = 0;
+  }
+  return *this;
+}
+
+segment::~segment() { release(); }
+
+void segment::release() noexcept {
+  if (mapping_ != nullptr)
+    ::munmap(mapping_, size_);
+  if (fd_ != -1)
+    ::close(fd_); // never retried: the descriptor is gone even when close says EINTR
+  fd_ = -1;
+  mapping_ = nullptr;
+  size_ = 0;
+}
+
+std::string_view segment::view() const noexcept {
+  if (mapping_ == nullptr)
+    return {};
+  return {static_cast<const char*>(mapping_), size_};
+}
+
+segment segment::create(const attachments& blocks) {
+  if (blocks.total > static_cast<std::uint64_t>(std::numeric_limits<::off_t>::max()) ||
+      blocks.total > std::numeric_limits<std::size_t>::max())
+    throw_system_error(EFBIG, "a shared segment of " + std::to_string(blocks.total) + " bytes");
+  segment made;
+  // MFD_CLOEXEC: a child that another thread starts meanwhile must not inherit it.
+  made.fd_ = ::memfd_create("mpdecor", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (made.fd_ == -1)
+    throw_system_error(errno, "creating a shared segment (memfd_create)");
+  if (::ftruncate(made.fd_, static_cast<::off_t>(blocks.total)) == -1)
+    throw_system_error(errno, "sizing a shared segment of " + std::to_string(blocks.total) +
+                                  " bytes");
+  made.size_ = static_cast<std::size_t>(blocks.total);
+  for (const auto& block : blocks.blocks)
+    write_block(made.fd_, static_cast<const char*>(block.data), block.size, block.offset,
+                blocks.total);
+  if (::fcntl(made.fd_, F_ADD_SEALS, segment_seals) == -1)
+    throw_system_error(errno, "sealing a shared segment");
+  return made;
+}
+
+segment segment::open(int fd) {
+  segment opened;
+  opened.fd_ = fd; // owned from here on: every way out closes it
+  // A segment whose size could still shrink would crash the reader with SIGBUS, and one
+  // whose bytes could still change would change under the decoder.
+  const int seals = ::fcntl(fd, F_GET_SEALS);
+  constexpr int needed = F_SEAL_SHRINK | F_SEAL_WRITE;
+  if (seals == -1 || (seals & needed) != needed)
+    throw decode_failure("the descriptor that came with the message is not a sealed "
+                         "mpdecor shared segment");
+  struct stat status {};
+  if (::fstat(fd, &status) == -1)
+    throw_system_error(errno, "reading the size of a shared segment");
+  if (static_cast<std::uint64_t>(status.st_size) > std::numeric_limits<std::size_t>::max())
+    throw decode_failure("a shared segment of " + std::to_string(status.st_size) +
+                         " bytes does not fit in memory");
+  if (status.st_size == 0)
+    return opened;
+  const auto size = static_cast<std::size_t>(status.st_size);
+  // MAP_POPULATE maps all the (already written) pages now, in one pass, instead of one
+  // fault per page as the decoder reads them.
+  void* mapping = ::mmap(nullptr, size, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
+  if (mapping == MAP_FAILED)
+    throw_system_error(errno, "mapping a shared segment of " + std::to_string(size) + " bytes");
+  opened.mapping_ = mapping;
+  opened.size_ = size;
+  return opened;
+}
+
+void send_fd(int socket, int fd) {
+  char marker = static_cast<char>(segment_marker);
+  iovec data{&marker, 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr message{};
+  message.msg_iov = &data;
+  message.msg_iovlen = 1;
+  message.msg_control = control;
+  message.msg_controllen = sizeof control;
+  cmsghdr* rights = CMSG_FIRSTHDR(&message);
+  rights->cmsg_level = SOL_SOCKET;
+  rights->cmsg_type = SCM_RIGHTS;
+  rights->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(rights), &fd, sizeof fd);
+  for (;;) {
+    // One byte goes whole or not at all. MSG_NOSIGNAL: a closed peer is an EPIPE error
+    // here, not a SIGPIPE that ends the process.
+    if (::sendmsg(socket, &message, MSG_NOSIGNAL) == 1)
+      return;
+    if (errno == EINTR)
+      continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      wait_for(socket, POLLOUT, "waiting to send a shared segment");
+      continue;
+    }
+    throw_system_error(errno, "sending a shared segment's descriptor");
+  }
+}
+
+int receive_fd(int socket) {
+  char marker = 0;
+  iovec data{&marker, 1};
+  // Room for several descriptors, so that a peer that sends more than one is refused with
+  // all of them closed, not some of them dropped by the kernel (MSG_CTRUNC).
+  alignas(cmsghdr) char control[CMSG_SPACE(8 * sizeof(int))] = {};
+  msghdr message{};
+  ::ssize_t received = -1;
+  for (;;) {
+    message = msghdr{};
+    message.msg_iov = &data;
+    message.msg_iovlen = 1;
+    message.msg_control = control;
+    message.msg_controllen = sizeof control;
+    // MSG_CMSG_CLOEXEC: the descriptor is close-on-exec from its first moment, so that no
+    // child that another thread starts meanwhile inherits it.
+    received = ::recvmsg(socket, &message, MSG_CMSG_CLOEXEC);
+    if (received != -1)
+      break;
+    if (errno == EINTR)
+      continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      wait_for(socket, POLLIN, "waiting for a shared segment");
+      continue;
+    }
+    throw_system_error(errno, "receiving a shared segment's descriptor");
+  }
+  std::size_t count = 0;
+  int fd = -1;
+  for (cmsghdr* part = CMSG_FIRSTHDR(&message); part != nullptr;
+       part = CMSG_NXTHDR(&message, part)) {
+    if (part->cmsg_level != SOL_SOCKET || part->cmsg_type != SCM_RIGHTS)
+      continue;
+    for (std::size_t i = 0; i < descriptor_count(part); ++i, ++count) {
+      if (count == 0)
+        fd = descriptor_at(part, i);
+      else
+        ::close(descriptor_at(part, i)); // more than one: refused below
+    }
+  }
+  const bool truncated = (message.msg_flags & MSG_CTRUNC) != 0;
+  const bool is_marker = marker == static_cast<char>(segment_marker);
+  if (received == 1 && is_marker && count == 1 && !truncated)
+    return fd;
+  if (fd != -1)
+    ::close(fd);
+  if (received == 0)
+    throw std::runtime_error("mpdecor: the peer closed the channel before sending the shared "
+                             "segment's descriptor");
+  if (!is_marker)
+    throw std::runtime_error("mpdecor: expected the shared segment's marker byte, got byte " +
+                             std::to_string(static_cast<unsigned char>(marker)) +
+                             (count != 0 ? " with descriptors" : ""));
+  if (count == 0 && !truncated)
+    throw std::runtime_error("mpdecor: the shared segment's marker byte carried no descriptor");
+  throw std::runtime_error(
+      "mpdecor: the shared segment's marker byte carried " +
+      (truncated ? std::string("more descriptors than fit") : std::to_string(count)) +
+      " descriptors instead of one");
+}
+
+} // namespace mpdecor::detail
+
+#endif
