@@ -22,5 +22,6 @@
 #include <mpdecor/proc.hpp>
 #include <mpdecor/register.hpp>
 #include <mpdecor/serialization.hpp>
+#include <mpdecor/shared_memory.hpp>
 
 #endif

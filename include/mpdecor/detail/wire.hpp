@@ -7,6 +7,26 @@
 // or hostile message can never make the decoder allocate memory that the message does
 // not itself contain (cereal's own binary archive would allocate 2 GiB for a plausible
 // corrupted length before failing).
+//
+// Large contiguous data may travel beside the payload instead of inside it (Linux only).
+// An output archive given an `attachments` list writes each vector of numbers (any
+// arithmetic type but bool) and each string of at least `attachments::threshold` bytes as
+// a reference: its element count with `shared_block_flag` set, then the 64-bit offset of
+// its bytes in a shared segment; it records where the bytes are instead of copying them.
+// The sender copies the recorded blocks into one anonymous shared-memory segment (a sealed
+// memfd, lib/shared_memory.hpp) and sends the frame in this order on the socket:
+//
+//   1. the 16-byte frame header, with `segment_flag` set in its kind field;
+//   2. one byte, `segment_marker`, sent on its own with the segment's file descriptor
+//      attached (SCM_RIGHTS);
+//   3. the payload, `length` bytes, as without a segment.
+//
+// The receiver reads exactly the 16 header bytes (never more: a plain read that reached
+// the marker byte would make the kernel drop the descriptor), then the marker byte with
+// recvmsg, then the payload, and decodes it with `input_archive(payload, segment)`. The
+// input archive bounds references as strictly as inline data: each block must lie inside
+// the segment and after the previous one, so the blocks of one message never overlap and
+// never add up to more than the segment holds.
 #ifndef MPDECOR_DETAIL_WIRE_HPP
 #define MPDECOR_DETAIL_WIRE_HPP
 
@@ -47,11 +67,20 @@ inline constexpr std::size_t launch_key_size = 32;
 inline constexpr std::uint32_t frame_magic = 0x6364706DU; // "mpdc" in memory order
 inline constexpr std::uint16_t wire_version = 1;
 inline constexpr std::size_t frame_header_size = 16;
+/// Set in a frame header's kind field when a shared segment accompanies the frame.
+inline constexpr std::uint16_t segment_flag = 0x8000;
+/// The one byte that carries a segment's file descriptor, between header and payload.
+inline constexpr unsigned char segment_marker = 0x53; // 'S'
+/// Set in the element count of a vector or a string whose bytes lie in the shared segment.
+inline constexpr std::uint64_t shared_block_flag = std::uint64_t{1} << 63;
+/// Where blocks start in a shared segment: on a cache line, so that copies run at full speed.
+inline constexpr std::uint64_t shared_block_alignment = 64;
 
 /// The decoded fixed part of a frame.
 struct frame_header {
   frame_kind kind{};
   std::uint64_t length = 0;
+  bool has_segment = false; ///< a shared segment's descriptor follows the header
 };
 
 /// A message that does not follow the wire format.
@@ -60,9 +89,12 @@ public:
   using std::runtime_error::runtime_error;
 };
 
-/// Writes a frame header into the first `frame_header_size` bytes of `out`.
-inline void write_frame_header(char* out, frame_kind kind, std::uint64_t length) {
-  const auto kind_value = static_cast<std::uint16_t>(kind);
+/// Writes a frame header into the first `frame_header_size` bytes of `out`; `has_segment`
+/// announces a shared segment between header and payload (see the file comment).
+inline void write_frame_header(char* out, frame_kind kind, std::uint64_t length,
+                               bool has_segment = false) {
+  const auto kind_value = static_cast<std::uint16_t>(static_cast<std::uint16_t>(kind) |
+                                                     (has_segment ? segment_flag : 0U));
   std::memcpy(out, &frame_magic, 4);
   std::memcpy(out + 4, &wire_version, 2);
   std::memcpy(out + 6, &kind_value, 2);
@@ -85,30 +117,85 @@ inline frame_header read_frame_header(const char* in) {
     throw decode_failure("mpdecor wire version " + std::to_string(version) + ", expected " +
                          std::to_string(wire_version) +
                          " (parent and child built from different mpdecor versions?)");
+  header.has_segment = (kind & segment_flag) != 0;
+  kind = static_cast<std::uint16_t>(kind & ~segment_flag);
   if (kind < 1 || kind > 6)
     throw decode_failure("unknown message kind " + std::to_string(kind));
   header.kind = static_cast<frame_kind>(kind);
   return header;
 }
 
-/// cereal output archive that appends the binary layout to a string.
+/// The blocks that an output archive left out of its message, for a shared segment. It
+/// holds pointers into the values being encoded: they must stay alive and unchanged until
+/// the segment has been made (lib/shared_memory.hpp, `segment::create`).
+struct attachments {
+  /// One block: `size` bytes at `data`, to be copied to `offset` in the segment.
+  struct block {
+    const void* data = nullptr;
+    std::size_t size = 0;
+    std::uint64_t offset = 0;
+  };
+
+  /// Vectors and strings of at least this many bytes become blocks; 0 leaves all inline.
+  std::size_t threshold = 0;
+  /// The blocks, in the order of the message, at increasing offsets.
+  std::vector<block> blocks;
+  /// Bytes the segment needs: the end of the last block.
+  std::uint64_t total = 0;
+
+  attachments() = default;
+  explicit attachments(std::size_t threshold_bytes) : threshold(threshold_bytes) {}
+
+  /// Whether a vector or a string of `size` bytes goes to the segment.
+  bool takes(std::size_t size) const noexcept { return threshold != 0 && size >= threshold; }
+  /// Records a block and returns its offset in the segment.
+  std::uint64_t add(const void* data, std::size_t size) {
+    const std::uint64_t offset =
+        (total + shared_block_alignment - 1) / shared_block_alignment * shared_block_alignment;
+    blocks.push_back(block{data, size, offset});
+    total = offset + size;
+    return offset;
+  }
+  bool empty() const noexcept { return blocks.empty(); }
+};
+
+/// cereal output archive that appends the binary layout to a string, leaving large
+/// vectors and strings to `side` when one is given (see the file comment).
 class output_archive : public cereal::OutputArchive<output_archive, cereal::AllowEmptyClassElision> {
 public:
-  explicit output_archive(std::string& out) : OutputArchive(this), out_(out) {}
+  explicit output_archive(std::string& out, attachments* side = nullptr)
+      : OutputArchive(this), out_(out), side_(side) {}
   void saveBinary(const void* data, std::size_t size) {
     if (size != 0) // an empty vector's data() may be null
       out_.append(static_cast<const char*>(data), size);
   }
+  /// Writes a vector's or a string's element count and its `size` bytes at `data`:
+  /// inline, or as a reference to a block of the shared segment.
+  void save_contiguous(std::uint64_t count, const void* data, std::size_t size) {
+    static_assert(sizeof(cereal::size_type) == sizeof(std::uint64_t),
+                  "the wire format writes element counts in 64 bits");
+    if (side_ != nullptr && side_->takes(size)) {
+      const std::uint64_t tag = count | shared_block_flag;
+      const std::uint64_t offset = side_->add(data, size);
+      saveBinary(&tag, sizeof tag);
+      saveBinary(&offset, sizeof offset);
+      return;
+    }
+    saveBinary(&count, sizeof count);
+    saveBinary(data, size);
+  }
 
 private:
   std::string& out_;
+  attachments* side_;
 };
 
-/// Bounded cereal input archive over a message held in memory.
+/// Bounded cereal input archive over a message held in memory, and over the shared
+/// segment that came with it, if any.
 class input_archive : public cereal::InputArchive<input_archive, cereal::AllowEmptyClassElision> {
 public:
-  explicit input_archive(std::string_view message)
-      : InputArchive(this), data_(message.data()), left_(message.size()) {}
+  explicit input_archive(std::string_view message, std::string_view segment = {})
+      : InputArchive(this), data_(message.data()), left_(message.size()), segment_(segment) {}
 
   void loadBinary(void* data, std::size_t size) {
     if (size == 0) // an empty vector's data() may be null, which memcpy must not get
@@ -135,9 +222,54 @@ public:
   }
   std::size_t bytes_left() const noexcept { return left_; }
 
+  /// A vector's or a string's elements, checked and consumed: `count` elements at `first`,
+  /// inside the message or inside the shared segment.
+  struct contiguous {
+    std::size_t count = 0;
+    const char* first = nullptr;
+  };
+  /// Reads a vector's or a string's count of `element_size`-byte elements, then the
+  /// elements inline, or the reference to a shared block that follows a flagged count.
+  /// Inline elements must fit in what is left of the message; a block must lie in the
+  /// segment, after the previous block.
+  contiguous read_contiguous(std::size_t element_size) {
+    std::uint64_t tag = 0;
+    loadBinary(&tag, sizeof tag);
+    if ((tag & shared_block_flag) == 0) {
+      check_length(tag);
+      check_bytes(tag, element_size);
+      const contiguous in_message{static_cast<std::size_t>(tag), data_};
+      data_ += in_message.count * element_size;
+      left_ -= in_message.count * element_size;
+      return in_message;
+    }
+    const std::uint64_t count = tag & ~shared_block_flag;
+    std::uint64_t offset = 0;
+    loadBinary(&offset, sizeof offset);
+    if (segment_.data() == nullptr)
+      throw decode_failure("message refers to a shared segment (" + std::to_string(count) +
+                           " elements at offset " + std::to_string(offset) +
+                           ") but none came with it");
+    const std::uint64_t size = segment_.size();
+    // Each test compares values already known to be in range: no sum can overflow.
+    if (offset < segment_used_ || offset > size)
+      throw decode_failure("shared block at offset " + std::to_string(offset) +
+                           " lies outside the unread part of the segment (bytes " +
+                           std::to_string(segment_used_) + " to " + std::to_string(size) + ")");
+    if (count > (size - offset) / element_size)
+      throw decode_failure("shared block claims " + std::to_string(count) + " elements of " +
+                           std::to_string(element_size) + " bytes at offset " +
+                           std::to_string(offset) + " but the segment has only " +
+                           std::to_string(size) + " bytes");
+    segment_used_ = offset + count * element_size;
+    return {static_cast<std::size_t>(count), segment_.data() + offset};
+  }
+
 private:
   const char* data_;
   std::size_t left_;
+  std::string_view segment_;
+  std::uint64_t segment_used_ = 0; ///< the end of the last block read
 };
 
 template <class T>
@@ -184,16 +316,55 @@ void CEREAL_LOAD_FUNCTION_NAME(input_archive& ar, cereal::BinaryData<T>& data) {
   ar.loadBinary(data.data, static_cast<std::size_t>(data.size));
 }
 
-// Numeric vectors and strings are read in one block: their length must fit, element size
-// included, in what is left, so they never allocate more than the message holds.
+// Numeric vectors and strings are written and read in one block: inline, where their
+// length must fit, element size included, in what is left, so they never allocate more
+// than the message holds; or in the shared segment (see the file comment).
+template <class T>
+inline constexpr bool is_block_element_v = std::is_arithmetic_v<T> && !std::is_same_v<T, bool>;
+
+/// Fresh storage from this many bytes on has its pages faulted in at once before a copy.
+inline constexpr std::size_t prefault_bytes = std::size_t{1} << 20;
+
+/// Faults in the pages of `size` bytes of fresh storage at `data` in one system call
+/// (Linux 5.14 or later: MADV_POPULATE_WRITE), much cheaper than the page faults of a
+/// copy into it, one page at a time; elsewhere, or when the call fails, does nothing.
+/// Defined in lib/shared_memory_linux.cpp (lib/shared_memory.cpp elsewhere).
+void prefault(void* data, std::size_t size) noexcept;
+
+/// Fills `values` (a vector or a string of `Element`s) with `count` elements whose bytes
+/// start at `first`. Large ones get their storage reserved and faulted in before the copy;
+/// where `first` is aligned for `Element`, `assign` then copies in one pass, where `resize`
+/// would first zero-fill all of it.
+template <class Element, class Container>
+void assign_elements(Container& values, const char* first, std::size_t count) {
+  const std::size_t size = count * sizeof(Element);
+  if (size >= prefault_bytes) {
+    values.clear();
+    values.reserve(count);
+    prefault(values.data(), size);
+  }
+  if (count != 0 && reinterpret_cast<std::uintptr_t>(first) % alignof(Element) == 0) {
+    // The bytes are the object representations of `count` elements that the encoder
+    // wrote: arithmetic values, trivially copyable, read back as such.
+    const auto* elements = reinterpret_cast<const Element*>(first);
+    values.assign(elements, elements + count);
+    return;
+  }
+  values.resize(count);
+  if (count != 0) // an empty vector's data() may be null, which memcpy must not get
+    std::memcpy(values.data(), first, size);
+}
+
 template <class T, class Allocator>
-std::enable_if_t<std::is_arithmetic_v<T> && !std::is_same_v<T, bool>>
+std::enable_if_t<is_block_element_v<T>>
+CEREAL_SAVE_FUNCTION_NAME(output_archive& ar, const std::vector<T, Allocator>& values) {
+  ar.save_contiguous(values.size(), values.data(), values.size() * sizeof(T));
+}
+template <class T, class Allocator>
+std::enable_if_t<is_block_element_v<T>>
 CEREAL_LOAD_FUNCTION_NAME(input_archive& ar, std::vector<T, Allocator>& values) {
-  cereal::size_type size = 0;
-  ar(cereal::make_size_tag(size));
-  ar.check_bytes(size, sizeof(T));
-  values.resize(static_cast<std::size_t>(size));
-  ar.loadBinary(values.data(), static_cast<std::size_t>(size) * sizeof(T));
+  const auto elements = ar.read_contiguous(sizeof(T));
+  assign_elements<T>(values, elements.first, elements.count);
 }
 // Other vectors grow as their elements are decoded, instead of creating all of them up
 // front: a length that the message cannot back costs at most the room the remaining bytes
@@ -213,12 +384,15 @@ CEREAL_LOAD_FUNCTION_NAME(input_archive& ar, std::vector<T, Allocator>& values) 
 }
 template <class Char, class Traits, class Allocator>
 std::enable_if_t<std::is_arithmetic_v<Char>>
+CEREAL_SAVE_FUNCTION_NAME(output_archive& ar,
+                          const std::basic_string<Char, Traits, Allocator>& text) {
+  ar.save_contiguous(text.size(), text.data(), text.size() * sizeof(Char));
+}
+template <class Char, class Traits, class Allocator>
+std::enable_if_t<std::is_arithmetic_v<Char>>
 CEREAL_LOAD_FUNCTION_NAME(input_archive& ar, std::basic_string<Char, Traits, Allocator>& text) {
-  cereal::size_type size = 0;
-  ar(cereal::make_size_tag(size));
-  ar.check_bytes(size, sizeof(Char));
-  text.resize(static_cast<std::size_t>(size));
-  ar.loadBinary(text.data(), static_cast<std::size_t>(size) * sizeof(Char));
+  const auto elements = ar.read_contiguous(sizeof(Char));
+  assign_elements<Char>(text, elements.first, elements.count);
 }
 
 // --- Plain aggregates through Boost.PFR --------------------------------------------------
