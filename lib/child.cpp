@@ -2,6 +2,7 @@
 #include "channel.hpp"
 #include "registry.hpp"
 #include "reply.hpp"
+#include "shared_memory.hpp"
 #include "state.hpp"
 #include "worker.hpp"
 
@@ -9,6 +10,7 @@
 #include <mpdecor/errors.hpp>
 #include <mpdecor/init.hpp>
 
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -50,7 +52,7 @@ bool read_exact(native_channel in, std::string& buffer, std::uint64_t size) {
 // front: a buffer that doubled as a large argument arrives would touch, and copy, twice
 // its memory.
 void read_frame(native_channel in, frame_kind expected, std::string& payload,
-                bool trusted = false) {
+                bool trusted = false, segment* shared = nullptr) {
   std::string header;
   if (!read_exact(in, header, frame_header_size))
     leave(exit_bad_call_message, "mpdecor: the parent closed the channel before sending the call");
@@ -58,6 +60,12 @@ void read_frame(native_channel in, frame_kind expected, std::string& payload,
   if (fixed.kind != expected)
     leave(exit_bad_call_message, "mpdecor: unexpected message from the parent (kind " +
                                      std::to_string(static_cast<int>(fixed.kind)) + ")");
+  if (fixed.has_segment) {
+    // The segment's descriptor comes alone, right after the header (see wire.hpp).
+    if (shared == nullptr)
+      leave(exit_bad_call_message, "mpdecor: unexpected shared memory with a message");
+    *shared = segment::open(receive_fd(static_cast<int>(in)));
+  }
   if (trusted)
     payload.reserve(static_cast<std::size_t>(fixed.length));
   if (!read_exact(in, payload, fixed.length))
@@ -120,6 +128,13 @@ void watch_parent(native_channel in) {
 [[noreturn]] void serve_child(child_channel channel, const std::string& name,
                               const std::string& key) {
   child_flag = true;
+  // The parent's threshold for shared memory in the reply; none unless it said so.
+  std::size_t threshold = 0;
+  {
+    const std::string text = take_environment_variable(sharing_threshold_variable);
+    std::from_chars(text.data(), text.data() + text.size(), threshold);
+  }
+  segment shared;
   std::string payload;
   try {
     read_frame(channel.in, frame_kind::hello, payload);
@@ -130,7 +145,7 @@ void watch_parent(native_channel in) {
       leave(exit_not_started_by_mpdecor,
             "mpdecor: the call did not come from the process that started this child; it "
             "runs no function (refusing '" + name + "')");
-    read_frame(channel.in, frame_kind::call, payload, true);
+    read_frame(channel.in, frame_kind::call, payload, true, &shared);
   } catch (const std::exception& e) {
     leave(exit_bad_call_message, std::string("mpdecor: could not read the call: ") + e.what());
   }
@@ -140,10 +155,21 @@ void watch_parent(native_channel in) {
   if (!dies_with_parent())
     watch_parent(channel.in);
 #endif
-  std::string reply = serve_call(name, payload);
+  attachments side(threshold);
+  std::string reply =
+      serve_call(name, payload, shared.view(), threshold != 0 ? &side : nullptr);
   payload = std::string(); // gives the memory of a large argument back before sending
+  shared = segment();
   try {
-    write_all(channel.out, reply);
+    const segment reply_shared = take_reply_segment();
+    if (reply_shared) {
+      // The header, the segment's descriptor alone, then the rest (see wire.hpp).
+      write_all(channel.out, std::string_view(reply).substr(0, frame_header_size));
+      send_fd(static_cast<int>(channel.out), reply_shared.fd());
+      write_all(channel.out, std::string_view(reply).substr(frame_header_size));
+    } else {
+      write_all(channel.out, reply);
+    }
   } catch (const std::exception& e) {
     leave(exit_result_not_sent, std::string("mpdecor: could not send the result of '") + name +
                                     "': " + e.what());

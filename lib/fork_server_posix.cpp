@@ -21,9 +21,11 @@
 
 #include "channel.hpp"
 #include "launch.hpp"
+#include "shared_memory.hpp"
 #include "spawn_posix.hpp"
 #include "worker.hpp"
 
+#include <mpdecor/detail/call.hpp>
 #include <mpdecor/detail/wire.hpp>
 #include <mpdecor/init.hpp>
 
@@ -369,6 +371,9 @@ public:
                             ? std::filesystem::current_path(ignored).string()
                             : settings.working_directory.string();
     request.environment = settings.environment;
+    if (const auto threshold = sharing_threshold(settings);
+        threshold != 0 && mode == launch_mode::call)
+      request.environment.emplace_back(sharing_threshold_variable, std::to_string(threshold));
     request.memory_limit = settings.memory_limit;
     const std::uint64_t id = request.id;
     try {

@@ -5,8 +5,10 @@
 
 #include "channel.hpp"
 #include "launch.hpp"
+#include "shared_memory.hpp"
 #include "spawn_posix.hpp"
 
+#include <mpdecor/detail/call.hpp>
 #include <mpdecor/detail/wire.hpp>
 #include <mpdecor/init.hpp>
 
@@ -175,10 +177,14 @@ std::unique_ptr<child_process> launch_spawned(boost::asio::io_context& io,
                                            function, "--mp-channel",
                                            std::to_string(channel_descriptor) + "," +
                                                std::to_string(channel_descriptor)};
-  const spawn_request request{own_executable().string(), arguments,
-                              child_environment(settings, launch_key, true),
-                              {{child_end, channel_descriptor}},
-                              settings.working_directory};
+  spawn_request request{own_executable().string(), arguments,
+                        child_environment(settings, launch_key, true),
+                        {{child_end, channel_descriptor}},
+                        settings.working_directory};
+  // A one-call child may leave a large result to shared memory, as its parent may.
+  if (const auto threshold = sharing_threshold(settings); threshold != 0 && mode == launch_mode::call)
+    request.environment.push_back(std::string(sharing_threshold_variable) + "=" +
+                                  std::to_string(threshold));
   const pid_t pid = spawn(request, error);
   ::close(child_end);
   if (pid <= 0) {

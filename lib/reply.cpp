@@ -33,8 +33,9 @@ std::string frame_of(frame_kind kind, const std::string& first, const std::strin
 }
 
 // Runs the call and encodes what came of it as a frame.
-std::string serve_call_named(const std::string& name, std::string_view payload) {
-  input_archive archive(payload);
+std::string serve_call_named(const std::string& name, std::string_view payload,
+                             std::string_view segment, attachments* side) {
+  input_archive archive(payload, segment);
   std::string called;
   try {
     archive(called);
@@ -51,7 +52,7 @@ std::string serve_call_named(const std::string& name, std::string_view payload) 
                         registered_names() + ")");
   std::string frame(frame_header_size, '\0');
   try {
-    entry->invoke(entry->function, archive, frame);
+    entry->invoke(entry->function, archive, frame, side);
   } catch (const decode_failure& e) {
     return frame_of(frame_kind::bad_call,
                     "the arguments of '" + name + "' could not be decoded: " + e.what());
@@ -63,14 +64,16 @@ std::string serve_call_named(const std::string& name, std::string_view payload) 
     const std::string message;
     return frame_of(frame_kind::exception, current_exception_type(), &message);
   }
-  write_frame_header(frame.data(), frame_kind::value, frame.size() - frame_header_size);
+  write_frame_header(frame.data(), frame_kind::value, frame.size() - frame_header_size,
+                     side != nullptr && !side->empty());
   return frame;
 }
 
 } // namespace
 
-std::string serve_call(std::string_view expected_name, std::string_view payload) {
-  return serve_call_named(std::string(expected_name), payload);
+std::string serve_call(std::string_view expected_name, std::string_view payload,
+                       std::string_view segment, attachments* side) {
+  return serve_call_named(std::string(expected_name), payload, segment, side);
 }
 
 failure decode_reply(frame_kind kind, std::string_view payload, const reply_context& context) {

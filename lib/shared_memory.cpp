@@ -64,3 +64,57 @@ int receive_fd(int) { unsupported("receiving a descriptor"); }
 } // namespace mpdecor::detail
 
 #endif
+
+// --- the call path's use of segments, on every platform ------------------------------------
+
+#include "launch.hpp"
+
+#include <mpdecor/detail/call.hpp>
+#include <mpdecor/register.hpp>
+
+#include <memory>
+#include <optional>
+
+namespace mpdecor::detail {
+namespace {
+
+// The segment of the reply being built in this child (one call at a time).
+std::optional<segment> reply_segment;
+
+} // namespace
+
+std::size_t sharing_threshold(const options& settings) noexcept {
+  // A Slurm step may run on another machine: its channel cannot carry a descriptor.
+  if (effective_start_method(settings) == start_method::slurm)
+    return 0;
+  return shared_memory_threshold();
+}
+
+std::shared_ptr<const segment> share_blocks(const attachments& side) noexcept {
+  try {
+    return std::make_shared<const segment>(segment::create(side));
+  } catch (const std::exception&) {
+    return nullptr; // out of memory or descriptors: the caller sends everything inline
+  }
+}
+
+bool seal_reply_blocks(const attachments& side) noexcept {
+  try {
+    reply_segment = segment::create(side);
+    return true;
+  } catch (const std::exception&) {
+    reply_segment.reset();
+    return false;
+  }
+}
+
+segment take_reply_segment() noexcept {
+  segment taken;
+  if (reply_segment) {
+    taken = std::move(*reply_segment);
+    reply_segment.reset();
+  }
+  return taken;
+}
+
+} // namespace mpdecor::detail

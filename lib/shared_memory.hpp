@@ -73,6 +73,14 @@ private:
 /// stream socket `socket`. Blocking; on a non-blocking socket it waits for room with poll.
 /// Retries on EINTR; raises no SIGPIPE. Throws std::system_error (e.g. EPIPE: the peer is
 /// gone). The sender may close `fd` as soon as this returns: the peer has its own.
+/// The segment of the reply the child just built (seal_reply_blocks), or an empty one.
+segment take_reply_segment() noexcept;
+
+/// Environment variable that tells a child the parent's shared-memory threshold for its
+/// reply (absent or 0: everything inline, as for a Slurm step, whose channel cannot carry
+/// a descriptor).
+inline constexpr const char* sharing_threshold_variable = "MPDECOR_SHARED_MEMORY_THRESHOLD";
+
 void send_fd(int socket, int fd);
 
 /// Receives exactly one byte from the unix stream socket `socket` and returns the file

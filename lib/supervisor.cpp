@@ -5,6 +5,7 @@
 #include "failure.hpp"
 #include "launch.hpp"
 #include "reply.hpp"
+#include "shared_memory.hpp"
 #include "state.hpp"
 
 #include <mpdecor/detail/call.hpp>
@@ -34,11 +35,12 @@ enum class phase { queued, running, finished };
 struct call_state : std::enable_shared_from_this<call_state> {
   call_state(call_request request)
       : function(std::move(request.function)), frame(std::move(request.frame)),
-        settings(std::move(request.settings)) {}
+        shared(std::move(request.shared)), settings(std::move(request.settings)) {}
 
   const std::string function;
   std::string frame; // freed once sent
   std::string hello; // the launch key frame, sent before the call
+  std::shared_ptr<const segment> shared; // the call's shared memory, until sent
   const options settings;
 
   // Shared with callers, under `mutex`.
@@ -48,6 +50,7 @@ struct call_state : std::enable_shared_from_this<call_state> {
   pid_type pid = 0;
   failure error; // none unless the call failed
   std::string payload;
+  std::shared_ptr<const segment> reply_segment; // the result's shared memory, if any
   std::vector<std::function<void()>> listeners; // when_finished(), called once finished
 
   // Owned by the supervisor's thread.
@@ -239,14 +242,7 @@ private:
     call->changed.notify_all();
     active_.insert(call);
 
-    const std::array<boost::asio::const_buffer, 2> frames{boost::asio::buffer(call->hello),
-                                                          boost::asio::buffer(call->frame)};
-    boost::asio::async_write(call->channel->writer(), frames,
-                             [call](boost::system::error_code, std::size_t) {
-                               // A child that dies before reading its call is reported by
-                               // its exit status; the write error adds nothing.
-                               call->frame = std::string();
-                             });
+    send_call(call);
     boost::asio::async_read(call->channel->reader(), boost::asio::buffer(call->header),
                             [this, call](boost::system::error_code ec, std::size_t) {
                               on_header(call, ec);
@@ -279,6 +275,47 @@ private:
     }
   }
 
+  // Sends the hello and the call. A child that dies before reading its call is reported by
+  // its exit status; a write error adds nothing.
+  void send_call(const std::shared_ptr<call_state>& call) {
+    if (!call->shared) {
+      const std::array<boost::asio::const_buffer, 2> frames{boost::asio::buffer(call->hello),
+                                                            boost::asio::buffer(call->frame)};
+      boost::asio::async_write(call->channel->writer(), frames,
+                               [call](boost::system::error_code, std::size_t) {
+                                 call->frame = std::string();
+                               });
+      return;
+    }
+#if defined(MPDECOR_SHARED_MEMORY)
+    // The hello and the call's header, then the segment's descriptor alone, then the rest
+    // of the call (see wire.hpp).
+    const std::array<boost::asio::const_buffer, 2> first{
+        boost::asio::buffer(call->hello), boost::asio::buffer(call->frame.data(), frame_header_size)};
+    boost::asio::async_write(call->channel->writer(), first, [call](boost::system::error_code ec,
+                                                                     std::size_t) {
+      if (ec)
+        return;
+      call->channel->stream.async_wait(
+          boost::asio::socket_base::wait_write, [call](boost::system::error_code ec) {
+            if (ec)
+              return;
+            try {
+              send_fd(call->channel->stream.native_handle(), call->shared->fd());
+            } catch (const std::exception&) {
+              return;
+            }
+            call->shared.reset(); // the child holds the segment now
+            boost::asio::async_write(
+                call->channel->writer(),
+                boost::asio::buffer(call->frame.data() + frame_header_size,
+                                    call->frame.size() - frame_header_size),
+                [call](boost::system::error_code, std::size_t) { call->frame = std::string(); });
+          });
+    });
+#endif
+  }
+
   void on_header(const std::shared_ptr<call_state>& call, boost::system::error_code ec) {
     if (ec)
       return read_finished(call); // ended without a result: the exit status tells why
@@ -292,6 +329,38 @@ private:
       call->process->kill();
       return read_finished(call);
     }
+    if (call->fixed.has_segment)
+      return receive_segment(call);
+    read_payload(call);
+  }
+
+  // The descriptor of the reply's shared-memory segment comes alone, right after its header.
+  void receive_segment(const std::shared_ptr<call_state>& call) {
+#if defined(MPDECOR_SHARED_MEMORY)
+    call->channel->stream.async_wait(
+        boost::asio::socket_base::wait_read, [this, call](boost::system::error_code ec) {
+          if (ec)
+            return read_finished(call);
+          try {
+            call->reply_segment = std::make_shared<const segment>(
+                segment::open(receive_fd(call->channel->stream.native_handle())));
+          } catch (const std::exception& e) {
+            call->read_problem = std::string("its shared memory could not be received: ") + e.what();
+            call->damaged = true;
+            call->process->kill();
+            return read_finished(call);
+          }
+          read_payload(call);
+        });
+#else
+    call->read_problem = "it sent shared memory, which this platform does not have";
+    call->damaged = true;
+    call->process->kill();
+    read_finished(call);
+#endif
+  }
+
+  void read_payload(const std::shared_ptr<call_state>& call) {
     const auto length = call->fixed.length;
     reserve_for_reply(call->incoming, length);
     boost::asio::async_read(
@@ -480,6 +549,11 @@ void wait(call_state& call) {
 bool wait_for(call_state& call, std::chrono::nanoseconds timeout) {
   std::unique_lock lock(call.mutex);
   return call.changed.wait_for(lock, timeout, [&] { return call.stage == phase::finished; });
+}
+
+std::string_view result_segment(call_state& call) {
+  std::lock_guard lock(call.mutex);
+  return call.reply_segment ? call.reply_segment->view() : std::string_view();
 }
 
 std::string_view result(call_state& call) {

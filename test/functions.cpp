@@ -228,6 +228,35 @@ void failing_initializer() { throw std::runtime_error("the model could not be lo
 std::pair<std::int64_t, int> initializer_runs_here() { return {own_pid(), initializer_runs}; }
 std::pair<std::int64_t, int> tasks_served_here() { return {own_pid(), ++tasks_served}; }
 
+bool maps_shared_segment() {
+#if defined(__linux__)
+  std::ifstream maps("/proc/self/maps");
+  for (std::string line; std::getline(maps, line);)
+    if (line.find("/memfd:mpdecor") != std::string::npos)
+      return true;
+#endif
+  return false;
+}
+
+std::tuple<std::uint64_t, double, bool> sum_doubles(std::vector<double> values) {
+  double sum = 0;
+  for (double value : values)
+    sum += value;
+  return {values.size(), sum, maps_shared_segment()};
+}
+
+std::vector<double> make_doubles(std::uint64_t count) {
+  std::vector<double> values(count);
+  for (std::uint64_t i = 0; i < count; ++i)
+    values[i] = static_cast<double>(i);
+  return values;
+}
+
+void crash_holding(std::vector<double> values) {
+  if (!values.empty())
+    raise_segfault();
+}
+
 } // namespace fixtures
 
 MPDECOR_REGISTER(fixtures::add);
@@ -268,3 +297,6 @@ MPDECOR_REGISTER(fixtures::count_initializer_run);
 MPDECOR_REGISTER(fixtures::failing_initializer);
 MPDECOR_REGISTER(fixtures::initializer_runs_here);
 MPDECOR_REGISTER(fixtures::tasks_served_here);
+MPDECOR_REGISTER(fixtures::sum_doubles);
+MPDECOR_REGISTER(fixtures::make_doubles);
+MPDECOR_REGISTER(fixtures::crash_holding);

@@ -100,6 +100,17 @@ std::pair<std::uint64_t, std::uint64_t> checksum(const std::vector<std::uint8_t>
 std::vector<std::uint8_t> make_bytes(std::uint64_t size);
 std::uint8_t pattern_at(std::uint64_t index);
 
+// --- shared memory ---
+/// True while this process maps one of mpdecor's shared-memory segments (Linux; false
+/// elsewhere).
+bool maps_shared_segment();
+/// The number of values, their sum, and whether they arrived through shared memory.
+std::tuple<std::uint64_t, double, bool> sum_doubles(std::vector<double> values);
+/// `count` doubles 0, 1, 2, ...
+std::vector<double> make_doubles(std::uint64_t count);
+/// Receives a large vector and crashes (SIGSEGV) while holding it.
+void crash_holding(std::vector<double> values);
+
 // --- timing, for the concurrency limit ---
 /// Sleeps; returns the start and end of the sleep on the steady clock, in nanoseconds.
 std::pair<std::int64_t, std::int64_t> timed_sleep(int milliseconds);

@@ -68,10 +68,12 @@ struct async_traits<decorator<Wait, Result, Parameters...>> {
   using handle_type = handle<Result>;
   template <class... Arguments>
   static auto prepare(const decorator<Wait, Result, Parameters...>& call, Arguments&&... arguments) {
-    return [name = call.name(), settings = call.settings(),
-            frame = encode_call<Parameters...>(call.name(),
-                                               std::forward<Arguments>(arguments)...)]() mutable {
-      auto state = submit(call_request{name, std::move(frame), settings});
+    return [request = make_request(call.name(), call.settings(),
+                                   [&](attachments* side) {
+                                     return encode_call_sharing<Parameters...>(side, call.name(),
+                                                                               arguments...);
+                                   })]() mutable {
+      auto state = submit(std::move(request));
       return std::make_pair(handle<Result>(state), state);
     };
   }

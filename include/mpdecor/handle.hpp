@@ -40,7 +40,7 @@ public:
     if constexpr (!std::is_void_v<Result>) {
       Result value{};
       try {
-        detail::input_archive archive(payload);
+        detail::input_archive archive(payload, detail::result_segment(*state_));
         archive(value);
       } catch (const std::exception& e) {
         throw protocol_error("mpdecor: the result of '" + function() +

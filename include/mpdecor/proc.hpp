@@ -36,15 +36,24 @@ decltype(auto) as_parameter(Argument&& argument) {
     return value_type(std::forward<Argument>(argument));
 }
 
-/// Encodes a call frame: header, function name, arguments in parameter order.
+/// Encodes a call frame: header, function name, arguments in parameter order. With `side`,
+/// large vectors and strings are left to shared memory (recorded in `side`).
+template <class... Parameters, class... Arguments>
+std::string encode_call_sharing(attachments* side, std::string_view name,
+                                const Arguments&... arguments) {
+  std::string frame(frame_header_size, '\0');
+  output_archive archive(frame, side);
+  archive(std::string(name));
+  (archive(as_parameter<Parameters>(arguments)), ...);
+  write_frame_header(frame.data(), frame_kind::call, frame.size() - frame_header_size,
+                     side != nullptr && !side->empty());
+  return frame;
+}
+
+/// Encodes a call frame with everything inline.
 template <class... Parameters, class... Arguments>
 std::string encode_call(std::string_view name, Arguments&&... arguments) {
-  std::string frame(frame_header_size, '\0');
-  output_archive archive(frame);
-  archive(std::string(name));
-  (archive(as_parameter<Parameters>(std::forward<Arguments>(arguments))), ...);
-  write_frame_header(frame.data(), frame_kind::call, frame.size() - frame_header_size);
-  return frame;
+  return encode_call_sharing<Parameters...>(nullptr, name, arguments...);
 }
 
 /// What `proc` and `proc_wait` return: a callable with the function's parameters.
@@ -63,9 +72,9 @@ public:
     static_assert(std::is_invocable_v<Result (*)(Parameters...), Arguments&&...>,
                   "mpdecor: these arguments do not match the function's parameters "
                   "(a direct call with them would not compile either)");
-    auto state = submit(call_request{
-        name_, encode_call<Parameters...>(name_, std::forward<Arguments>(arguments)...),
-        settings_});
+    auto state = submit(make_request(name_, settings_, [&](attachments* side) {
+      return encode_call_sharing<Parameters...>(side, name_, arguments...);
+    }));
     handle<Result> call(std::move(state));
     if constexpr (Wait)
       return call.get();

@@ -24,10 +24,12 @@ namespace mpdecor::detail {
 /// A function pointer with its type erased; converted back before the call.
 using erased_function = void (*)();
 
-/// Decodes the arguments from `in`, calls the function, appends the encoded result to `out`.
-/// Throws `decode_failure` when the arguments cannot be decoded; the function's own
-/// exceptions pass through.
-using invoker = void (*)(erased_function function, input_archive& in, std::string& out);
+/// Decodes the arguments from `in`, calls the function, appends the encoded result to `out`
+/// (leaving its large blocks to shared memory when `side` is given). Throws
+/// `decode_failure` when the arguments cannot be decoded; the function's own exceptions
+/// pass through.
+using invoker = void (*)(erased_function function, input_archive& in, std::string& out,
+                         attachments* side);
 
 /// One registered function.
 struct registration {
@@ -42,11 +44,16 @@ struct registration {
 void add_registration(const registration& entry) noexcept;
 /// The registration of `name`, or nullptr.
 const registration* find_registration(std::string_view name) noexcept;
+/// Copies the blocks a reply left to shared memory into a segment that the child sends with
+/// it (lib/shared_memory.cpp); the encoded result must still be alive. False if no segment
+/// could be made: the reply is then encoded again with everything inline.
+bool seal_reply_blocks(const attachments& side) noexcept;
+
 /// The registered name of `function`; throws `not_registered` with `signature` in the message.
 std::string_view registered_name(erased_function function, const char* signature);
 
 template <class Result, class... Parameters>
-void invoke(erased_function function, input_archive& in, std::string& out) {
+void invoke(erased_function function, input_archive& in, std::string& out, attachments* side) {
   std::tuple<std::remove_cv_t<std::remove_reference_t<Parameters>>...> arguments;
   try {
     std::apply([&in](auto&... argument) { (in(argument), ...); }, arguments);
@@ -61,8 +68,15 @@ void invoke(erased_function function, input_archive& in, std::string& out) {
     std::apply(typed, std::move(arguments));
   } else {
     Result result = std::apply(typed, std::move(arguments));
-    output_archive archive(out);
+    const auto start = out.size();
+    output_archive archive(out, side);
     archive(result);
+    if (side != nullptr && !side->empty() && !seal_reply_blocks(*side)) {
+      out.resize(start);
+      *side = attachments();
+      output_archive inline_archive(out);
+      inline_archive(result);
+    }
   }
 }
 
