@@ -42,9 +42,11 @@ template <class... Parameters, class... Arguments>
 std::string encode_call_sharing(attachments* side, std::string_view name,
                                 const Arguments&... arguments) {
   std::string frame(frame_header_size, '\0');
-  output_archive archive(frame, side);
-  archive(std::string(name));
-  (archive(as_parameter<Parameters>(arguments)), ...);
+  const std::string function(name);
+  encode_sized(frame, side, [&](output_archive& archive) {
+    archive(function);
+    (archive(as_parameter<Parameters>(arguments)), ...);
+  });
   write_frame_header(frame.data(), frame_kind::call, frame.size() - frame_header_size,
                      side != nullptr && !side->empty());
   return frame;

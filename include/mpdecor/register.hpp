@@ -69,13 +69,11 @@ void invoke(erased_function function, input_archive& in, std::string& out, attac
   } else {
     Result result = std::apply(typed, std::move(arguments));
     const auto start = out.size();
-    output_archive archive(out, side);
-    archive(result);
+    encode_sized(out, side, [&result](output_archive& archive) { archive(result); });
     if (side != nullptr && !side->empty() && !seal_reply_blocks(*side)) {
       out.resize(start);
       *side = attachments();
-      output_archive inline_archive(out);
-      inline_archive(result);
+      encode_sized(out, nullptr, [&result](output_archive& archive) { archive(result); });
     }
   }
 }

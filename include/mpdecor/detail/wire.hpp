@@ -164,10 +164,17 @@ struct attachments {
 class output_archive : public cereal::OutputArchive<output_archive, cereal::AllowEmptyClassElision> {
 public:
   explicit output_archive(std::string& out, attachments* side = nullptr)
-      : OutputArchive(this), out_(out), side_(side) {}
+      : OutputArchive(this), out_(&out), side_(side) {}
+  /// Counts the bytes an encoding would append to `counted`, without writing them (see
+  /// `encode_sized`).
+  struct counting {};
+  output_archive(counting, std::size_t& counted, attachments* side = nullptr)
+      : OutputArchive(this), counted_(&counted), side_(side) {}
   void saveBinary(const void* data, std::size_t size) {
-    if (size != 0) // an empty vector's data() may be null
-      out_.append(static_cast<const char*>(data), size);
+    if (out_ == nullptr)
+      *counted_ += size;
+    else if (size != 0) // an empty vector's data() may be null
+      out_->append(static_cast<const char*>(data), size);
   }
   /// Writes a vector's or a string's element count and its `size` bytes at `data`:
   /// inline, or as a reference to a block of the shared segment.
@@ -186,9 +193,26 @@ public:
   }
 
 private:
-  std::string& out_;
+  std::string* out_ = nullptr;
+  std::size_t* counted_ = nullptr;
   attachments* side_;
 };
+
+/// Appends what `write(archive)` encodes to `out`, in a buffer sized first by a counting
+/// pass over the same values: a large message grown as it is written would touch and copy
+/// about twice its memory. `side` as for output_archive.
+template <class Write>
+void encode_sized(std::string& out, attachments* side, Write&& write) {
+  std::size_t bytes = 0;
+  {
+    attachments probe(side != nullptr ? side->threshold : 0);
+    output_archive counter(output_archive::counting{}, bytes, side != nullptr ? &probe : nullptr);
+    write(counter);
+  }
+  out.reserve(out.size() + bytes);
+  output_archive archive(out, side);
+  write(archive);
+}
 
 /// Bounded cereal input archive over a message held in memory, and over the shared
 /// segment that came with it, if any.
