@@ -86,6 +86,10 @@ struct exit_status {
 class child_process {
 public:
   virtual ~child_process() = default;
+  /// Waits until the child exists, if it was only asked for (a fork server's child: the
+  /// call can be written to its channel meanwhile). False, with `error` and `what` set,
+  /// when it could not be started. Call once, before id(), async_wait() and kill().
+  virtual bool started(std::error_code& /*error*/, std::string& /*what*/) { return true; }
   /// The process id the caller sees (the srun's, for a Slurm step).
   virtual pid_type id() const noexcept = 0;
   /// Calls `ended` once, on the thread of the io_context the child was launched with, when

@@ -294,7 +294,7 @@ std::unique_ptr<child_process> launch_child(boost::asio::io_context& io,
   // POSIX clusters only.
   if (effective_start_method(settings) == start_method::slurm) {
     error = std::make_error_code(std::errc::not_supported);
-    what = "starting a Slurm job step (the slurm start method needs a POSIX system)";
+    what = "starting srun (the slurm start method needs a POSIX system)";
     return nullptr;
   }
   what = "creating the channel";

@@ -161,6 +161,12 @@ struct pool_core : std::enable_shared_from_this<pool_core> {
       break_pool(std::make_exception_ptr(launch_error(label, error, what)));
       return;
     }
+    if (!w->process->started(error, what)) {
+      w->process.reset();
+      w->channel.close();
+      break_pool(std::make_exception_ptr(launch_error(label, error, what)));
+      return;
+    }
     w->pid = w->process->id();
     workers.push_back(w);
     w->outgoing.push_back(std::make_shared<const std::string>(hello_frame(key)));

@@ -224,16 +224,12 @@ private:
     std::string what;
     call->process =
         launch_child(io_, call->function, call->settings, key, *call->channel, error, what);
-    if (!call->process) {
-      call->channel.reset();
-      failure launch;
-      launch.what = failure::kind::launch;
-      launch.function = call->function;
-      launch.code = error;
-      launch.message = what;
-      finish(call, std::move(launch), true);
-      return;
-    }
+    if (!call->process)
+      return fail_launch(call, error, what);
+    // Written first: a child still being forked reads it as soon as it exists.
+    send_call(call);
+    if (!call->process->started(error, what))
+      return fail_launch(call, error, what);
     {
       std::lock_guard lock(call->mutex);
       call->pid = call->process->id();
@@ -242,7 +238,6 @@ private:
     call->changed.notify_all();
     active_.insert(call);
 
-    send_call(call);
     boost::asio::async_read(call->channel->reader(), boost::asio::buffer(call->header),
                             [this, call](boost::system::error_code ec, std::size_t) {
                               on_header(call, ec);
@@ -273,6 +268,18 @@ private:
         call->process->kill();
       });
     }
+  }
+
+  void fail_launch(const std::shared_ptr<call_state>& call, std::error_code error,
+                   std::string what) {
+    call->process.reset();
+    call->channel->close();
+    failure launch;
+    launch.what = failure::kind::launch;
+    launch.function = call->function;
+    launch.code = error;
+    launch.message = std::move(what);
+    finish(call, std::move(launch), true);
   }
 
   // Sends the hello and the call. A child that dies before reading its call is reported by
