@@ -5,7 +5,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
 scripts/setup.sh
-cmake -S . -B build/examples -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMPDECOR_BUILD_TESTS=OFF
+cmake -S . -B build/examples -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMPDECOR_BUILD_TESTS=OFF -DMPDECOR_BUILD_BENCHMARKS=OFF
 cmake --build build/examples -j2
 for example in build/examples/examples/*; do
   if [ -f "$example" ] && [ -x "$example" ]; then

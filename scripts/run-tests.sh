@@ -11,7 +11,8 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 fuzz_seconds="${MPDECOR_FUZZ_SECONDS:-30}"
 
-scripts/setup.sh clang libclang-rt-14-dev
+# clang for the fuzzers; Google Benchmark so that the benchmarks (built, not run) compile.
+scripts/setup.sh clang libclang-rt-14-dev libbenchmark-dev
 
 step() { echo; echo "=== $*"; }
 
