@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <string>
 #include <sstream>
 
 #if defined(_WIN32)
@@ -154,6 +156,15 @@ bool read_stat(const std::filesystem::path& directory, process_info& info) {
   return static_cast<bool>(rest);
 }
 
+// True for mpdecor's fork server (`--mp-fork-server` in its command line), which lives as
+// long as the program once a fork-server call has started it.
+bool is_fork_server(long pid) {
+  std::ifstream file("/proc/" + std::to_string(pid) + "/cmdline");
+  const std::string command_line((std::istreambuf_iterator<char>(file)),
+                                 std::istreambuf_iterator<char>());
+  return command_line.find(std::string("--mp-fork-server\0", 17)) != std::string::npos;
+}
+
 std::vector<process_info> my_children() {
   std::vector<process_info> result;
   const long me = ::getpid();
@@ -174,7 +185,16 @@ std::vector<process_info> my_children() {
 std::vector<long> children() {
   std::vector<long> pids;
   for (const auto& child : my_children())
-    pids.push_back(child.pid);
+    if (child.state == 'Z' || !is_fork_server(child.pid))
+      pids.push_back(child.pid);
+  return pids;
+}
+
+std::vector<long> fork_servers() {
+  std::vector<long> pids;
+  for (const auto& child : my_children())
+    if (child.state != 'Z' && is_fork_server(child.pid))
+      pids.push_back(child.pid);
   return pids;
 }
 

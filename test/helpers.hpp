@@ -23,8 +23,14 @@ std::string program(const std::string& name);
 std::string self();
 
 /// Pids of the processes whose parent is this process, zombies included (from /proc; on
-/// Windows from a Toolhelp32 snapshot).
+/// Windows from a Toolhelp32 snapshot), except mpdecor's fork server, which lives as long
+/// as the program once started.
 std::vector<long> children();
+
+#if defined(__linux__)
+/// Pids of this process's running fork servers (at most one).
+std::vector<long> fork_servers();
+#endif
 
 /// Pids of this process's children that are zombies (none on Windows, which has no
 /// zombies: an ended process leaves only the handles still open to it, which

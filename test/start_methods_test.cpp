@@ -35,10 +35,9 @@ struct restore_start_method {
 #if defined(__linux__)
 constexpr auto fork_server = mpdecor::start_method::fork_server;
 
-// The fork server is this process's only direct child while no spawned call runs.
 long fork_server_pid() {
-  const auto children = helpers::children();
-  return children.size() == 1 ? children.front() : 0;
+  const auto servers = helpers::fork_servers();
+  return servers.size() == 1 ? servers.front() : 0;
 }
 #endif
 

@@ -343,6 +343,38 @@ BOOST_AUTO_TEST_CASE(a_killed_call_ends_its_step) {
   std::filesystem::remove(pid_file);
 }
 
+BOOST_AUTO_TEST_CASE(a_call_whose_job_or_step_is_cancelled_fails_with_sruns_words) {
+  // scancel from outside: the step inside an allocation, the whole job outside one.
+  const auto pid_file = pid_file_path("cancel");
+  auto handle = step(slurm_fixtures::sleep_and_report)(pid_file.string(), 60'000);
+  const auto deadline = clock_type::now() + 30s;
+  while (read_pid(pid_file) == 0 && clock_type::now() < deadline)
+    std::this_thread::sleep_for(50ms);
+  const long pid = read_pid(pid_file);
+  BOOST_REQUIRE_MESSAGE(pid > 0, "the call did not start within 30 s");
+  std::string id;
+  std::istringstream steps(command_output("squeue -h -s -o '%i %j'"));
+  for (std::string line; std::getline(steps, line);)
+    if (line.find("sleep_and_report") != std::string::npos)
+      id = line.substr(0, line.find(' '));
+  BOOST_REQUIRE_MESSAGE(!id.empty(), "no step of the call in squeue");
+  if (!in_allocation())
+    id = id.substr(0, id.find('.'));
+  BOOST_REQUIRE_MESSAGE(command_output("scancel " + id) != "<failed>", "scancel " << id);
+  try {
+    handle.get();
+    BOOST_FAIL("expected child_crashed");
+  } catch (const mpdecor::child_crashed& error) {
+    const std::string what = error.what();
+    BOOST_TEST_MESSAGE("cancelled " << id << ": " << what);
+    BOOST_TEST(what.find("srun") != std::string::npos, what);
+  }
+  const std::string left = wait_until_no_slurm_work("sleep_and_report", 5s);
+  BOOST_TEST(left.empty(), "left in Slurm 5 s after scancel: " << left);
+  BOOST_TEST(!process_alive(pid), "the function's process " << pid << " still runs");
+  std::filesystem::remove(pid_file);
+}
+
 BOOST_AUTO_TEST_CASE(a_64_megabyte_argument_and_result_cross_intact) {
   std::vector<std::uint8_t> bytes(std::size_t{64} << 20);
   for (std::size_t i = 0; i < bytes.size(); ++i)
