@@ -6,15 +6,14 @@
 // the cost of starting the executable again.
 //
 // Control channel (a socket pair between the parent and the server), one message each:
-// 8-byte length, then a payload in the wire archive. The parent asks "fork" (carrying the
-// call's channel end as SCM_RIGHTS) and "kill"; the server answers "started" (pid or
+// 8-byte length, then a payload in the wire archive. The parent asks "fork" (followed by
+// the call's channel end, passed with send_fd) and "kill"; the server answers "started" (pid or
 // errno) and "ended" (the wait status, once the server has reaped the child). The server
 // reaps its children, so it is also the one that kills them: a pid it has reaped is never
 // signalled, whatever reused it.
 //
-// Written with plain sockets and poll: the server must stay single-threaded (it forks),
-// and Asio's reactor, which Boost.Process v2 and the supervisor use, has no way to pass a
-// descriptor with a message.
+// Written with blocking reads and poll: the server must stay single-threaded (it forks),
+// and the parent's side runs on its own reader thread, shared by the supervisor and pools.
 #include "config.hpp"
 
 #if defined(__linux__)
@@ -73,7 +72,8 @@ struct control_message {
   std::uint64_t memory_limit = 0; // fork
 };
 
-// Sends one message, with `fd` attached when it is not -1. Throws std::system_error.
+// Sends one message; a fork request's channel end `fd` follows it alone, as a segment's
+// descriptor follows its frame header (see wire.hpp). Throws std::system_error.
 void send_message(int socket, const control_message& message, int fd = -1) {
   std::string bytes(8, '\0');
   {
@@ -87,81 +87,38 @@ void send_message(int socket, const control_message& message, int fd = -1) {
   }
   const std::uint64_t length = bytes.size() - 8;
   std::memcpy(bytes.data(), &length, 8);
-  std::size_t sent = 0;
-  while (sent < bytes.size()) {
-    iovec part{bytes.data() + sent, bytes.size() - sent};
-    msghdr header{};
-    header.msg_iov = &part;
-    header.msg_iovlen = 1;
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    if (fd != -1 && sent == 0) {
-      header.msg_control = control;
-      header.msg_controllen = sizeof control;
-      cmsghdr* attached = CMSG_FIRSTHDR(&header);
-      attached->cmsg_level = SOL_SOCKET;
-      attached->cmsg_type = SCM_RIGHTS;
-      attached->cmsg_len = CMSG_LEN(sizeof(int));
-      std::memcpy(CMSG_DATA(attached), &fd, sizeof(int));
-    }
-    const auto done = ::sendmsg(socket, &header, MSG_NOSIGNAL);
-    if (done < 0) {
-      if (errno == EINTR)
-        continue;
-      throw std::system_error(errno, std::system_category(), "fork server channel");
-    }
-    sent += static_cast<std::size_t>(done);
-  }
+  write_all(socket, bytes);
+  if (fd != -1)
+    send_fd(socket, fd);
 }
 
-// Reads exactly `size` bytes; a descriptor attached to them is stored in `fd`. False when
-// the other end closed before the first byte. Throws std::system_error.
-bool receive_exact(int socket, char* data, std::size_t size, int* fd) {
+// Reads exactly `size` bytes. False when the other end closed before the first byte.
+// Throws std::system_error.
+bool receive_exact(int socket, char* data, std::size_t size) {
   std::size_t got = 0;
   while (got < size) {
-    iovec part{data + got, size - got};
-    msghdr header{};
-    header.msg_iov = &part;
-    header.msg_iovlen = 1;
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    header.msg_control = control;
-    header.msg_controllen = sizeof control;
-    const auto done = ::recvmsg(socket, &header, MSG_CMSG_CLOEXEC);
-    if (done < 0) {
-      if (errno == EINTR)
-        continue;
-      throw std::system_error(errno, std::system_category(), "fork server channel");
-    }
+    const std::size_t done = read_some(socket, data + got, size - got);
     if (done == 0) {
       if (got == 0)
         return false;
       throw std::system_error(std::make_error_code(std::errc::connection_reset),
                               "fork server channel closed within a message");
     }
-    for (cmsghdr* attached = CMSG_FIRSTHDR(&header); attached != nullptr;
-         attached = CMSG_NXTHDR(&header, attached)) {
-      if (attached->cmsg_level == SOL_SOCKET && attached->cmsg_type == SCM_RIGHTS) {
-        int received = -1;
-        std::memcpy(&received, CMSG_DATA(attached), sizeof(int));
-        if (fd != nullptr && *fd == -1)
-          *fd = received;
-        else
-          ::close(received);
-      }
-    }
-    got += static_cast<std::size_t>(done);
+    got += done;
   }
   return true;
 }
 
-// Reads one message; false when the channel closed between messages.
+// Reads one message, and with `fd` the channel end that follows a fork request; false when
+// the channel closed between messages.
 bool receive_message(int socket, control_message& message, int* fd = nullptr) {
   std::uint64_t length = 0;
-  if (!receive_exact(socket, reinterpret_cast<char*>(&length), 8, fd))
+  if (!receive_exact(socket, reinterpret_cast<char*>(&length), 8))
     return false;
   if (length > (std::uint64_t{1} << 24))
     throw decode_failure("fork server message of " + std::to_string(length) + " bytes");
   std::string payload(static_cast<std::size_t>(length), '\0');
-  if (!payload.empty() && !receive_exact(socket, payload.data(), payload.size(), fd))
+  if (!payload.empty() && !receive_exact(socket, payload.data(), payload.size()))
     throw decode_failure("fork server message ended early");
   input_archive archive(payload);
   std::uint8_t kind = 0;
@@ -179,6 +136,8 @@ bool receive_message(int socket, control_message& message, int* fd = nullptr) {
     message.environment.push_back(std::move(entry));
   }
   archive(message.memory_limit);
+  if (fd != nullptr && message.kind == message_kind::fork)
+    *fd = receive_fd(socket);
   return true;
 }
 

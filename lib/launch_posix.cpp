@@ -12,7 +12,6 @@
 #include <mpdecor/detail/wire.hpp>
 #include <mpdecor/init.hpp>
 
-#include <boost/dll/runtime_symbol_info.hpp>
 
 #include <algorithm>
 #include <cerrno>
@@ -157,11 +156,6 @@ pid_t spawn(const spawn_request& request, std::error_code& error) {
     return -1;
   }
   return pid;
-}
-
-const std::filesystem::path& own_executable() {
-  static const std::filesystem::path path = boost::dll::program_location();
-  return path;
 }
 
 std::unique_ptr<child_process> launch_spawned(boost::asio::io_context& io,

@@ -7,7 +7,6 @@
 
 #include <mpdecor/detail/wire.hpp>
 
-#include <boost/dll/runtime_symbol_info.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -277,11 +276,6 @@ std::string handle_value(HANDLE handle) {
 }
 
 } // namespace
-
-const std::filesystem::path& own_executable() {
-  static const std::filesystem::path path = boost::dll::program_location();
-  return path;
-}
 
 std::unique_ptr<child_process> launch_child(boost::asio::io_context& io,
                                             const std::string& function,

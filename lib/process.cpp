@@ -7,7 +7,15 @@
 
 #include "launch.hpp"
 
+#include <boost/dll/runtime_symbol_info.hpp>
+
 namespace mpdecor::detail {
+
+const std::filesystem::path& own_executable() {
+  static const std::filesystem::path path = boost::dll::program_location();
+  return path;
+}
+
 namespace {
 
 class own_process final : public child_process {

@@ -201,14 +201,11 @@ private:
     }
   }
 
-  static void write_error_output(std::string_view text) {
-    while (!text.empty()) {
-      const auto done = ::write(STDERR_FILENO, text.data(), text.size());
-      if (done < 0 && errno == EINTR)
-        continue;
-      if (done <= 0)
-        return;
-      text.remove_prefix(static_cast<std::size_t>(done));
+  static void write_error_output(std::string_view text) noexcept {
+    try {
+      write_all(STDERR_FILENO, text);
+    } catch (const std::exception&) {
+      // This program's standard error is closed: the lines are still in the call's error.
     }
   }
 

@@ -15,6 +15,9 @@
 #include <windows.h>
 #include <tlhelp32.h>
 #else
+#include <csignal>
+#include <thread>
+
 #include <sys/wait.h>
 #include <unistd.h>
 #endif
@@ -188,6 +191,50 @@ std::vector<long> children() {
     if (child.state == 'Z' || !is_fork_server(child.pid))
       pids.push_back(child.pid);
   return pids;
+}
+
+bool has_ended(long pid) {
+  std::ifstream file("/proc/" + std::to_string(pid) + "/stat");
+  std::string text;
+  if (!std::getline(file, text))
+    return true;
+  const auto close = text.rfind(')');
+  return close != std::string::npos && close + 2 < text.size() && text[close + 2] == 'Z';
+}
+
+parent_program start_parent_program(const std::string& command, const std::string& label) {
+  parent_program program;
+  program.output = ::popen(command.c_str(), "r");
+  if (program.output == nullptr)
+    return program;
+  const std::string prefix = label + " ";
+  char line[256];
+  while (std::fgets(line, sizeof line, program.output) != nullptr) {
+    const std::string text(line);
+    if (text.rfind("parent ", 0) == 0)
+      program.parent = std::stol(text.substr(7));
+    else if (text.rfind(prefix, 0) == 0)
+      program.children.push_back(std::stol(text.substr(prefix.size())));
+    else if (text.rfind("ready", 0) == 0)
+      break;
+  }
+  return program;
+}
+
+std::vector<std::pair<long, bool>> kill_parent(parent_program& program, int signal,
+                                               std::chrono::milliseconds limit) {
+  std::vector<std::pair<long, bool>> ended;
+  if (::kill(static_cast<pid_t>(program.parent), signal) != 0)
+    return ended;
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  for (long child : program.children) {
+    while (!has_ended(child) && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    ended.emplace_back(child, has_ended(child));
+  }
+  ::pclose(program.output);
+  program.output = nullptr;
+  return ended;
 }
 
 std::vector<long> fork_servers() {

@@ -3,7 +3,10 @@
 #ifndef MPDECOR_TEST_HELPERS_HPP
 #define MPDECOR_TEST_HELPERS_HPP
 
+#include <chrono>
+#include <cstdio>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace helpers {
@@ -30,6 +33,24 @@ std::vector<long> children();
 #if defined(__linux__)
 /// Pids of this process's running fork servers (at most one).
 std::vector<long> fork_servers();
+
+/// True once `pid` has ended: gone, or a zombie waiting for whoever adopted it.
+bool has_ended(long pid);
+
+/// A program started through the shell that prints "parent PID", then one "LABEL PID"
+/// line per child it started, then "ready" (test/programs/parent, pool_parent).
+struct parent_program {
+  std::FILE* output = nullptr; ///< its standard output; close with pclose
+  long parent = 0;
+  std::vector<long> children;
+};
+/// Starts `command` and reads what it prints up to "ready".
+parent_program start_parent_program(const std::string& command, const std::string& label);
+
+/// Kills `program` with `signal` and reports, for each child, whether it ended before
+/// `limit` had passed.
+std::vector<std::pair<long, bool>> kill_parent(parent_program& program, int signal,
+                                               std::chrono::milliseconds limit);
 #endif
 
 /// Pids of this process's children that are zombies (none on Windows, which has no

@@ -38,17 +38,6 @@ std::vector<int> one_to(int last) {
   return values;
 }
 
-#if defined(__linux__)
-// Gone, or a zombie waiting for whoever adopted it: either way it runs no more.
-bool has_ended(long pid) {
-  std::ifstream file("/proc/" + std::to_string(pid) + "/stat");
-  std::string text;
-  if (!std::getline(file, text))
-    return true;
-  const auto close = text.rfind(')');
-  return close != std::string::npos && close + 2 < text.size() && text[close + 2] == 'Z';
-}
-#endif
 
 } // namespace
 
@@ -324,32 +313,17 @@ BOOST_AUTO_TEST_CASE(no_worker_is_left_after_the_pool_is_destroyed) {
 
 #if defined(__linux__)
 BOOST_AUTO_TEST_CASE(workers_end_when_their_parent_is_killed) {
-  FILE* output = ::popen(("exec " + helpers::program("pool_parent") + " 3").c_str(), "r");
-  BOOST_REQUIRE(output != nullptr);
-  long parent = 0;
-  std::vector<long> workers;
-  char line[256];
-  while (std::fgets(line, sizeof line, output) != nullptr) {
-    const std::string text(line);
-    if (text.rfind("parent ", 0) == 0)
-      parent = std::stol(text.substr(7));
-    else if (text.rfind("worker ", 0) == 0)
-      workers.push_back(std::stol(text.substr(7)));
-    else if (text.rfind("ready", 0) == 0)
-      break;
-  }
-  BOOST_REQUIRE(parent > 0);
-  BOOST_REQUIRE_EQUAL(workers.size(), 3U);
-  for (long worker : workers)
-    BOOST_REQUIRE(!has_ended(worker));
-  BOOST_REQUIRE_EQUAL(::kill(static_cast<pid_t>(parent), SIGKILL), 0);
-  const auto deadline = std::chrono::steady_clock::now() + 2s;
-  for (long worker : workers) {
-    while (!has_ended(worker) && std::chrono::steady_clock::now() < deadline)
-      std::this_thread::sleep_for(5ms);
-    BOOST_TEST(has_ended(worker), "worker " << worker << " ended with its parent");
-  }
-  ::pclose(output);
+  auto program =
+      helpers::start_parent_program("exec " + helpers::program("pool_parent") + " 3", "worker");
+  BOOST_REQUIRE(program.output != nullptr);
+  BOOST_REQUIRE(program.parent > 0);
+  BOOST_REQUIRE_EQUAL(program.children.size(), 3U);
+  for (long worker : program.children)
+    BOOST_REQUIRE(!helpers::has_ended(worker));
+  const auto ended = helpers::kill_parent(program, SIGKILL, 2s);
+  BOOST_REQUIRE_EQUAL(ended.size(), 3U);
+  for (const auto& [worker, gone] : ended)
+    BOOST_TEST(gone, "worker " << worker << " ended with its parent");
 }
 #endif
 

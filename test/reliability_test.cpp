@@ -40,48 +40,21 @@ constexpr bool sanitized = false;
 #endif
 
 #if !defined(_WIN32) // POSIX only; the Windows counterparts are in windows_test.cpp.
-// Gone, or a zombie waiting for whoever adopted it: either way it runs no more.
-bool has_ended(long pid) {
-  std::ifstream file("/proc/" + std::to_string(pid) + "/stat");
-  std::string text;
-  if (!std::getline(file, text))
-    return true;
-  const auto close = text.rfind(')');
-  return close != std::string::npos && close + 2 < text.size() && text[close + 2] == 'Z';
-}
-
 // Starts the parent program, reads the pids it prints, sends it `signal`, and checks that
 // each child it started has ended within a second.
 void kill_parent_and_check_children(int signal, const std::string& start_method = "spawn") {
-  FILE* output = ::popen(("MPDECOR_START_METHOD=" + start_method + " exec " +
-                          helpers::program("parent") + " 3")
-                             .c_str(),
-                         "r");
-  BOOST_REQUIRE(output != nullptr);
-  long parent = 0;
-  std::vector<long> children;
-  char line[256];
-  while (std::fgets(line, sizeof line, output) != nullptr) {
-    const std::string text(line);
-    if (text.rfind("parent ", 0) == 0)
-      parent = std::stol(text.substr(7));
-    else if (text.rfind("child ", 0) == 0)
-      children.push_back(std::stol(text.substr(6)));
-    else if (text.rfind("ready", 0) == 0)
-      break;
-  }
-  BOOST_REQUIRE(parent > 0);
-  BOOST_REQUIRE_EQUAL(children.size(), 3u);
-  for (long child : children)
-    BOOST_REQUIRE(!has_ended(child));
-  BOOST_REQUIRE_EQUAL(::kill(static_cast<pid_t>(parent), signal), 0);
-  const auto deadline = std::chrono::steady_clock::now() + 1s;
-  for (long child : children) {
-    while (!has_ended(child) && std::chrono::steady_clock::now() < deadline)
-      std::this_thread::sleep_for(5ms);
-    BOOST_TEST(has_ended(child), "child " << child << " ended within a second");
-  }
-  ::pclose(output);
+  auto program = helpers::start_parent_program(
+      "MPDECOR_START_METHOD=" + start_method + " exec " + helpers::program("parent") + " 3",
+      "child");
+  BOOST_REQUIRE(program.output != nullptr);
+  BOOST_REQUIRE(program.parent > 0);
+  BOOST_REQUIRE_EQUAL(program.children.size(), 3u);
+  for (long child : program.children)
+    BOOST_REQUIRE(!helpers::has_ended(child));
+  const auto ended = helpers::kill_parent(program, signal, 1s);
+  BOOST_REQUIRE_EQUAL(ended.size(), 3u);
+  for (const auto& [child, gone] : ended)
+    BOOST_TEST(gone, "child " << child << " ended within a second");
 }
 
 std::string launch_key_frame(const std::string& key) {
