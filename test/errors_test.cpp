@@ -105,7 +105,7 @@ BOOST_AUTO_TEST_CASE(a_timeout_kills_the_child_and_throws_timeout_error) {
     BOOST_TEST(e.pid() == pid);
     BOOST_TEST(contains(e.what(), "did not finish within 300 ms"));
   }
-  BOOST_TEST((std::chrono::steady_clock::now() - start < 30s));
+  BOOST_TEST((std::chrono::steady_clock::now() - start < 30s)); // a hang detector only
   BOOST_TEST(!helpers::process_exists(static_cast<long>(pid)), "the child is gone and reaped");
 }
 

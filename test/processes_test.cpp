@@ -191,9 +191,10 @@ BOOST_AUTO_TEST_CASE(at_exit_kill_policy_kills_running_children) {
   std::filesystem::remove(marker);
   const auto start = std::chrono::steady_clock::now();
   const auto result =
-      helpers::run(helpers::program("at_exit") + " kill " + marker.string() + " 20000");
+      helpers::run(helpers::program("at_exit") + " kill " + marker.string() + " 60000");
   BOOST_TEST(result.exit_code == 0);
-  BOOST_TEST((std::chrono::steady_clock::now() - start < 15s));
+  // Killed, not waited for (which would take a minute); a hang detector, not a speed check.
+  BOOST_TEST((std::chrono::steady_clock::now() - start < 30s));
   const auto pid_text = result.output.substr(result.output.find("child ") + 6);
   const long pid = std::stol(pid_text);
   BOOST_TEST(pid > 0);

@@ -41,7 +41,7 @@ constexpr bool sanitized = false;
 
 #if !defined(_WIN32) // POSIX only; the Windows counterparts are in windows_test.cpp.
 // Starts the parent program, reads the pids it prints, sends it `signal`, and checks that
-// each child it started has ended within a second.
+// each child it started has ended (within 30 s: a hang detector; they end at once).
 void kill_parent_and_check_children(int signal, const std::string& start_method = "spawn") {
   auto program = helpers::start_parent_program(
       "MPDECOR_START_METHOD=" + start_method + " exec " + helpers::program("parent") + " 3",
@@ -51,10 +51,10 @@ void kill_parent_and_check_children(int signal, const std::string& start_method 
   BOOST_REQUIRE_EQUAL(program.children.size(), 3u);
   for (long child : program.children)
     BOOST_REQUIRE(!helpers::has_ended(child));
-  const auto ended = helpers::kill_parent(program, signal, 1s);
+  const auto ended = helpers::kill_parent(program, signal, 30s);
   BOOST_REQUIRE_EQUAL(ended.size(), 3u);
   for (const auto& [child, gone] : ended)
-    BOOST_TEST(gone, "child " << child << " ended within a second");
+    BOOST_TEST(gone, "child " << child << " still runs 30 s after its parent died");
 }
 
 std::string launch_key_frame(const std::string& key) {

@@ -101,7 +101,8 @@ BOOST_AUTO_TEST_CASE(fork_server_errors_are_typed_as_with_spawn) {
   const auto started = std::chrono::steady_clock::now();
   BOOST_CHECK_THROW(mpdecor::proc_wait(endless_loop, on_fork_server).timeout(200ms)(),
                     mpdecor::timeout_error);
-  BOOST_TEST((std::chrono::steady_clock::now() - started < 5s));
+  // A hang detector only: the timeout fires after 200 ms.
+  BOOST_TEST((std::chrono::steady_clock::now() - started < 30s));
   BOOST_CHECK_THROW(mpdecor::proc_wait(add, on_fork_server).working_directory("/no/such/dir")(1, 2),
                     mpdecor::launch_error);
 }
@@ -148,7 +149,7 @@ BOOST_AUTO_TEST_CASE(a_dead_fork_server_fails_its_calls_and_is_replaced) {
                           return std::string(e.what()).find("fork server") != std::string::npos;
                         });
   // Its child died with it (it was told to, before it ran anything).
-  const auto deadline = std::chrono::steady_clock::now() + 2s;
+  const auto deadline = std::chrono::steady_clock::now() + 30s; // a hang detector only
   while (helpers::process_exists(child) && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(10ms);
   BOOST_TEST(!helpers::process_exists(child));

@@ -1,12 +1,15 @@
-// The kernel objects this Windows process holds that a call to a child could leave behind:
-// files (pipe ends), processes, threads and job objects. Shared by the tests and the soak
-// program, which compare the count before and after many calls.
+// The kernel objects this Windows process holds: how many a call to a child could leave
+// behind (files such as pipe ends, processes, threads and job objects), and which pipes a
+// child holds. Shared by the tests and the soak program, which compare the count before and
+// after many calls.
 #ifndef MPDECOR_TEST_WINDOWS_HANDLES_HPP
 #define MPDECOR_TEST_WINDOWS_HANDLES_HPP
 
 #if defined(_WIN32)
 
+#include <cstdint>
 #include <cwchar>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,15 +17,24 @@
 
 namespace windows_handles {
 
-/// Open handles of this process to files, processes, threads and jobs; -1 if unknown.
+/// One open handle of this process.
+struct handle_entry {
+  std::uintptr_t value = 0;
+  std::wstring type; ///< the object's type: File, Process, Thread, Job, Event...
+  std::wstring name; ///< the object's name (a pipe's is \Device\NamedPipe\...), if asked for
+};
+
+/// Every open handle of this process, with its type, and with its name when `names` is set
+/// (for File handles only); nothing if the system cannot tell.
 ///
-/// Not GetProcessHandleCount: Wine (8.0) answers it with 0, and it also counts the
-/// semaphores and events that MinGW's threads library and the system's thread pool make on
-/// first use (a mutex gets its semaphore when first contended), which no call leaks. The
-/// system's handle list (NtQuerySystemInformation, SystemExtendedHandleInformation) is
-/// right on both, and NtQueryObject names each handle's type.
-inline long count() {
-  struct handle_entry {
+/// Not GetProcessHandleCount: Wine (8.0) answers it with 0. The system's handle list
+/// (NtQuerySystemInformation, SystemExtendedHandleInformation) is right on both, and
+/// NtQueryObject names each handle's type and object.
+///
+/// Asking a File handle's name can block on Windows while a synchronous read or write is
+/// pending on that handle in another thread: ask only where no such operation runs.
+inline std::optional<std::vector<handle_entry>> list(bool names) {
+  struct system_entry {
     void* object;
     ULONG_PTR process;
     ULONG_PTR value;
@@ -32,10 +44,10 @@ inline long count() {
     ULONG attributes;
     ULONG reserved;
   };
-  struct handle_list {
+  struct system_list {
     ULONG_PTR count;
     ULONG_PTR reserved;
-    handle_entry entries[1];
+    system_entry entries[1];
   };
   struct counted_string {
     USHORT length;
@@ -50,8 +62,9 @@ inline long count() {
   const auto object_information = reinterpret_cast<query_object>(
       reinterpret_cast<void*>(::GetProcAddress(ntdll, "NtQueryObject")));
   if (system_information == nullptr || object_information == nullptr)
-    return -1;
+    return std::nullopt;
   constexpr int extended_handle_information = 64;
+  constexpr int object_name_information = 1;
   constexpr int object_type_information = 2;
   constexpr LONG length_mismatch = static_cast<LONG>(0xC0000004U);
   std::vector<char> buffer(std::size_t{1} << 20);
@@ -62,22 +75,47 @@ inline long count() {
          length_mismatch)
     buffer.resize(buffer.size() * 2);
   if (status != 0)
-    return -1;
-  const auto* list = reinterpret_cast<const handle_list*>(buffer.data());
-  long counted = 0;
-  alignas(8) char type[1024];
-  for (ULONG_PTR i = 0; i < list->count; ++i) {
-    const auto& entry = list->entries[i];
+    return std::nullopt;
+  const auto text_of = [](const char* answer) {
+    const auto* text = reinterpret_cast<const counted_string*>(answer);
+    return text->buffer == nullptr ? std::wstring()
+                                   : std::wstring(text->buffer, text->length / sizeof(wchar_t));
+  };
+  const auto* system = reinterpret_cast<const system_list*>(buffer.data());
+  std::vector<handle_entry> handles;
+  alignas(8) char answer[4096];
+  for (ULONG_PTR i = 0; i < system->count; ++i) {
+    const auto& entry = system->entries[i];
     if (entry.process != ::GetCurrentProcessId())
       continue;
-    if (object_information(reinterpret_cast<HANDLE>(entry.value), object_type_information, type,
-                           sizeof type, nullptr) != 0)
+    const auto handle = reinterpret_cast<HANDLE>(entry.value);
+    handle_entry found;
+    found.value = entry.value;
+    if (object_information(handle, object_type_information, answer, sizeof answer, nullptr) != 0)
       continue;
-    const auto* name = reinterpret_cast<const counted_string*>(type);
-    const std::wstring kind(name->buffer, name->length / sizeof(wchar_t));
-    if (kind == L"File" || kind == L"Process" || kind == L"Thread" || kind == L"Job")
-      ++counted;
+    found.type = text_of(answer);
+    if (names && found.type == L"File" &&
+        object_information(handle, object_name_information, answer, sizeof answer, nullptr) == 0)
+      found.name = text_of(answer);
+    handles.push_back(std::move(found));
   }
+  return handles;
+}
+
+/// Open handles of this process to files, processes, threads and jobs; -1 if unknown.
+///
+/// Events and semaphores are left out: MinGW's threads library and the system's thread pool
+/// make them on first use (a mutex gets its semaphore when first contended), and no call
+/// leaks them.
+inline long count() {
+  const auto handles = list(false);
+  if (!handles)
+    return -1;
+  long counted = 0;
+  for (const auto& handle : *handles)
+    if (handle.type == L"File" || handle.type == L"Process" || handle.type == L"Thread" ||
+        handle.type == L"Job")
+      ++counted;
   return counted;
 }
 

@@ -314,9 +314,9 @@ BOOST_AUTO_TEST_CASE(a_timeout_throws_timeout_error_and_leaves_no_step_or_proces
     BOOST_TEST(error.timeout().count() == 1500);
   }
   const double thrown_after = milliseconds_since(start);
-  BOOST_TEST(thrown_after < 10'000.0);
-  const std::string left = wait_until_no_slurm_work("sleep_and_report", 5s);
-  BOOST_TEST(left.empty(), "left in Slurm 5 s after the timeout: " << left);
+  BOOST_TEST(thrown_after < 30'000.0); // a hang detector only: the call would take a minute
+  const std::string left = wait_until_no_slurm_work("sleep_and_report", 30s);
+  BOOST_TEST(left.empty(), "left in Slurm 30 s after the timeout: " << left);
   const long pid = read_pid(pid_file);
   BOOST_TEST(pid > 0, "the call never started");
   BOOST_TEST(!process_alive(pid), "the function's process " << pid << " still runs");
@@ -337,8 +337,8 @@ BOOST_AUTO_TEST_CASE(a_killed_call_ends_its_step) {
   BOOST_REQUIRE_MESSAGE(pid > 0, "the call did not start within 30 s");
   handle.kill();
   BOOST_CHECK_THROW(handle.get(), mpdecor::child_crashed);
-  const std::string left = wait_until_no_slurm_work("sleep_and_report", 5s);
-  BOOST_TEST(left.empty(), "left in Slurm 5 s after the kill: " << left);
+  const std::string left = wait_until_no_slurm_work("sleep_and_report", 30s);
+  BOOST_TEST(left.empty(), "left in Slurm 30 s after the kill: " << left);
   BOOST_TEST(!process_alive(pid), "the function's process " << pid << " still runs");
   std::filesystem::remove(pid_file);
 }
@@ -369,8 +369,8 @@ BOOST_AUTO_TEST_CASE(a_call_whose_job_or_step_is_cancelled_fails_with_sruns_word
     BOOST_TEST_MESSAGE("cancelled " << id << ": " << what);
     BOOST_TEST(what.find("srun") != std::string::npos, what);
   }
-  const std::string left = wait_until_no_slurm_work("sleep_and_report", 5s);
-  BOOST_TEST(left.empty(), "left in Slurm 5 s after scancel: " << left);
+  const std::string left = wait_until_no_slurm_work("sleep_and_report", 30s);
+  BOOST_TEST(left.empty(), "left in Slurm 30 s after scancel: " << left);
   BOOST_TEST(!process_alive(pid), "the function's process " << pid << " still runs");
   std::filesystem::remove(pid_file);
 }
@@ -395,7 +395,7 @@ BOOST_AUTO_TEST_CASE(prints_to_stdout_reach_stderr_and_leave_the_result_intact) 
   const int result = step_wait(slurm_fixtures::print_and_add)(marker, 20, 22);
   // The prints travel beside the result; give them a moment in case they come later.
   std::string text = capture.text();
-  const auto deadline = clock_type::now() + 3s;
+  const auto deadline = clock_type::now() + 30s;
   while (text.find(marker + " via write(1)") == std::string::npos && clock_type::now() < deadline) {
     std::this_thread::sleep_for(50ms);
     text = capture.text();
