@@ -51,7 +51,13 @@ void kill_parent_and_check_children(int signal, const std::string& start_method 
   BOOST_REQUIRE_EQUAL(program.children.size(), 3u);
   for (long child : program.children)
     BOOST_REQUIRE(!helpers::has_ended(child));
+  const auto killed = std::chrono::steady_clock::now();
   const auto ended = helpers::kill_parent(program, signal, 30s);
+  BOOST_TEST_MESSAGE("the children ended "
+                     << std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::steady_clock::now() - killed)
+                            .count()
+                     << " ms after their parent got signal " << signal);
   BOOST_REQUIRE_EQUAL(ended.size(), 3u);
   for (const auto& [child, gone] : ended)
     BOOST_TEST(gone, "child " << child << " still runs 30 s after its parent died");
@@ -183,7 +189,7 @@ BOOST_AUTO_TEST_CASE(after_every_failure_no_descriptor_and_no_zombie_is_left) {
 }
 
 #if !defined(_WIN32) // POSIX only; the Windows counterparts are in windows_test.cpp.
-BOOST_AUTO_TEST_CASE(children_end_within_a_second_when_the_parent_is_killed) {
+BOOST_AUTO_TEST_CASE(children_end_when_the_parent_is_killed) {
   kill_parent_and_check_children(SIGKILL);
 }
 
@@ -195,7 +201,7 @@ BOOST_AUTO_TEST_CASE(children_end_when_the_parent_gets_sigint) {
   kill_parent_and_check_children(SIGINT);
 }
 
-BOOST_AUTO_TEST_CASE(fork_server_children_end_within_a_second_when_the_parent_is_killed) {
+BOOST_AUTO_TEST_CASE(fork_server_children_end_when_the_parent_is_killed) {
   // They are the server's children, not the parent's: the server ends when its channel
   // closes, and its children die with it.
   kill_parent_and_check_children(SIGKILL, "fork-server");
