@@ -3,13 +3,34 @@
 #ifndef MPDECOR_TEST_HELPERS_HPP
 #define MPDECOR_TEST_HELPERS_HPP
 
+#include <algorithm>
 #include <chrono>
+#include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <string>
 #include <utility>
 #include <vector>
 
 namespace helpers {
+
+/// The most intervals [start, end] (steady-clock nanoseconds, as `fixtures::timed_sleep`
+/// returns them) that overlap at one moment.
+inline std::size_t max_overlap(const std::vector<std::pair<std::int64_t, std::int64_t>>& intervals) {
+  std::vector<std::pair<std::int64_t, int>> events;
+  for (const auto& [start, end] : intervals) {
+    events.emplace_back(start, +1);
+    events.emplace_back(end, -1);
+  }
+  std::sort(events.begin(), events.end()); // an end sorts before a start at the same time
+  std::size_t now = 0;
+  std::size_t most = 0;
+  for (const auto& event : events) {
+    now += static_cast<std::size_t>(event.second);
+    most = std::max(most, now);
+  }
+  return most;
+}
 
 struct program_result {
   int exit_code = -1; ///< the program's exit code; -1 if it did not exit normally

@@ -28,23 +28,6 @@ struct limit_guard {
   ~limit_guard() { mpdecor::set_max_running(saved); }
 };
 
-// Largest number of intervals that overlap at any moment.
-std::size_t max_overlap(const std::vector<std::pair<std::int64_t, std::int64_t>>& intervals) {
-  std::vector<std::pair<std::int64_t, int>> events;
-  for (const auto& [start, end] : intervals) {
-    events.emplace_back(start, +1);
-    events.emplace_back(end, -1);
-  }
-  std::sort(events.begin(), events.end()); // an end sorts before a start at the same time
-  std::size_t now = 0;
-  std::size_t most = 0;
-  for (const auto& event : events) {
-    now += event.second;
-    most = std::max(most, now);
-  }
-  return most;
-}
-
 std::filesystem::path temporary_file(const std::string& name) {
   return std::filesystem::temp_directory_path() /
          ("mpdecor-test-" + std::to_string(::getpid()) + "-" + name);
@@ -70,7 +53,7 @@ BOOST_AUTO_TEST_CASE(calls_beyond_the_limit_queue_and_proc_still_returns_at_once
   std::vector<std::pair<std::int64_t, std::int64_t>> intervals;
   for (auto& handle : handles)
     intervals.push_back(handle.get());
-  BOOST_TEST(max_overlap(intervals) <= 2u);
+  BOOST_TEST(helpers::max_overlap(intervals) <= 2u);
   const auto first = std::min_element(intervals.begin(), intervals.end())->first;
   std::int64_t last = 0;
   for (const auto& interval : intervals)

@@ -1,6 +1,7 @@
 // async_call: fresh-process and pool calls as Asio operations, with every kind of
 // completion token, concurrency on one thread, and cancellation.
 #include "../functions.hpp"
+#include "../helpers.hpp"
 
 #include <mpdecor/async.hpp>
 #include <mpdecor/mpdecor.hpp>
@@ -46,23 +47,6 @@ bool is_operation_aborted(const std::exception_ptr& error) {
   } catch (...) {
     return false;
   }
-}
-
-// The most intervals [start, end] (steady-clock nanoseconds) that overlap at one moment.
-std::size_t max_overlap(const std::vector<std::pair<std::int64_t, std::int64_t>>& intervals) {
-  std::vector<std::pair<std::int64_t, int>> events;
-  for (const auto& [start, end] : intervals) {
-    events.emplace_back(start, +1);
-    events.emplace_back(end, -1);
-  }
-  std::sort(events.begin(), events.end()); // an end sorts before a start at the same time
-  std::size_t now = 0;
-  std::size_t most = 0;
-  for (const auto& event : events) {
-    now += static_cast<std::size_t>(event.second);
-    most = std::max(most, now);
-  }
-  return most;
 }
 
 } // namespace
@@ -157,8 +141,8 @@ BOOST_AUTO_TEST_CASE(a_hundred_coroutines_await_pool_calls_concurrently_on_one_t
   // the calls on its workers side by side (their sleeps overlap in time), never more than
   // its four at once.
   BOOST_TEST(most_awaiting == 100U);
-  BOOST_TEST(max_overlap(results) >= 2U);
-  BOOST_TEST(max_overlap(results) <= 4U);
+  BOOST_TEST(helpers::max_overlap(results) >= 2U);
+  BOOST_TEST(helpers::max_overlap(results) <= 4U);
   // A hang detector only: about 0.5 s when the calls overlap, 2 s if serialized.
   BOOST_TEST((elapsed < 60s));
 }
