@@ -32,8 +32,10 @@ if ((status == 0)); then
   exit 0
 fi
 
-# Which failed tests failed only because a launch failed: every line of their output that
-# reports a failure names mpdecor::launch_error or carries its message.
+# Which failed tests failed only because a launch failed: every line of their output in
+# which Boost.Test reports a failure ('error: in "suite/case": ...', 'fatal error: in ...')
+# names mpdecor::launch_error or carries its message. Other lines (a test skipped because
+# its precondition failed, a test case whose name contains "failed") are no failures.
 log="$build/Testing/Temporary/LastTest.log"
 failed_list="$build/Testing/Temporary/LastTestsFailed.log"
 only_launch_errors=1
@@ -43,9 +45,8 @@ while IFS=: read -r _ name; do
     $0 ~ "^[0-9]+/[0-9]+ Test: " name "$" { inside = 1; next }
     inside && /^Test time =/ { inside = 0 }
     inside { print }' "$log")
-  failures=$(grep -E 'error:|failed|FAILED|what\(\)' <<<"$output" |
-    grep -vE '^\*\*\*|^Test module|^ +[0-9]+ (test case|assertion)' || true)
-  if [[ -n $failures ]] && ! grep -qvE 'launch_error|could not start a child' <<<"$failures"; then
+  failures=$(grep -E 'error: in "|what\(\)' <<<"$output" || true)
+  if [[ -n $failures ]] && ! grep -qvE 'mpdecor::launch_error|could not start a child' <<<"$failures"; then
     retried+=("$name")
   else
     only_launch_errors=0
