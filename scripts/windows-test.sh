@@ -3,9 +3,11 @@
 # every one of them under Wine through CTest (cmake/toolchain-mingw64.cmake,
 # cmake/wine-run.sh). Exits non-zero when anything fails to build or to pass.
 #
-# Wine occasionally fails a CreateProcess with system error 1359, which mpdecor reports
-# as launch_error (it never retries by itself). A test whose only failures are such
-# launch errors is run once more, and this script says so; any other failure fails the run.
+# Wine occasionally fails a CreateProcess with system error 1359 (ERROR_INTERNAL_ERROR: the
+# new Wine process did not start), which mpdecor reports as launch_error (it never retries
+# by itself). A test whose only failures are such launch errors is run again, up to three
+# times: only its failed cases for the Boost.Test suites, the whole program otherwise. This
+# script says so; any other failure, or a fourth launch error, fails the run.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -32,31 +34,77 @@ if ((status == 0)); then
   exit 0
 fi
 
-# Which failed tests failed only because a launch failed: every line of their output in
-# which Boost.Test reports a failure ('error: in "suite/case": ...', 'fatal error: in ...')
-# names mpdecor::launch_error or carries its message. Other lines (a test skipped because
-# its precondition failed, a test case whose name contains "failed") are no failures.
+# The lines of a test's output in which it reports a failure: Boost.Test's
+# ('error: in "suite/case": ...', 'fatal error: in ...') and an uncaught exception's
+# ('what():  ...'). Other lines (a test skipped because its precondition failed, a test case
+# whose name contains "failed") are no failures.
+failure_lines() { grep -E 'error: in "|what\(\)' || true; }
+
+# True when there are failure lines and every one of them is a launch that Wine failed.
+only_launch_errors() {
+  local failures="$1"
+  [[ -n $failures ]] && ! grep -qvE 'mpdecor::launch_error|could not start a child' <<<"$failures"
+}
+
 log="$build/Testing/Temporary/LastTest.log"
 failed_list="$build/Testing/Temporary/LastTestsFailed.log"
-only_launch_errors=1
-retried=()
+reruns=()
+declare -A first_failures
 while IFS=: read -r _ name; do
-  output=$(awk -v name="$name" '
+  failures=$(awk -v name="$name" '
     $0 ~ "^[0-9]+/[0-9]+ Test: " name "$" { inside = 1; next }
     inside && /^Test time =/ { inside = 0 }
-    inside { print }' "$log")
-  failures=$(grep -E 'error: in "|what\(\)' <<<"$output" || true)
-  if [[ -n $failures ]] && ! grep -qvE 'mpdecor::launch_error|could not start a child' <<<"$failures"; then
-    retried+=("$name")
-  else
-    only_launch_errors=0
+    inside { print }' "$log" | failure_lines)
+  if ! only_launch_errors "$failures"; then
+    echo "=== Windows tests FAILED under Wine"
+    exit "$status"
   fi
+  reruns+=("$name")
+  first_failures[$name]=$failures
 done <"$failed_list"
-
-if ((only_launch_errors == 0 || ${#retried[@]} == 0)); then
+if ((${#reruns[@]} == 0)); then
   echo "=== Windows tests FAILED under Wine"
   exit "$status"
 fi
-echo "=== Wine failed a launch (mpdecor::launch_error) in: ${retried[*]}; running once more"
-ctest --test-dir "$build" --output-on-failure --timeout 900 --rerun-failed
-echo "=== all Windows tests passed under Wine (retried after a launch_error: ${retried[*]})"
+
+# The Boost.Test cases ("suite/case") named in failure lines, one a line.
+cases_of() { grep -oE 'error: in "[^"]+"' <<<"$1" | sed -E 's/.*"(.*)"/\1/' | sort -u || true; }
+
+# Runs one failed test again until it passes, at most three times. A Boost.Test suite runs
+# only the cases that failed (a whole suite makes thousands of launches, any of which Wine
+# may fail again); the cases of an attempt that fails on launch errors alone are the next
+# attempt's.
+rerun() {
+  local name="$1" program="$build/test/$1.exe" failures
+  local cases
+  cases=$(cases_of "${first_failures[$name]}")
+  for attempt in 1 2 3; do
+    local output status=0
+    if [[ -f $program && -n $cases ]]; then
+      local filters=()
+      while read -r case_name; do filters+=("--run_test=$case_name"); done <<<"$cases"
+      echo "=== $name, attempt $attempt: ${filters[*]}"
+      output=$(cd "$build/test" && "$root/cmake/wine-run.sh" "$root/$program" \
+        --log_level=test_suite --report_level=short "${filters[@]}" 2>&1) || status=$?
+    else
+      echo "=== $name, attempt $attempt"
+      output=$(ctest --test-dir "$build" --output-on-failure --timeout 900 -R "^$name\$" 2>&1) ||
+        status=$?
+    fi
+    echo "$output" | tail -n 20
+    ((status == 0)) && return 0
+    failures=$(failure_lines <<<"$output")
+    only_launch_errors "$failures" || return 1
+    cases=$(cases_of "$failures")
+  done
+  return 1
+}
+
+echo "=== Wine failed a launch (mpdecor::launch_error) in: ${reruns[*]}; running them again"
+for name in "${reruns[@]}"; do
+  if ! rerun "$name"; then
+    echo "=== Windows tests FAILED under Wine ($name)"
+    exit 1
+  fi
+done
+echo "=== all Windows tests passed under Wine (run again after a launch_error: ${reruns[*]})"
