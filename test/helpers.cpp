@@ -232,6 +232,9 @@ std::vector<std::pair<long, bool>> kill_parent(parent_program& program, int sign
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     ended.emplace_back(child, has_ended(child));
   }
+  // A parent that outlived the signal would keep pclose waiting for it: end it now.
+  if (!has_ended(program.parent))
+    ::kill(static_cast<pid_t>(program.parent), SIGKILL);
   ::pclose(program.output);
   program.output = nullptr;
   return ended;

@@ -4,6 +4,7 @@
 #include <mpdecor/mpdecor.hpp>
 
 #include <chrono>
+#include <csignal>
 #include <iostream>
 #include <string>
 #include <thread>
@@ -24,6 +25,12 @@ MPDECOR_REGISTER(sleep_long);
 
 int main(int argc, char** argv) {
   mpdecor::init(argc, argv);
+#if !defined(_WIN32)
+  // This program must die of SIGINT as a program in a terminal does. A program started in
+  // the background by a shell without job control (a CI job, `cmd &` in a script) inherits
+  // SIGINT ignored, and no shell between the test and this program can undo that.
+  std::signal(SIGINT, SIG_DFL);
+#endif
   const int children = argc > 1 ? std::stoi(argv[1]) : 3;
   mpdecor::set_max_running(0);
   std::vector<mpdecor::handle<int>> handles;
