@@ -12,8 +12,10 @@
 namespace mpdecor::detail {
 
 const std::filesystem::path& own_executable() {
-  static const std::filesystem::path path = boost::dll::program_location();
-  return path;
+  // Never destroyed: the at-exit wait still launches queued calls after the program's
+  // static destructors have begun to run.
+  static const auto* const path = new std::filesystem::path(boost::dll::program_location());
+  return *path;
 }
 
 namespace {

@@ -42,9 +42,14 @@ std::string variable(const char* name) {
 // (Slurm's own parser: the syntax has ranges, padding and nesting). Computed once per list;
 // empty if scontrol cannot say.
 std::vector<std::string> expand_host_list(const std::string& list) {
-  static std::mutex mutex;
-  static std::map<std::string, std::vector<std::string>> known;
-  std::lock_guard lock(mutex);
+  struct cache {
+    std::mutex mutex;
+    std::map<std::string, std::vector<std::string>> known;
+  };
+  // Never destroyed: the at-exit wait may still launch queued steps.
+  static cache* const the = new cache;
+  std::lock_guard lock(the->mutex);
+  auto& known = the->known;
   const auto found = known.find(list);
   if (found != known.end())
     return found->second;

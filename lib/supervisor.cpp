@@ -78,13 +78,18 @@ std::atomic<bool> initialized{false};
 // its key, which no other process sees (it is not on the command line, and the child
 // removes it from its environment before running anything).
 std::string new_launch_key() {
-  static std::random_device source;
-  static std::mutex source_mutex;
+  struct random_source {
+    std::random_device device;
+    std::mutex mutex;
+  };
+  // Never destroyed: the at-exit wait still launches queued calls after the program's
+  // static destructors have begun to run.
+  static random_source* const source = new random_source;
   static const char digits[] = "0123456789abcdef";
   std::string key(launch_key_size * 2, '0');
-  std::lock_guard lock(source_mutex);
+  std::lock_guard lock(source->mutex);
   for (std::size_t i = 0; i < launch_key_size; i += 4) {
-    auto word = static_cast<std::uint32_t>(source());
+    auto word = static_cast<std::uint32_t>(source->device());
     for (std::size_t j = 0; j < 8; ++j, word >>= 4)
       key[i * 2 + j] = digits[word & 0xF];
   }
@@ -113,6 +118,11 @@ public:
   std::shared_ptr<call_state> submit(call_request request) {
     auto call = std::make_shared<call_state>(std::move(request));
     std::lock_guard lock(mutex_);
+    if (ended_)
+      throw usage_error("mpdecor: '" + call->function + "' was called after mpdecor's at-exit "
+                        "wait had ended (from a static destructor, or an atexit handler "
+                        "registered before the program's first call): no child is started "
+                        "then, since nothing would wait for it");
     if (limit_ == 0 || running_ < limit_) {
       ++running_;
       boost::asio::post(io_, [this, call] { start(call); });
@@ -175,7 +185,12 @@ private:
     if (policy == at_exit_policy::kill) {
       boost::asio::post(io_, [this] { kill_everything(); });
     }
-    wait_all();
+    {
+      // Refused from here on: a call made later would wait for a thread that is gone.
+      std::unique_lock lock(mutex_);
+      idle_.wait(lock, [this] { return running_ == 0 && queue_.empty(); });
+      ended_ = true;
+    }
     work_.reset();
     io_.stop();
     thread_.join();
@@ -532,6 +547,7 @@ private:
   std::size_t running_ = 0;
   std::deque<std::shared_ptr<call_state>> queue_;
   at_exit_policy policy_ = at_exit_policy::wait;
+  bool ended_ = false; // the at-exit wait is over: calls are refused
   std::set<std::shared_ptr<call_state>> active_; // supervisor thread only
 };
 

@@ -185,4 +185,45 @@ BOOST_AUTO_TEST_CASE(at_exit_kill_policy_kills_running_children) {
   BOOST_TEST(!std::filesystem::exists(marker));
 }
 
+
+namespace {
+
+// Runs the at-exit program `runs` times in `how` mode with `count` dropped calls and returns
+// how many of the calls never wrote their file, over all runs.
+int calls_lost_at_exit(const std::string& how, int count, int runs) {
+  int lost = 0;
+  for (int run = 0; run < runs; ++run) {
+    const auto directory = temporary_file("at-exit-" + how + "-" + std::to_string(run));
+    std::filesystem::remove_all(directory);
+    std::filesystem::create_directories(directory);
+    const auto result = helpers::run(helpers::program("at_exit") + " many " +
+                                     directory.string() + " " + std::to_string(count) + " " + how);
+    BOOST_TEST(result.exit_code == 0, result.output);
+    for (int i = 0; i < count; ++i)
+      lost += std::filesystem::exists(directory / std::to_string(i)) ? 0 : 1;
+    std::filesystem::remove_all(directory);
+  }
+  return lost;
+}
+
+} // namespace
+
+// The at-exit wait still launches queued calls; what a launch needs (the executable's path,
+// the launch key's random source) must outlive it.
+BOOST_AUTO_TEST_CASE(calls_whose_handles_were_dropped_all_run_before_the_program_ends) {
+  BOOST_TEST(calls_lost_at_exit("spawn", 8, 20) == 0);
+  BOOST_TEST(calls_lost_at_exit("fork_server", 8, 15) == 0);
+  BOOST_TEST(calls_lost_at_exit("limit1", 10, 15) == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_call_from_a_static_destructor_after_the_at_exit_wait_fails_at_once) {
+  const auto start = std::chrono::steady_clock::now();
+  const auto result = helpers::run(helpers::program("at_exit") + " static_destructor");
+  BOOST_TEST(result.exit_code == 0, result.output);
+  BOOST_TEST(contains(result.output, "first call returned 2"));
+  BOOST_TEST(contains(result.output, "late call refused: mpdecor:"), result.output);
+  // A hang detector, not a speed check.
+  BOOST_TEST((std::chrono::steady_clock::now() - start < 30s));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
