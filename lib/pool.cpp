@@ -3,6 +3,7 @@
 // only queue tasks and wait on their states. The workers are launched from this thread,
 // so on Linux they die with it (PR_SET_PDEATHSIG), and it lives exactly as long as the pool.
 #include "config.hpp"
+#include "deadline.hpp"
 #include "launch.hpp"
 #include "registry.hpp"
 #include "reply.hpp"
@@ -229,7 +230,7 @@ struct pool_core : std::enable_shared_from_this<pool_core> {
     const auto limit = task->timeout ? task->timeout : worker_options.timeout;
     if (!limit || task->initializer)
       return;
-    w->task_timer.expires_after(*limit);
+    w->task_timer.expires_at(deadline_after(*limit));
     w->task_timer.async_wait([this, w, task](boost::system::error_code ec) {
       std::lock_guard lock(mutex);
       if (ec || w->exited || w->killed_task || w->in_flight.empty() ||

@@ -2,6 +2,7 @@
 // children, sends each its call, reads its result, waits for its exit and enforces its
 // timeout. Callers never touch a process: they submit a call and wait on its state.
 #include "config.hpp"
+#include "deadline.hpp"
 #include "failure.hpp"
 #include "launch.hpp"
 #include "reply.hpp"
@@ -275,7 +276,8 @@ private:
       check_done(call);
     });
     if (call->settings.timeout) {
-      call->timer = std::make_unique<boost::asio::steady_timer>(io_, *call->settings.timeout);
+      call->timer = std::make_unique<boost::asio::steady_timer>(
+          io_, deadline_after(*call->settings.timeout));
       call->timer->async_wait([call](boost::system::error_code ec) {
         if (ec || call->exited)
           return;

@@ -114,6 +114,28 @@ BOOST_AUTO_TEST_CASE(a_call_that_finishes_within_its_timeout_succeeds) {
 }
 
 #if !defined(_WIN32) // POSIX only; the Windows counterparts are in windows_test.cpp.
+// Limits too long for the clock mean "no limit"; they must not overflow into the past.
+BOOST_AUTO_TEST_CASE(timeouts_too_long_for_the_clock_never_fire) {
+  using years = std::chrono::duration<std::int64_t, std::ratio<31'556'952>>;
+  BOOST_TEST(mpdecor::proc_wait(sleep_ms).timeout(std::chrono::milliseconds::max())(50) == 50);
+  BOOST_TEST(mpdecor::proc_wait(sleep_ms).timeout(std::chrono::nanoseconds::max())(50) == 50);
+  BOOST_TEST(mpdecor::proc_wait(sleep_ms).timeout(std::chrono::hours::max())(50) == 50);
+  BOOST_TEST(mpdecor::proc_wait(sleep_ms).timeout(years(300))(50) == 50);
+  BOOST_TEST(mpdecor::proc_wait(sleep_ms).timeout(std::chrono::duration<double>(1e300))(50) == 50);
+  mpdecor::options settings;
+  settings.timeout = std::chrono::milliseconds::max();
+  BOOST_TEST(mpdecor::proc_wait(sleep_ms, settings)(50) == 50);
+  mpdecor::pool_options pool_settings;
+  pool_settings.workers = 1;
+  mpdecor::pool workers(pool_settings);
+  BOOST_TEST(workers.submit(sleep_ms).timeout(std::chrono::hours::max())(50).get() == 50);
+  BOOST_TEST(workers.submit(sleep_ms).timeout(years(300))(50).get() == 50);
+}
+
+BOOST_AUTO_TEST_CASE(a_negative_timeout_fires_at_once) {
+  BOOST_CHECK_THROW(mpdecor::proc_wait(sleep_ms).timeout(-5s)(60'000), mpdecor::timeout_error);
+}
+
 BOOST_AUTO_TEST_CASE(kill_through_the_handle_ends_the_child_with_child_crashed) {
   auto handle = mpdecor::proc(sleep_ms)(60'000);
   const auto pid = handle.pid();

@@ -43,9 +43,31 @@ struct slurm_options {
   std::string srun_program = "srun";
 };
 
+namespace detail {
+
+/// `limit` in whole milliseconds, rounded up. A limit longer than milliseconds can hold
+/// (`hours::max()`, `duration<double>(1e300)`) becomes `milliseconds::max()`, which never
+/// expires, instead of overflowing into a negative one; a negative limit (or NaN) becomes 0.
+template <class Rep, class Period>
+std::chrono::milliseconds saturating_milliseconds(std::chrono::duration<Rep, Period> limit) {
+  using std::chrono::milliseconds;
+  // long double holds any integer or floating duration's count, in milliseconds, without
+  // overflow (a rounding error near the maximum only moves a limit of 292 million years).
+  const std::chrono::duration<long double, std::milli> wide(limit);
+  if (!(wide.count() > 0))
+    return milliseconds(0);
+  if (wide.count() >= static_cast<long double>(milliseconds::max().count()) - 1)
+    return milliseconds::max();
+  const auto whole = std::chrono::duration_cast<milliseconds>(wide);
+  return whole < wide ? whole + milliseconds(1) : whole;
+}
+
+} // namespace detail
+
 /// Options of one call, set on a decorator: `proc(f, opts)` or `proc(f).timeout(5s)`.
 struct options {
-  /// Kill the child and throw `timeout_error` when the call runs longer than this.
+  /// Kill the child and throw `timeout_error` when the call runs longer than this,
+  /// counted from the call. `milliseconds::max()` never expires.
   std::optional<std::chrono::milliseconds> timeout;
   /// Variables added to (or replacing those of) the parent's environment in the child.
   std::vector<std::pair<std::string, std::string>> environment;

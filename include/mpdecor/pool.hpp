@@ -169,7 +169,7 @@ public:
   template <class Rep, class Period>
   pool_decorator timeout(std::chrono::duration<Rep, Period> limit) const {
     pool_decorator copy = *this;
-    copy.timeout_ = std::chrono::ceil<std::chrono::milliseconds>(limit);
+    copy.timeout_ = detail::saturating_milliseconds(limit);
     return copy;
   }
 

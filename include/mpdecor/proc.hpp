@@ -88,7 +88,7 @@ public:
   template <class Rep, class Period>
   decorator timeout(std::chrono::duration<Rep, Period> limit) const {
     decorator copy = *this;
-    copy.settings_.timeout = std::chrono::ceil<std::chrono::milliseconds>(limit);
+    copy.settings_.timeout = detail::saturating_milliseconds(limit);
     return copy;
   }
   /// Sets an environment variable in the child.
