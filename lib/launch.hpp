@@ -140,6 +140,10 @@ exit_status decode_exit_status(process_v2::native_exit_code_type status) noexcep
 /// "SIGSEGV (Segmentation fault)" or "STATUS_ACCESS_VIOLATION"; empty if unknown.
 std::string describe_signal(int signal);
 
+/// The message of the usage_error that a call or pool gets in a process forked without
+/// exec after mpdecor was used: "mpdecor: " + what + why (lib/supervisor.cpp).
+std::string forked_message(const std::string& what);
+
 /// The executable of this program (found with Boost.DLL), computed once.
 const std::filesystem::path& own_executable();
 

@@ -118,6 +118,7 @@ struct pool_core : std::enable_shared_from_this<pool_core> {
       : size(workers), max_tasks_per_worker(max_tasks), initializer(std::move(initializer_name)),
         worker_options(std::move(settings)) {}
 
+  const pid_type owner = process_v2::current_pid(); // a fork's copy of the pool is not its own
   const std::size_t size;
   const std::size_t max_tasks_per_worker;
   const std::string initializer;
@@ -504,6 +505,9 @@ std::shared_ptr<pool_core> start_pool(std::size_t workers, std::size_t max_tasks
 }
 
 std::shared_ptr<pool_task> submit(pool_core& pool, pool_request request) {
+  // Checked before taking the lock: a fork may have copied it locked.
+  if (process_v2::current_pid() != pool.owner)
+    throw usage_error(forked_message("a task '" + request.function + "' was submitted to a pool"));
   auto task = std::make_shared<pool_task>(std::move(request), pool.weak_from_this());
   std::lock_guard lock(pool.mutex);
   if (pool.stopping)
@@ -522,6 +526,14 @@ std::shared_ptr<pool_task> submit(pool_core& pool, pool_request request) {
 }
 
 void shutdown(pool_core& pool, bool cancel_queued) {
+  // In a process forked without exec, the pool's thread and workers are the original's:
+  // there is nothing of this process's own to stop (a pool destroyed there returns at once).
+  if (process_v2::current_pid() != pool.owner) {
+    // Kept forever: destroying it would destroy a std::thread that still reads as running,
+    // which terminates the program.
+    new std::shared_ptr<pool_core>(pool.shared_from_this());
+    return;
+  }
   std::unique_lock lock(pool.mutex);
   if (!pool.stopping) {
     pool.stopping = true;

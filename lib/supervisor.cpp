@@ -105,6 +105,13 @@ std::string hello_frame(const std::string& key) {
   return frame;
 }
 
+std::string forked_message(const std::string& what) {
+  return "mpdecor: " + what + " in a process forked without exec from the one that used "
+         "mpdecor first (pid " + std::to_string(process_v2::current_pid()) + "): mpdecor's "
+         "threads do not survive a fork. Make calls from the original process, or exec "
+         "after fork";
+}
+
 namespace {
 
 class supervisor {
@@ -117,6 +124,9 @@ public:
   }
 
   std::shared_ptr<call_state> submit(call_request request) {
+    // Checked before taking the lock: a fork may have copied it locked.
+    if (forked())
+      throw usage_error(forked_message("'" + request.function + "' was called"));
     auto call = std::make_shared<call_state>(std::move(request));
     std::lock_guard lock(mutex_);
     if (ended_)
@@ -172,9 +182,13 @@ private:
     std::atexit([] { instance().shut_down(); });
   }
 
+  /// True in a process forked without exec from the one that started the supervisor:
+  /// the supervisor's thread did not survive the fork, and its children are not ours.
+  bool forked() const noexcept { return process_v2::current_pid() != owner_; }
+
   // At normal exit: wait for the children (or kill them), then stop the thread.
   void shut_down() {
-    if (!thread_.joinable())
+    if (!thread_.joinable() || forked()) // a fork's exit leaves the original's calls alone
       return;
     if (thread_.get_id() == std::this_thread::get_id()) // exit() from a handler: cannot wait
       std::abort();
@@ -538,6 +552,7 @@ private:
            false);
   }
 
+  const pid_type owner_ = process_v2::current_pid();
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_{
       io_.get_executor()};

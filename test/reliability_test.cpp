@@ -13,10 +13,15 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
+#include <optional>
 #include <thread>
 
 #include <sys/types.h>
 #include <unistd.h>
+#if !defined(_WIN32)
+#include <sys/wait.h>
+#endif
 
 using namespace std::chrono_literals;
 using namespace fixtures;
@@ -205,6 +210,52 @@ BOOST_AUTO_TEST_CASE(fork_server_children_end_when_the_parent_is_killed) {
   // They are the server's children, not the parent's: the server ends when its channel
   // closes, and its children die with it.
   kill_parent_and_check_children(SIGKILL, "fork-server");
+}
+
+// After fork() without exec, mpdecor's threads exist only in the original process: calls
+// and pool tasks fail at once, and the fork's exit does not wait for the original's calls.
+BOOST_AUTO_TEST_CASE(a_process_forked_without_exec_gets_usage_error_at_once) {
+  BOOST_TEST(mpdecor::proc_wait(add)(1, 2) == 3);
+  mpdecor::pool_options settings;
+  settings.workers = 1;
+  std::optional<mpdecor::pool> workers(std::in_place, settings);
+  BOOST_TEST(workers->submit(square)(3).get() == 9);
+  auto running = mpdecor::proc(sleep_ms)(2'000); // still running when the fork exits
+  std::cout.flush(); // nothing buffered is written twice
+  std::fflush(stdout);
+  const pid_t forked = ::fork();
+  BOOST_REQUIRE(forked >= 0);
+  if (forked == 0) {
+    ::alarm(30); // a hang detector: SIGALRM ends the fork
+    int code = 0;
+    try {
+      mpdecor::proc_wait(add).timeout(5s)(1, 2);
+      code = 10;
+    } catch (const mpdecor::usage_error& e) {
+      if (std::string(e.what()).find("forked without exec") == std::string::npos)
+        code = 11;
+    } catch (...) {
+      code = 12;
+    }
+    try {
+      workers->submit(square)(3);
+      code = code == 0 ? 13 : code;
+    } catch (const mpdecor::usage_error&) {
+    } catch (...) {
+      code = code == 0 ? 14 : code;
+    }
+    workers.reset(); // returns at once
+    std::exit(code); // the at-exit wait leaves the original's running call alone
+  }
+  int status = 0;
+  BOOST_REQUIRE(::waitpid(forked, &status, 0) == forked);
+  BOOST_TEST(WIFEXITED(status), "the fork ended by signal " << WTERMSIG(status));
+  if (WIFEXITED(status))
+    BOOST_TEST(WEXITSTATUS(status) == 0);
+  // The original process goes on as before.
+  BOOST_TEST(running.get() == 2'000);
+  BOOST_TEST(workers->submit(square)(4).get() == 16);
+  BOOST_TEST(mpdecor::proc_wait(add)(2, 2) == 4);
 }
 
 BOOST_AUTO_TEST_CASE(a_child_call_made_by_hand_is_refused) {
