@@ -33,7 +33,10 @@
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/cancellation_type.hpp>
 #include <boost/asio/error.hpp>
+#include <boost/asio/execution/context.hpp>
+#include <boost/asio/execution_context.hpp>
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/query.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/system/system_error.hpp>
 
@@ -41,9 +44,11 @@
 #include <cstddef>
 #include <exception>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <tuple>
 #include <type_traits>
+#include <unordered_map>
 #include <utility>
 
 namespace mpdecor {
@@ -93,16 +98,85 @@ struct async_traits<pool_decorator<Result, Parameters...>> {
   }
 };
 
+/// Something in flight that its execution context must drop when it is destroyed.
+class pending_operation {
+public:
+  virtual ~pending_operation() = default;
+  /// Destroys the handler unrun and gives back its work; called once, while the context
+  /// shuts down, if the operation has not completed by then.
+  virtual void abandon() noexcept = 0;
+};
+
+/// Tracks the async_calls in flight on one execution context. An io_context destroyed
+/// while a call runs destroys its pending handlers unrun; this service does the same for
+/// ours at that moment, so that a call finishing later never posts to, nor gives work
+/// back to, a context that no longer exists.
+class pending_operations : public boost::asio::execution_context::service {
+public:
+  static inline boost::asio::execution_context::id id;
+
+  explicit pending_operations(boost::asio::execution_context& context)
+      : boost::asio::execution_context::service(context) {}
+
+  /// Tracks `operation` until `forget` or the context's shutdown.
+  void track(const std::shared_ptr<pending_operation>& operation) {
+    std::lock_guard lock(mutex_);
+    operations_.emplace(operation.get(), operation);
+  }
+
+  /// Stops tracking `operation` (it completed). False once the context has shut down: the
+  /// operation was, or is being, abandoned.
+  bool forget(const pending_operation* operation) {
+    std::lock_guard lock(mutex_);
+    if (shut_down_)
+      return false;
+    operations_.erase(operation);
+    return true;
+  }
+
+private:
+  void shutdown() override {
+    std::unordered_map<const pending_operation*, std::weak_ptr<pending_operation>> operations;
+    {
+      std::lock_guard lock(mutex_);
+      shut_down_ = true;
+      operations.swap(operations_);
+    }
+    for (auto& entry : operations)
+      if (auto operation = entry.second.lock())
+        operation->abandon();
+  }
+
+  std::mutex mutex_;
+  bool shut_down_ = false;
+  std::unordered_map<const pending_operation*, std::weak_ptr<pending_operation>> operations_;
+};
+
 /// One operation in flight: the handler, the work that keeps its executor running, and
 /// whether the caller asked to cancel.
 template <class Handler, class Executor, class Handle>
-struct async_operation {
+struct async_operation final : pending_operation {
+  using executor_type = boost::asio::associated_executor_t<Handler, Executor>;
+
   async_operation(Handler&& h, const Executor& executor)
       : handler(std::move(h)),
-        work(boost::asio::make_work_guard(boost::asio::get_associated_executor(handler, executor))) {}
+        work(boost::asio::make_work_guard(boost::asio::get_associated_executor(*handler, executor))),
+        operations(&boost::asio::use_service<pending_operations>(
+            boost::asio::query(work->get_executor(), boost::asio::execution::context))) {}
 
-  Handler handler;
-  boost::asio::executor_work_guard<boost::asio::associated_executor_t<Handler, Executor>> work;
+  void abandon() noexcept override {
+    std::lock_guard lock(mutex);
+    if (!handler)
+      return;
+    boost::asio::get_associated_cancellation_slot(*handler).clear();
+    handler.reset();
+    work.reset();
+  }
+
+  std::mutex mutex; // orders completion against abandon()
+  std::optional<Handler> handler;
+  std::optional<boost::asio::executor_work_guard<executor_type>> work;
+  pending_operations* operations; // valid while `handler` is set
   std::atomic<bool> cancel_requested{false};
   Handle task;
 };
@@ -118,7 +192,8 @@ struct initiate_call {
     auto op = std::make_shared<operation>(std::move(handler), executor);
     auto [task, state] = start();
     op->task = task;
-    auto slot = boost::asio::get_associated_cancellation_slot(op->handler);
+    op->operations->track(op);
+    auto slot = boost::asio::get_associated_cancellation_slot(*op->handler);
     if (slot.is_connected()) {
       // Killing a child, or withdrawing a task, ends the call at once: every kind of
       // cancellation Asio asks for (terminal, partial, total) is met.
@@ -143,18 +218,26 @@ struct initiate_call {
                           boost::asio::error::operation_aborted, "mpdecor: the call was cancelled"))
                     : std::current_exception();
       }
+      // Held while posting: the context's shutdown waits here, so it cannot be destroyed
+      // between the check and the post.
+      std::lock_guard lock(op->mutex);
+      if (!op->handler || !op->operations->forget(op.get()))
+        return; // the context is gone, or going: the handler was (or is being) dropped
       // The work is given back here, after post returns, not in the handler: Asio's post
       // still touches the io_context after queueing the handler, and once the handler has
       // run without outstanding work, run() may return and the io_context be destroyed.
-      auto work = std::move(op->work);
-      boost::asio::post(work.get_executor(), [op, error, value = std::move(value)]() mutable {
-        boost::asio::get_associated_cancellation_slot(op->handler).clear();
-        handler_type handler = std::move(op->handler);
-        if constexpr (std::is_void_v<Result>)
-          std::move(handler)(error);
-        else
-          std::move(handler)(error, value ? std::move(*value) : Result{});
-      });
+      auto work = std::move(*op->work);
+      op->work.reset();
+      boost::asio::post(work.get_executor(),
+                        [op, handler = std::move(*op->handler), error,
+                         value = std::move(value)]() mutable {
+                          boost::asio::get_associated_cancellation_slot(handler).clear();
+                          if constexpr (std::is_void_v<Result>)
+                            std::move(handler)(error);
+                          else
+                            std::move(handler)(error, value ? std::move(*value) : Result{});
+                        });
+      op->handler.reset();
       work.reset();
     });
   }

@@ -11,6 +11,7 @@
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/use_future.hpp>
 #if defined(BOOST_ASIO_HAS_CO_AWAIT)
 #include <boost/asio/co_spawn.hpp>
@@ -235,6 +236,35 @@ BOOST_AUTO_TEST_CASE(cancelling_a_queued_fresh_process_call_withdraws_it) {
   mpdecor::set_max_running(limit);
   BOOST_TEST(is_operation_aborted(error));
   BOOST_TEST(busy.get() == 400);
+}
+
+// Destroying an io_context destroys the handlers it still holds, unrun (Asio's rule); an
+// operation in flight on it must do the same, not post to the destroyed context later.
+BOOST_AUTO_TEST_CASE(an_io_context_destroyed_while_calls_are_in_flight_drops_their_handlers) {
+  mpdecor::pool workers(with_workers(1));
+  auto handler_owner = std::make_shared<int>(0);
+  int handlers_run = 0;
+  {
+    asio::io_context io;
+    mpdecor::async_call(io.get_executor(), mpdecor::proc(sleep_ms), 200,
+                        [&, handler_owner](std::exception_ptr, int) { ++handlers_run; });
+    mpdecor::async_call(io.get_executor(), workers.submit(sleep_ms), 200,
+                        [&, handler_owner](std::exception_ptr, int) { ++handlers_run; });
+    auto strand = asio::make_strand(io);
+    mpdecor::async_call(strand, mpdecor::proc(sleep_ms), 100,
+                        [&, handler_owner](std::exception_ptr, int) { ++handlers_run; });
+  } // destroyed before any call has finished
+  BOOST_TEST(handler_owner.use_count() == 1, "the handlers were destroyed with the io_context");
+  mpdecor::wait_all();
+  workers.shutdown();
+  BOOST_TEST(handlers_run == 0);
+  // Later calls on a new io_context work as before.
+  asio::io_context io;
+  int result = 0;
+  mpdecor::async_call(io.get_executor(), mpdecor::proc(add), 2, 3,
+                      [&](std::exception_ptr, int value) { result = value; });
+  io.run();
+  BOOST_TEST(result == 5);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
