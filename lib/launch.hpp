@@ -9,6 +9,9 @@
 #include <mpdecor/errors.hpp>
 #include <mpdecor/options.hpp>
 
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -38,6 +41,16 @@ struct channel_ends {
     boost::system::error_code ignored;
     stream.close(ignored);
   }
+  /// True while bytes wait in the channel, unread.
+  bool has_unread() {
+    boost::system::error_code ec;
+    return stream.available(ec) > 0 && !ec;
+  }
+  /// Ends the pending read (with operation_aborted) without closing the channel.
+  void cancel_read() {
+    boost::system::error_code ignored;
+    stream.cancel(ignored);
+  }
 };
 #else
 /// Closes a job object handle (lib/launch_windows.cpp).
@@ -61,8 +74,25 @@ struct channel_ends {
     in.close(ignored);
     out.close(ignored);
   }
+  /// True while bytes wait in the channel, unread (lib/launch_windows.cpp).
+  bool has_unread();
+  /// Ends the pending read (with operation_aborted) without closing the channel.
+  void cancel_read() {
+    boost::system::error_code ignored;
+    in.cancel(ignored);
+  }
 };
 #endif
+
+/// After a child's exit, stops the pending read of its channel once nothing is left unread,
+/// or at `give_up` (by closing the channel), whichever comes first; checks every
+/// millisecond until `read_done()`. Everything the child wrote is in the channel once it
+/// has exited, so a read still waiting then can only be waiting for a process the child
+/// started that still holds the channel: the outcome must not wait for that process, nor
+/// take what it writes (lib/process.cpp).
+void stop_reading_when_drained(boost::asio::steady_timer& timer, channel_ends& channel,
+                               std::function<bool()> read_done,
+                               std::chrono::steady_clock::time_point give_up);
 
 /// What a launched child does: serve one call and exit, or serve calls until its channel
 /// closes (a pool's worker).

@@ -277,6 +277,13 @@ std::string handle_value(HANDLE handle) {
 
 } // namespace
 
+bool channel_ends::has_unread() {
+  DWORD available = 0;
+  // A pipe whose writers are all gone fails here: nothing more can come.
+  return ::PeekNamedPipe(in.native_handle(), nullptr, 0, nullptr, &available, nullptr) != 0 &&
+         available > 0;
+}
+
 std::unique_ptr<child_process> launch_child(boost::asio::io_context& io,
                                             const std::string& function,
                                             const options& settings,

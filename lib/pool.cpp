@@ -327,16 +327,9 @@ struct pool_core : std::enable_shared_from_this<pool_core> {
     w->exited = true;
     w->task_timer.cancel();
     w->exit_timer.cancel();
-    if (!w->read_ended) {
-      // Its replies are in the channel already; the channel closes unless something the
-      // worker started still holds it. Give that a moment, then stop reading.
-      w->exit_timer.expires_after(std::chrono::seconds(2));
-      w->exit_timer.async_wait([this, w](boost::system::error_code ec) {
-        std::lock_guard lock(mutex);
-        if (!ec && !w->read_ended)
-          w->channel.close();
-      });
-    }
+    if (!w->read_ended)
+      stop_reading_when_drained(w->exit_timer, w->channel, [w] { return w->read_ended; },
+                                std::chrono::steady_clock::now() + std::chrono::seconds(2));
     conclude(w);
   }
 

@@ -278,14 +278,9 @@ private:
       if (call->timer)
         call->timer->cancel();
       if (!call->read_done) {
-        // The child is gone; what it wrote is already in the channel, and the channel
-        // closes unless something the child started still holds it. Give that a moment,
-        // then stop reading.
-        call->timer = std::make_unique<boost::asio::steady_timer>(io_, std::chrono::seconds(2));
-        call->timer->async_wait([call](boost::system::error_code ec) {
-          if (!ec && !call->read_done)
-            call->channel->close();
-        });
+        call->timer = std::make_unique<boost::asio::steady_timer>(io_);
+        stop_reading_when_drained(*call->timer, *call->channel, [call] { return call->read_done; },
+                                  std::chrono::steady_clock::now() + std::chrono::seconds(2));
       }
       check_done(call);
     });
@@ -442,11 +437,9 @@ private:
     failure result;
     result.function = name;
     result.pid = pid;
-    if (call.timed_out) {
-      result.what = failure::kind::timeout;
-      result.timeout = *call.settings.timeout;
-      return result;
-    }
+    // A result read in full stands, whatever happened to the child afterwards: a timeout
+    // that fired while it hung on its way out (a static destructor) ended nothing the
+    // caller asked for.
     if (call.got_result) {
       try {
         failure reply =
@@ -458,6 +451,11 @@ private:
         call.read_problem = std::string("the reply could not be decoded: ") + e.what();
       }
       call.damaged = true;
+    }
+    if (call.timed_out) {
+      result.what = failure::kind::timeout;
+      result.timeout = *call.settings.timeout;
+      return result;
     }
     const exit_status& how = call.how;
     std::string detail = call.read_problem;

@@ -156,6 +156,25 @@ bool write_to_channel(const std::string& data) {
 
 void close_channel() { close_channel_end(); }
 
+int hang_after_result(int value) {
+  struct hang_at_exit {
+    ~hang_at_exit() { std::this_thread::sleep_for(std::chrono::minutes(1)); }
+  };
+  static hang_at_exit hang;
+  return value;
+}
+
+#if !defined(_WIN32)
+void exit_leaving_a_scribbler(int delay_ms) {
+  if (::fork() == 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+    write_to_channel("this is not an mpdecor message at all");
+    ::_exit(0);
+  }
+  ::_exit(7);
+}
+#endif
+
 void scribble_on_channel() {
   const std::string garbage = "this is not an mpdecor message at all";
   if (!write_to_channel(garbage))
@@ -282,6 +301,10 @@ MPDECOR_REGISTER(fixtures::overflow_stack);
 MPDECOR_REGISTER(fixtures::allocate_megabytes);
 MPDECOR_REGISTER(fixtures::endless_loop);
 MPDECOR_REGISTER(fixtures::close_channel);
+MPDECOR_REGISTER(fixtures::hang_after_result);
+#if !defined(_WIN32)
+MPDECOR_REGISTER(fixtures::exit_leaving_a_scribbler);
+#endif
 MPDECOR_REGISTER(fixtures::scribble_on_channel);
 MPDECOR_REGISTER(fixtures::die_while_sending);
 MPDECOR_REGISTER(fixtures::environment_variable);

@@ -76,6 +76,13 @@ void raise_segfault();
 void call_abort();
 int exit_with(int code);
 int sleep_ms(int milliseconds);
+/// Returns `value`; the child then hangs in a static destructor for a minute.
+int hang_after_result(int value);
+#if !defined(_WIN32)
+/// Leaves a grandchild that writes garbage to the channel after `delay_ms`, then exits with
+/// code 7 without a result.
+void exit_leaving_a_scribbler(int delay_ms);
+#endif
 
 // --- the fault matrix: everything a child can do wrong ---
 void call_terminate();

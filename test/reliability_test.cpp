@@ -143,6 +143,20 @@ BOOST_AUTO_TEST_CASE(a_child_killed_from_outside_becomes_child_crashed) {
 }
 #endif
 
+// A result read in full is the call's outcome, even when the child then hangs on its way
+// out (a static destructor) past the timeout: the timeout kills it, the result stands.
+BOOST_AUTO_TEST_CASE(a_result_that_arrived_before_the_timeout_is_kept_when_the_exit_hangs) {
+  auto handle = mpdecor::proc(hang_after_result).timeout(500ms)(42);
+  const auto pid = handle.pid();
+  BOOST_TEST(handle.get() == 42);
+  BOOST_TEST(!helpers::process_exists(static_cast<long>(pid)), "the hung child was killed");
+  mpdecor::pool_options settings;
+  settings.workers = 1;
+  settings.max_tasks_per_worker = 1; // the worker exits after its task, and hangs
+  mpdecor::pool workers(settings);
+  BOOST_TEST(workers.submit(hang_after_result).timeout(500ms)(7).get() == 7);
+}
+
 BOOST_AUTO_TEST_CASE(a_child_that_closes_the_channel_becomes_child_crashed) {
   try {
     mpdecor::proc_wait(close_channel)();
@@ -256,6 +270,19 @@ BOOST_AUTO_TEST_CASE(a_process_forked_without_exec_gets_usage_error_at_once) {
   BOOST_TEST(running.get() == 2'000);
   BOOST_TEST(workers->submit(square)(4).get() == 16);
   BOOST_TEST(mpdecor::proc_wait(add)(2, 2) == 4);
+}
+
+// Once the child has exited, what it wrote is all in the channel: a grandchild that still
+// holds the channel neither delays the outcome nor gets to write into it.
+BOOST_AUTO_TEST_CASE(a_grandchild_holding_the_channel_does_not_change_the_outcome) {
+  try {
+    mpdecor::proc_wait(exit_leaving_a_scribbler)(1'000);
+    BOOST_FAIL("no exception");
+  } catch (const mpdecor::child_crashed& e) {
+    BOOST_TEST((e.exit_code() == 7), e.what());
+  } catch (const std::exception& e) {
+    BOOST_FAIL("another error: " << e.what());
+  }
 }
 
 BOOST_AUTO_TEST_CASE(a_child_call_made_by_hand_is_refused) {
