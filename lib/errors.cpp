@@ -73,6 +73,14 @@ timeout_error::timeout_error(const std::string& function, pid_type pid,
             function, pid),
       timeout_(timeout) {}
 
+result_too_large::result_too_large(const std::string& function, pid_type pid,
+                                   std::uint64_t size, const std::string& what)
+    : error("mpdecor: the result of " + child_of(function, pid) + " (" + std::to_string(size) +
+                " bytes) could not be received: this process ran out of memory (" + what +
+                "); the child was killed",
+            function, pid),
+      size_(size) {}
+
 } // namespace mpdecor
 
 namespace mpdecor::detail {
@@ -95,6 +103,8 @@ void failure::raise() const {
     throw protocol_error(message, function, pid);
   case kind::cancelled:
     throw cancelled(message, function, pid);
+  case kind::result_too_large:
+    throw result_too_large(function, pid, size, message);
   case kind::none:
     break;
   }

@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <optional>
 #include <string>
@@ -28,19 +29,22 @@ struct failure {
     timeout,
     not_registered,
     protocol,
-    cancelled
+    cancelled,
+    result_too_large
   };
   kind what = kind::none;
   std::string function;
   pid_type pid = 0;
   std::string type;    ///< remote: the exception's type
   std::string message; ///< remote: its what(); crashed: detail; launch: what was being
-                       ///< done; not_registered, protocol, cancelled: the whole message
+                       ///< done; not_registered, protocol, cancelled: the whole message;
+                       ///< result_too_large: what could not be allocated
   std::optional<int> exit_code;
   std::optional<int> signal;
   std::error_code code;
   std::chrono::milliseconds timeout{0};
   std::size_t memory_limit = 0;
+  std::uint64_t size = 0; ///< result_too_large: the result's size
 
   explicit operator bool() const noexcept { return what != kind::none; }
   /// Throws the error this describes, as its own type.

@@ -4,6 +4,8 @@
 // so on Linux they die with it (PR_SET_PDEATHSIG), and it lives exactly as long as the pool.
 #include "config.hpp"
 #include "deadline.hpp"
+#include "failure.hpp"
+#include "frame_reader.hpp"
 #include "launch.hpp"
 #include "registry.hpp"
 #include "reply.hpp"
@@ -50,7 +52,7 @@ struct pool_task : std::enable_shared_from_this<pool_task> {
   std::condition_variable changed;
   task_stage stage = task_stage::queued;
   pid_type pid = 0;
-  std::exception_ptr error;
+  failure error; // none unless the task failed; made an exception on the caller's thread
   std::string payload;
   std::vector<std::function<void()>> listeners;
 };
@@ -59,7 +61,7 @@ namespace {
 
 // Finishes a task once; later outcomes (a reply for a task already cancelled) are dropped.
 // Returns false if it had finished already.
-bool finish_task(pool_task& task, std::exception_ptr error, std::string payload = {}) {
+bool finish_task(pool_task& task, failure error, std::string payload = {}) {
   std::vector<std::function<void()>> listeners;
   {
     std::lock_guard lock(task.mutex);
@@ -76,10 +78,12 @@ bool finish_task(pool_task& task, std::exception_ptr error, std::string payload 
   return true;
 }
 
-std::exception_ptr cancelled_error(const pool_task& task, const char* when) {
-  return std::make_exception_ptr(
-      cancelled("mpdecor: the pool task '" + task.function + "' was cancelled " + when,
-                task.function, 0));
+failure cancelled_error(const pool_task& task, const char* when) {
+  failure result;
+  result.what = failure::kind::cancelled;
+  result.function = task.function;
+  result.message = "mpdecor: the pool task '" + task.function + "' was cancelled " + when;
+  return result;
 }
 
 // One worker process, as the pool's thread sees it.
@@ -104,8 +108,9 @@ struct worker {
   bool exited = false;
   bool read_ended = false;
   std::string read_problem; // a damaged reply: the worker cannot be trusted any more
+  std::string out_of_memory; // why this process could not hold a reply, if it could not
+  std::uint64_t reply_size = 0;
   exit_status how; // how it ended, once exited
-  std::array<char, frame_header_size> header{};
   frame_header fixed;
   std::string incoming;
 };
@@ -135,7 +140,7 @@ struct pool_core : std::enable_shared_from_this<pool_core> {
   std::condition_variable stopped_changed;
   std::deque<std::shared_ptr<pool_task>> queue;
   std::list<std::shared_ptr<worker>> workers;
-  std::exception_ptr broken; // why every task fails: an initializer or a launch failed
+  failure broken; // why every task fails: an initializer or a launch failed
   bool stopping = false;
   bool stopped = false;
   std::size_t completed = 0;
@@ -160,19 +165,19 @@ struct pool_core : std::enable_shared_from_this<pool_core> {
     w->process = launch_child(io, label, worker_options, key, w->channel, error, what,
                               launch_mode::worker);
     if (!w->process) {
-      break_pool(std::make_exception_ptr(launch_error(label, error, what)));
+      break_pool(launch_failure(label, error, what));
       return;
     }
     if (!w->process->started(error, what)) {
       w->process.reset();
       w->channel.close();
-      break_pool(std::make_exception_ptr(launch_error(label, error, what)));
+      break_pool(launch_failure(label, error, what));
       return;
     }
     w->pid = w->process->id();
     workers.push_back(w);
     w->outgoing.push_back(std::make_shared<const std::string>(hello_frame(key)));
-    read_header(w);
+    read_next(w);
     w->process->async_wait([this, w](exit_status how) {
       std::lock_guard lock(mutex);
       w->how = std::move(how);
@@ -243,39 +248,27 @@ struct pool_core : std::enable_shared_from_this<pool_core> {
     });
   }
 
-  void read_header(const std::shared_ptr<worker>& w) {
-    boost::asio::async_read(w->channel.reader(), boost::asio::buffer(w->header),
-                            [this, w](boost::system::error_code ec, std::size_t) {
-                              std::lock_guard lock(mutex);
-                              on_header(w, ec);
-                            });
-  }
-
-  void on_header(const std::shared_ptr<worker>& w, boost::system::error_code ec) {
-    if (ec)
-      return read_ended(w); // the worker is gone: its exit status tells why
-    try {
-      w->fixed = read_frame_header(w->header.data());
-    } catch (const decode_failure& e) {
-      return damaged(w, e.what());
-    }
-    const auto length = w->fixed.length;
-    w->incoming.clear();
-    reserve_for_reply(w->incoming, length);
-    boost::asio::async_read(
-        w->channel.reader(), boost::asio::dynamic_buffer(w->incoming),
-        [length](const boost::system::error_code& error, std::size_t total) -> std::size_t {
-          if (error || total >= length)
-            return 0;
-          return static_cast<std::size_t>(
-              std::min<std::uint64_t>(length - total, std::uint64_t{1} << 20));
-        },
-        [this, w](boost::system::error_code error, std::size_t total) {
-          std::lock_guard lock(mutex);
-          if (error || total != w->fixed.length)
-            return read_ended(w);
-          on_reply(w);
-        });
+  void read_next(const std::shared_ptr<worker>& w) {
+    async_read_frame(w->channel, [this, w](incoming_frame frame) {
+      std::lock_guard lock(mutex);
+      switch (frame.how) {
+      case incoming_frame::end::complete:
+        w->fixed = frame.header;
+        w->incoming = std::move(frame.payload);
+        return on_reply(w);
+      case incoming_frame::end::closed: // the worker is gone: its exit status tells why
+        return read_ended(w);
+      case incoming_frame::end::damaged:
+        return damaged(w, frame.problem);
+      case incoming_frame::end::no_memory:
+        // Not the worker's fault, but it cannot finish sending: it is killed.
+        w->out_of_memory = std::move(frame.problem);
+        w->reply_size = frame.header.length;
+        if (!w->exited)
+          w->process->kill();
+        return read_ended(w);
+      }
+    });
   }
 
   void damaged(const std::shared_ptr<worker>& w, const std::string& problem) {
@@ -289,11 +282,10 @@ struct pool_core : std::enable_shared_from_this<pool_core> {
     if (w->in_flight.empty())
       return damaged(w, "a reply came for no task");
     const auto task = w->in_flight.front();
-    std::exception_ptr error;
+    failure error;
     try {
       error = decode_reply(w->fixed.kind, w->incoming,
-                           {task->function, w->pid, worker_options.memory_limit})
-                  .as_exception_ptr();
+                           {task->function, w->pid, worker_options.memory_limit});
     } catch (const std::exception& e) {
       return damaged(w, std::string("the reply could not be decoded: ") + e.what());
     }
@@ -313,7 +305,7 @@ struct pool_core : std::enable_shared_from_this<pool_core> {
     if (max_tasks_per_worker != 0 && w->handed >= max_tasks_per_worker && w->in_flight.empty())
       retire(w);
     dispatch();
-    read_header(w);
+    read_next(w);
   }
 
   void read_ended(const std::shared_ptr<worker>& w) {
@@ -362,7 +354,7 @@ struct pool_core : std::enable_shared_from_this<pool_core> {
     if (!w->in_flight.empty()) {
       const auto task = w->in_flight.front();
       w->in_flight.pop_front();
-      std::exception_ptr error = failure(*w, *task);
+      failure error = task_failure(*w, *task);
       if (task->initializer) {
         break_pool(error);
       } else {
@@ -378,17 +370,27 @@ struct pool_core : std::enable_shared_from_this<pool_core> {
     dispatch();
   }
 
-  std::exception_ptr failure(const worker& w, const pool_task& task) {
-    const auto& name = task.function;
-    if (w.killed_task.get() == &task && w.timed_out)
-      return std::make_exception_ptr(timeout_error(
-          name, w.pid, task.timeout ? *task.timeout : *worker_options.timeout));
-    if (!w.read_problem.empty())
-      return std::make_exception_ptr(protocol_error("mpdecor: the pool worker (pid " +
-                                                        std::to_string(w.pid) +
-                                                        ") sent a damaged reply for '" + name +
-                                                        "': " + w.read_problem,
-                                                    name, w.pid));
+  failure task_failure(const worker& w, const pool_task& task) {
+    failure result;
+    result.function = task.function;
+    result.pid = w.pid;
+    if (!w.out_of_memory.empty()) {
+      result.what = failure::kind::result_too_large;
+      result.size = w.reply_size;
+      result.message = w.out_of_memory;
+      return result;
+    }
+    if (w.killed_task.get() == &task && w.timed_out) {
+      result.what = failure::kind::timeout;
+      result.timeout = task.timeout ? *task.timeout : *worker_options.timeout;
+      return result;
+    }
+    if (!w.read_problem.empty()) {
+      result.what = failure::kind::protocol;
+      result.message = "mpdecor: the pool worker (pid " + std::to_string(w.pid) +
+                       ") sent a damaged reply for '" + task.function + "': " + w.read_problem;
+      return result;
+    }
     const exit_status& how = w.how;
     std::string detail = "the pool worker ended while running the task";
     if (w.killed_task.get() == &task)
@@ -397,7 +399,20 @@ struct pool_core : std::enable_shared_from_this<pool_core> {
       detail = "the pool worker was killed for another task";
     if (!how.notes.empty())
       detail += "; " + how.notes;
-    return std::make_exception_ptr(child_crashed(name, w.pid, how.exit_code, how.signal, detail));
+    result.what = failure::kind::crashed;
+    result.exit_code = how.exit_code;
+    result.signal = how.signal;
+    result.message = detail;
+    return result;
+  }
+
+  static failure launch_failure(const std::string& label, std::error_code code, std::string what) {
+    failure result;
+    result.what = failure::kind::launch;
+    result.function = label;
+    result.code = code;
+    result.message = std::move(what);
+    return result;
   }
 
   void requeue(const std::shared_ptr<pool_task>& task) {
@@ -416,7 +431,7 @@ struct pool_core : std::enable_shared_from_this<pool_core> {
       queue.push_front(task);
   }
 
-  void break_pool(std::exception_ptr error) {
+  void break_pool(const failure& error) {
     if (!broken)
       broken = error;
     for (auto& task : queue)
@@ -591,10 +606,19 @@ bool wait_for(pool_task& task, std::chrono::nanoseconds timeout) {
 
 std::string_view result(pool_task& task) {
   wait(task);
+  failure error;
+  {
+    std::lock_guard lock(task.mutex);
+    if (!task.error)
+      return task.payload;
+    error = task.error;
+  }
+  error.raise();
+}
+
+pid_type last_pid(pool_task& task) {
   std::lock_guard lock(task.mutex);
-  if (task.error)
-    std::rethrow_exception(task.error);
-  return task.payload;
+  return task.pid;
 }
 
 void cancel(pool_task& task) {
@@ -624,8 +648,11 @@ void cancel(pool_task& task) {
 pid_type pid(pool_task& task) {
   std::unique_lock lock(task.mutex);
   task.changed.wait(lock, [&] { return task.stage != task_stage::queued; });
-  if (task.pid == 0 && task.error)
-    std::rethrow_exception(task.error);
+  if (task.pid == 0 && task.error) {
+    const failure error = task.error;
+    lock.unlock();
+    error.raise();
+  }
   return task.pid;
 }
 

@@ -4,6 +4,7 @@
 #include "config.hpp"
 #include "deadline.hpp"
 #include "failure.hpp"
+#include "frame_reader.hpp"
 #include "launch.hpp"
 #include "reply.hpp"
 #include "shared_memory.hpp"
@@ -58,9 +59,10 @@ struct call_state : std::enable_shared_from_this<call_state> {
   std::unique_ptr<child_process> process;
   std::unique_ptr<channel_ends> channel;
   std::unique_ptr<boost::asio::steady_timer> timer;
-  std::array<char, frame_header_size> header{};
   frame_header fixed;
   std::string incoming;
+  std::string out_of_memory; // why this process could not hold the result, if it could not
+  std::uint64_t result_size = 0;
   bool exited = false;
   bool read_done = false;
   bool got_result = false;
@@ -268,10 +270,8 @@ private:
     call->changed.notify_all();
     active_.insert(call);
 
-    boost::asio::async_read(call->channel->reader(), boost::asio::buffer(call->header),
-                            [this, call](boost::system::error_code ec, std::size_t) {
-                              on_header(call, ec);
-                            });
+    async_read_frame(*call->channel,
+                     [this, call](incoming_frame frame) { on_frame(call, std::move(frame)); });
     call->process->async_wait([this, call](exit_status how) {
       call->exited = true;
       call->how = std::move(how);
@@ -349,70 +349,32 @@ private:
 #endif
   }
 
-  void on_header(const std::shared_ptr<call_state>& call, boost::system::error_code ec) {
-    if (ec)
-      return read_finished(call); // ended without a result: the exit status tells why
-    try {
-      call->fixed = read_frame_header(call->header.data());
-    } catch (const decode_failure& e) {
+  void on_frame(const std::shared_ptr<call_state>& call, incoming_frame frame) {
+    switch (frame.how) {
+    case incoming_frame::end::complete:
+      call->fixed = frame.header;
+      call->incoming = std::move(frame.payload);
+      call->reply_segment = std::move(frame.shared);
+      call->got_result = true;
+      break;
+    case incoming_frame::end::closed: // without a result: the exit status tells why
+      call->read_problem = std::move(frame.problem);
+      break;
+    case incoming_frame::end::damaged:
       // Not a result: the child wrote something else on the channel. It cannot be trusted
       // to send anything sensible after that.
-      call->read_problem = e.what();
+      call->read_problem = std::move(frame.problem);
       call->damaged = true;
       call->process->kill();
-      return read_finished(call);
+      break;
+    case incoming_frame::end::no_memory:
+      // Not the child's fault, but it cannot finish sending: it is killed.
+      call->out_of_memory = std::move(frame.problem);
+      call->result_size = frame.header.length;
+      call->process->kill();
+      break;
     }
-    if (call->fixed.has_segment)
-      return receive_segment(call);
-    read_payload(call);
-  }
-
-  // The descriptor of the reply's shared-memory segment comes alone, right after its header.
-  void receive_segment(const std::shared_ptr<call_state>& call) {
-#if defined(MPDECOR_SHARED_MEMORY)
-    call->channel->stream.async_wait(
-        boost::asio::socket_base::wait_read, [this, call](boost::system::error_code ec) {
-          if (ec)
-            return read_finished(call);
-          try {
-            call->reply_segment = std::make_shared<const segment>(
-                segment::open(receive_fd(call->channel->stream.native_handle())));
-          } catch (const std::exception& e) {
-            call->read_problem = std::string("its shared memory could not be received: ") + e.what();
-            call->damaged = true;
-            call->process->kill();
-            return read_finished(call);
-          }
-          read_payload(call);
-        });
-#else
-    call->read_problem = "it sent shared memory, which this platform does not have";
-    call->damaged = true;
-    call->process->kill();
     read_finished(call);
-#endif
-  }
-
-  void read_payload(const std::shared_ptr<call_state>& call) {
-    const auto length = call->fixed.length;
-    reserve_for_reply(call->incoming, length);
-    boost::asio::async_read(
-        call->channel->reader(), boost::asio::dynamic_buffer(call->incoming),
-        [length](const boost::system::error_code& error, std::size_t total) -> std::size_t {
-          if (error || total >= length)
-            return 0;
-          return static_cast<std::size_t>(
-              std::min<std::uint64_t>(length - total, std::uint64_t{1} << 20));
-        },
-        [this, call](boost::system::error_code error, std::size_t total) {
-          if (!error && total == call->fixed.length) {
-            call->got_result = true;
-          } else {
-            call->read_problem = "the result ended after " + std::to_string(total) + " of " +
-                                 std::to_string(call->fixed.length) + " bytes";
-          }
-          read_finished(call);
-        });
   }
 
   void read_finished(const std::shared_ptr<call_state>& call) {
@@ -440,6 +402,12 @@ private:
     // A result read in full stands, whatever happened to the child afterwards: a timeout
     // that fired while it hung on its way out (a static destructor) ended nothing the
     // caller asked for.
+    if (!call.out_of_memory.empty()) {
+      result.what = failure::kind::result_too_large;
+      result.size = call.result_size;
+      result.message = call.out_of_memory;
+      return result;
+    }
     if (call.got_result) {
       try {
         failure reply =

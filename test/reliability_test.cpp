@@ -285,6 +285,21 @@ BOOST_AUTO_TEST_CASE(a_grandchild_holding_the_channel_does_not_change_the_outcom
   }
 }
 
+// A result larger than the parent can hold fails that call alone, with the size; the
+// event loop keeps running and later calls work (a separate program: it limits its own
+// address space).
+BOOST_AUTO_TEST_CASE(a_result_the_parent_cannot_hold_becomes_result_too_large) {
+  if (sanitized)
+    return; // sanitizers reserve terabytes of address space: an address-space limit fails
+  const auto result = helpers::run(helpers::program("limits") + " memory");
+  BOOST_TEST(result.exit_code == 0, result.output);
+  BOOST_TEST(contains(result.output, "warm: 2 4"), result.output);
+  BOOST_TEST(contains(result.output, "pool: result_too_large 1073741832"), result.output);
+  BOOST_TEST(contains(result.output, "call: result_too_large 10737418"), result.output);
+  BOOST_TEST(contains(result.output, "could not be received: this process ran out of memory"));
+  BOOST_TEST(contains(result.output, "after: 42 42"), result.output);
+}
+
 BOOST_AUTO_TEST_CASE(a_child_call_made_by_hand_is_refused) {
   const auto plain = helpers::run(helpers::self() + " --mp-child fixtures::add");
   BOOST_TEST(plain.exit_code == mpdecor::exit_not_started_by_mpdecor);

@@ -116,6 +116,19 @@ public:
   using error::error;
 };
 
+/// The parent ran out of memory while receiving the result (the child was not at fault;
+/// it is killed). Return large data through shared memory, or in parts.
+class result_too_large : public error {
+public:
+  result_too_large(const std::string& function, pid_type pid, std::uint64_t size,
+                   const std::string& what);
+  /// The size of the result, in bytes, as the child announced it.
+  std::uint64_t size() const noexcept { return size_; }
+
+private:
+  std::uint64_t size_;
+};
+
 /// The call was cancelled before its child started (`handle::kill()` on a queued call, or
 /// the program exiting with `at_exit::kill`).
 class cancelled : public error {

@@ -102,7 +102,7 @@ public:
       } catch (const std::exception& e) {
         throw protocol_error("mpdecor: the result of '" + function() +
                                  "' could not be decoded: " + e.what(),
-                             function(), 0);
+                             function(), detail::last_pid(*state_));
       }
       return value;
     }

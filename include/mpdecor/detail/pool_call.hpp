@@ -49,6 +49,8 @@ bool wait_for(pool_task& task, std::chrono::nanoseconds timeout);
 std::string_view result(pool_task& task);
 void cancel(pool_task& task);
 pid_type pid(pool_task& task);
+/// The pid of the worker that had the task last; 0 if none had it.
+pid_type last_pid(pool_task& task);
 bool running(pool_task& task);
 bool finished(pool_task& task);
 const std::string& function_name(const pool_task& task);
