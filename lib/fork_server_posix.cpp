@@ -351,29 +351,52 @@ public:
     return request.id;
   }
 
-  /// Waits for the server's answer to request `id`: the child's pid, or -1 with `error`.
-  pid_t wait_started(std::uint64_t id, std::error_code& error) {
-    std::unique_lock lock(mutex_);
-    const auto request = pending_.find(id);
-    if (request == pending_.end()) {
-      error = std::make_error_code(std::errc::invalid_argument);
-      return -1;
+  /// Calls `done` through `executor` with the server's answer to request `id`: the child's
+  /// pid, or -1 with the error (connection_aborted: the server ended first). Never waits:
+  /// a stopped server delays only the calls that wait for it.
+  void when_started(std::uint64_t id, boost::asio::any_io_executor executor,
+                    std::function<void(pid_t, std::error_code)> done) {
+    std::lock_guard lock(mutex_);
+    if (pending_.count(id) == 0) {
+      boost::asio::post(executor, [done = std::move(done)] {
+        done(-1, std::make_error_code(std::errc::invalid_argument));
+      });
+      return;
     }
-    const int generation = request->second;
-    changed_.wait(lock, [&] { return started_.count(id) != 0 || generation_ != generation; });
-    pending_.erase(id);
+    const auto found = started_.find(id);
+    if (found != started_.end()) { // answered already
+      const auto [pid, code] = found->second;
+      started_.erase(found);
+      pending_.erase(id);
+      post_started(executor, std::move(done), pid, code);
+      return;
+    }
+    waiting_[id] = {std::move(executor), std::move(done)};
+  }
+
+  /// Kills child `pid`, whose start was answered to a caller that is gone.
+  void discard(pid_t pid) {
+    std::lock_guard lock(mutex_);
+    kill_abandoned(pid);
+  }
+
+  /// Forgets request `id`, whose caller no longer wants it (its call timed out or was
+  /// cancelled before the server answered): the child it starts is killed, and its end
+  /// reported to no one.
+  void abandon(std::uint64_t id) {
+    std::lock_guard lock(mutex_);
+    waiting_.erase(id);
+    if (pending_.erase(id) == 0)
+      return;
     const auto found = started_.find(id);
     if (found == started_.end()) {
-      error = std::make_error_code(std::errc::connection_aborted);
-      return -1;
+      abandoned_.insert(id);
+      return;
     }
-    const auto [pid, code] = found->second;
+    const auto pid = static_cast<pid_t>(found->second.first);
     started_.erase(found);
-    if (pid <= 0) {
-      error.assign(code, std::system_category());
-      return -1;
-    }
-    return static_cast<pid_t>(pid);
+    if (pid > 0)
+      kill_abandoned(pid);
   }
 
   /// Calls `ended` through `executor` once the server reports the child's end.
@@ -394,6 +417,40 @@ public:
 
   void kill(pid_t pid) {
     std::lock_guard lock(mutex_);
+    send_kill(pid);
+  }
+
+private:
+  struct watcher {
+    boost::asio::any_io_executor executor;
+    std::function<void(exit_status)> ended;
+  };
+  struct start_waiter {
+    boost::asio::any_io_executor executor;
+    std::function<void(pid_t, std::error_code)> done;
+  };
+
+  static void post_started(const boost::asio::any_io_executor& executor,
+                           std::function<void(pid_t, std::error_code)> done, std::int64_t pid,
+                           int code) {
+    boost::asio::post(executor, [done = std::move(done), pid, code] {
+      if (pid > 0)
+        done(static_cast<pid_t>(pid), {});
+      else
+        done(-1, std::error_code(code, std::system_category()));
+    });
+  }
+
+  // With `mutex_` held.
+  void kill_abandoned(pid_t pid) {
+    if (ended_.erase(pid) != 0)
+      return; // ended already (and reaped by the server): the pid may be another's by now
+    ignored_.insert(pid);
+    send_kill(pid);
+  }
+
+  // With `mutex_` held.
+  void send_kill(pid_t pid) {
     if (control_ == -1)
       return;
     control_message request;
@@ -405,12 +462,6 @@ public:
       // The server is gone, and its children with it; the reader reports their end.
     }
   }
-
-private:
-  struct watcher {
-    boost::asio::any_io_executor executor;
-    std::function<void(exit_status)> ended;
-  };
 
   bool start(std::unique_lock<std::mutex>&, std::error_code& error, std::string& what) {
     int ends[2];
@@ -468,12 +519,24 @@ private:
       while (receive_message(control, message)) {
         std::lock_guard lock(mutex_);
         if (message.kind == message_kind::started) {
-          started_[message.id] = {message.pid, message.value};
-          changed_.notify_all();
+          const auto waiter = waiting_.find(message.id);
+          if (abandoned_.erase(message.id) != 0) {
+            if (message.pid > 0)
+              kill_abandoned(static_cast<pid_t>(message.pid));
+          } else if (waiter != waiting_.end()) {
+            pending_.erase(message.id);
+            post_started(waiter->second.executor, std::move(waiter->second.done), message.pid,
+                         message.value);
+            waiting_.erase(waiter);
+          } else {
+            started_[message.id] = {message.pid, message.value};
+          }
         } else if (message.kind == message_kind::ended) {
           const auto pid = static_cast<pid_t>(message.pid);
           const auto found = watchers_.find(pid);
-          if (found == watchers_.end()) {
+          if (ignored_.erase(pid) != 0) {
+            // An abandoned child: no one waits for its end.
+          } else if (found == watchers_.end()) {
             ended_[pid] = message.value;
           } else {
             auto entry = std::move(found->second);
@@ -497,7 +560,16 @@ private:
     ::close(control);
     control_ = -1;
     ++generation_;
-    changed_.notify_all();
+    // Requests not answered yet never will be.
+    for (auto& [id, waiter] : waiting_) {
+      pending_.erase(id);
+      post_started(waiter.executor, std::move(waiter.done), -1, ECONNABORTED);
+    }
+    waiting_.clear();
+    for (auto it = pending_.begin(); it != pending_.end();)
+      it = it->second != generation_ ? pending_.erase(it) : std::next(it);
+    abandoned_.clear();
+    ignored_.clear();
     for (auto& [pid, entry] : watchers_) {
       boost::asio::post(entry.executor, [ended = std::move(entry.ended)] {
         exit_status gone;
@@ -511,7 +583,6 @@ private:
   }
 
   std::mutex mutex_;
-  std::condition_variable changed_;
   int control_ = -1;
   pid_t server_ = 0;
   int generation_ = 0;
@@ -520,6 +591,9 @@ private:
   std::map<std::uint64_t, int> pending_; // requests not yet answered, with their server's generation
   std::map<pid_t, int> ended_;
   std::map<pid_t, watcher> watchers_;
+  std::map<std::uint64_t, start_waiter> waiting_; // requests whose caller waits for the answer
+  std::set<std::uint64_t> abandoned_;              // requests whose caller is gone
+  std::set<pid_t> ignored_;                        // children of abandoned requests
 };
 
 class forked_child final : public child_process {
@@ -528,16 +602,33 @@ public:
                std::filesystem::path directory)
       : request_(request), executor_(std::move(executor)), directory_(std::move(directory)) {}
 
-  bool started(std::error_code& error, std::string& what) override {
-    if (pid_ > 0)
-      return true;
-    pid_ = fork_server::instance().wait_started(request_, error);
-    if (pid_ > 0)
-      return true;
-    what = error == std::errc::connection_aborted ? "forking from the fork server (it ended)"
-           : directory_.empty()                   ? "forking from the fork server"
-                                : "forking from the fork server into " + directory_.string();
-    return false;
+  ~forked_child() override {
+    if (pid_ <= 0 && !answered_)
+      fork_server::instance().abandon(request_);
+  }
+
+  void async_started(std::function<void(std::error_code, std::string)> done) override {
+    fork_server::instance().when_started(
+        request_, executor_,
+        [this, alive = std::weak_ptr<int>(alive_), done = std::move(done)](pid_t pid,
+                                                                          std::error_code error) {
+          if (alive.expired()) { // abandoned after the answer was posted
+            if (pid > 0)
+              fork_server::instance().discard(pid);
+            return;
+          }
+          answered_ = true;
+          if (pid > 0) {
+            pid_ = pid;
+            return done({}, {});
+          }
+          std::string what = error == std::errc::connection_aborted
+                                 ? "forking from the fork server (it ended)"
+                             : directory_.empty()
+                                 ? "forking from the fork server"
+                                 : "forking from the fork server into " + directory_.string();
+          done(error, std::move(what));
+        });
   }
 
   pid_type id() const noexcept override { return pid_ > 0 ? pid_ : 0; }
@@ -565,7 +656,9 @@ private:
   pid_t pid_ = 0;
   boost::asio::any_io_executor executor_;
   std::filesystem::path directory_;
-  bool ended_ = false; // on the executor's thread only
+  bool ended_ = false;    // on the executor's thread only
+  bool answered_ = false; // the server answered the request (executor's thread only)
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0); // expires with this object
 };
 
 } // namespace

@@ -116,10 +116,15 @@ struct exit_status {
 class child_process {
 public:
   virtual ~child_process() = default;
-  /// Waits until the child exists, if it was only asked for (a fork server's child: the
-  /// call can be written to its channel meanwhile). False, with `error` and `what` set,
-  /// when it could not be started. Call once, before id(), async_wait() and kill().
-  virtual bool started(std::error_code& /*error*/, std::string& /*what*/) { return true; }
+  /// Calls `done` once the child exists, with no error; or, when it could not be started,
+  /// with the error and what was being done. A child only asked for (a fork server's)
+  /// answers later, through the executor it was launched with; the others at once, on this
+  /// thread. The call can be written to its channel meanwhile. Call once, before id(),
+  /// async_wait() and kill(); destroying the child before `done` is called abandons it
+  /// (a fork server then kills the child it starts).
+  virtual void async_started(std::function<void(std::error_code, std::string)> done) {
+    done({}, {});
+  }
   /// The process id the caller sees (the srun's, for a Slurm step).
   virtual pid_type id() const noexcept = 0;
   /// Calls `ended` once, on the thread of the io_context the child was launched with, when

@@ -168,14 +168,29 @@ struct pool_core : std::enable_shared_from_this<pool_core> {
       break_pool(launch_failure(label, error, what));
       return;
     }
-    if (!w->process->started(error, what)) {
-      w->process.reset();
-      w->channel.close();
-      break_pool(launch_failure(label, error, what));
-      return;
-    }
-    w->pid = w->process->id();
+    // Counted among the workers from now: the pool does not stop while one is starting.
     workers.push_back(w);
+    w->process->async_started([this, w, key, label](std::error_code error, std::string what) {
+      // Always continued through the pool's loop: a launcher may answer on this very
+      // thread, with `mutex` held.
+      boost::asio::post(io, [this, w, key, label, error, what = std::move(what)] {
+        std::lock_guard lock(mutex);
+        if (!w->process) // retired before it started
+          return;
+        if (error) {
+          workers.remove(w);
+          w->process.reset();
+          w->channel.close();
+          break_pool(launch_failure(label, error, what));
+          return;
+        }
+        on_started(w, key);
+      });
+    });
+  }
+
+  void on_started(const std::shared_ptr<worker>& w, const std::string& key) {
+    w->pid = w->process->id();
     w->outgoing.push_back(std::make_shared<const std::string>(hello_frame(key)));
     read_next(w);
     w->process->async_wait([this, w](exit_status how) {
@@ -186,6 +201,7 @@ struct pool_core : std::enable_shared_from_this<pool_core> {
     if (initializer.empty()) {
       w->ready = true;
       write_next(w);
+      dispatch();
     } else {
       auto task = std::make_shared<pool_task>(
           pool_request{initializer, encode_call<>(initializer), std::nullopt, 1},
@@ -329,6 +345,15 @@ struct pool_core : std::enable_shared_from_this<pool_core> {
   void retire(const std::shared_ptr<worker>& w) {
     if (w->retiring)
       return;
+    if (w->pid == 0) {
+      // Not started yet (a fork server has not answered): abandoned, and killed by its
+      // launcher if it starts after all.
+      workers.remove(w);
+      w->process.reset();
+      w->channel.close();
+      check_stopped();
+      return;
+    }
     w->retiring = true;
     w->channel.close();
     // A worker whose exit hangs (a static destructor waiting for something) is killed.
@@ -437,7 +462,7 @@ struct pool_core : std::enable_shared_from_this<pool_core> {
     for (auto& task : queue)
       finish_task(*task, broken);
     queue.clear();
-    for (auto& w : workers)
+    for (auto& w : std::list<std::shared_ptr<worker>>(workers)) // retire may remove one
       if (w->in_flight.empty())
         retire(w);
     check_stopped();
@@ -461,7 +486,7 @@ struct pool_core : std::enable_shared_from_this<pool_core> {
                (max_tasks_per_worker == 0 || w->handed < max_tasks_per_worker));
     }
     if (stopping && queue.empty())
-      for (auto& w : workers)
+      for (auto& w : std::list<std::shared_ptr<worker>>(workers)) // retire may remove one
         if (w->in_flight.empty())
           retire(w);
     check_stopped();
@@ -589,7 +614,7 @@ std::vector<pid_type> worker_pids(pool_core& pool) {
   std::lock_guard lock(pool.mutex);
   std::vector<pid_type> pids;
   for (const auto& w : pool.workers)
-    if (!w->exited)
+    if (!w->exited && w->pid != 0)
       pids.push_back(w->pid);
   return pids;
 }

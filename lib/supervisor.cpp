@@ -63,6 +63,7 @@ struct call_state : std::enable_shared_from_this<call_state> {
   std::string incoming;
   std::string out_of_memory; // why this process could not hold the result, if it could not
   std::uint64_t result_size = 0;
+  bool started = false; // the child exists (a fork server has answered)
   bool exited = false;
   bool read_done = false;
   bool got_result = false;
@@ -224,7 +225,8 @@ private:
              cancellation(*call, "mpdecor: the call to '" + call->function +
                                      "' was cancelled at program exit before it started"),
              /*held_slot=*/false);
-    for (auto& call : active_)
+    const auto active = active_; // kill_on_loop may finish a call, which leaves active_
+    for (auto& call : active)
       kill_on_loop(call);
     std::lock_guard lock(mutex_);
     if (running_ == 0)
@@ -249,26 +251,58 @@ private:
         return;
       }
     }
-    call->channel = std::make_unique<channel_ends>(io_);
-    const std::string key = new_launch_key();
-    call->hello = hello_frame(key);
     std::error_code error;
     std::string what;
-    call->process =
-        launch_child(io_, call->function, call->settings, key, *call->channel, error, what);
+    try {
+      call->channel = std::make_unique<channel_ends>(io_);
+      const std::string key = new_launch_key();
+      call->hello = hello_frame(key);
+      call->process =
+          launch_child(io_, call->function, call->settings, key, *call->channel, error, what);
+    } catch (const std::exception& e) {
+      // Nothing a launch throws may leave the event loop: it fails this call alone.
+      error = error_code_of(e);
+      what = std::string("starting a child: ") + e.what();
+    }
     if (!call->process)
       return fail_launch(call, error, what);
+    active_.insert(call);
+    // The timeout counts from here, whatever the launch is still doing (a fork server that
+    // is slow to answer, or stopped).
+    if (call->settings.timeout) {
+      call->timer = std::make_unique<boost::asio::steady_timer>(
+          io_, deadline_after(*call->settings.timeout));
+      call->timer->async_wait([this, call](boost::system::error_code ec) {
+        if (ec || call->exited)
+          return;
+        call->timed_out = true;
+        if (!call->started) {
+          failure late;
+          late.what = failure::kind::timeout;
+          late.function = call->function;
+          late.timeout = *call->settings.timeout;
+          return abandon_launch(call, std::move(late));
+        }
+        call->process->kill();
+      });
+    }
     // Written first: a child still being forked reads it as soon as it exists.
     send_call(call);
-    if (!call->process->started(error, what))
-      return fail_launch(call, error, what);
+    call->process->async_started([this, call](std::error_code error, std::string what) {
+      if (error)
+        return fail_launch(call, error, std::move(what));
+      on_started(call);
+    });
+  }
+
+  void on_started(const std::shared_ptr<call_state>& call) {
+    call->started = true;
     {
       std::lock_guard lock(call->mutex);
       call->pid = call->process->id();
       call->stage = phase::running;
     }
     call->changed.notify_all();
-    active_.insert(call);
 
     async_read_frame(*call->channel,
                      [this, call](incoming_frame frame) { on_frame(call, std::move(frame)); });
@@ -284,22 +318,29 @@ private:
       }
       check_done(call);
     });
-    if (call->settings.timeout) {
-      call->timer = std::make_unique<boost::asio::steady_timer>(
-          io_, deadline_after(*call->settings.timeout));
-      call->timer->async_wait([call](boost::system::error_code ec) {
-        if (ec || call->exited)
-          return;
-        call->timed_out = true;
-        call->process->kill();
-      });
-    }
+  }
+
+  // Ends a call whose child has not started yet (its timeout, or a kill): the launch is
+  // abandoned, and a child that starts after all is killed by its launcher.
+  void abandon_launch(const std::shared_ptr<call_state>& call, failure why) {
+    call->process.reset();
+    call->channel->close();
+    finish(call, std::move(why), true);
+  }
+
+  static std::error_code error_code_of(const std::exception& e) {
+    if (const auto* system = dynamic_cast<const std::system_error*>(&e))
+      return system->code();
+    if (dynamic_cast<const std::bad_alloc*>(&e) != nullptr)
+      return std::make_error_code(std::errc::not_enough_memory);
+    return std::make_error_code(std::errc::resource_unavailable_try_again);
   }
 
   void fail_launch(const std::shared_ptr<call_state>& call, std::error_code error,
                    std::string what) {
     call->process.reset();
-    call->channel->close();
+    if (call->channel)
+      call->channel->close();
     failure launch;
     launch.what = failure::kind::launch;
     launch.function = call->function;
@@ -388,7 +429,6 @@ private:
     if (call->timer)
       call->timer->cancel();
     call->channel->close();
-    active_.erase(call);
     finish(call, outcome(*call), true);
   }
 
@@ -466,6 +506,7 @@ private:
         release_slot();
     }
     call->changed.notify_all();
+    active_.erase(call);
     for (auto& listener : listeners)
       listener();
     call->process.reset();
@@ -492,6 +533,10 @@ private:
       return;
     if (call->exited) // reaped already; the call finishes as soon as its channel is read
       return;
+    if (call->process && !call->started) // launched, but not started yet
+      return abandon_launch(call, cancellation(*call, "mpdecor: the call to '" + call->function +
+                                                          "' was cancelled before its child "
+                                                          "started"));
     if (call->process) {
       call->killed = true;
       call->process->kill();

@@ -13,6 +13,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -156,6 +157,39 @@ BOOST_AUTO_TEST_CASE(a_dead_fork_server_fails_its_calls_and_is_replaced) {
   // The next call starts a new server.
   BOOST_TEST(mpdecor::proc_wait(add)(2, 2) == 4);
   BOOST_TEST(fork_server_pid() != server);
+}
+
+// A fork server that does not answer (stopped by SIGSTOP or a debugger) holds up only the
+// calls that wait for it: other calls run, its calls' timeouts fire and kill() cancels
+// them; once it runs again, it serves as before.
+BOOST_AUTO_TEST_CASE(a_stopped_fork_server_holds_up_only_its_own_calls) {
+  BOOST_TEST(mpdecor::proc_wait(add).start_method(fork_server)(1, 2) == 3);
+  const long server = fork_server_pid();
+  BOOST_REQUIRE(server > 0);
+  BOOST_REQUIRE(::kill(static_cast<pid_t>(server), SIGSTOP) == 0);
+  auto timed = mpdecor::proc(add).start_method(fork_server).timeout(300ms)(1, 2);
+  auto killed = mpdecor::proc(add).start_method(fork_server)(3, 4);
+  mpdecor::pool_options settings;
+  settings.workers = 1;
+  settings.worker_options.start = fork_server;
+  std::optional<mpdecor::pool> stuck_pool(std::in_place, settings);
+  // Hang detectors: each of these ends at once when nothing blocks it.
+  auto spawned = mpdecor::proc(add)(2, 3);
+  const bool spawned_ran = spawned.wait_for(30s);
+  const bool timed_ended = timed.wait_for(30s);
+  killed.kill();
+  const bool killed_ended = killed.wait_for(30s);
+  ::kill(static_cast<pid_t>(server), SIGCONT);
+  BOOST_REQUIRE(spawned_ran);
+  BOOST_TEST(spawned.get() == 5);
+  BOOST_REQUIRE(timed_ended);
+  BOOST_CHECK_THROW(timed.get(), mpdecor::timeout_error);
+  BOOST_REQUIRE(killed_ended);
+  BOOST_CHECK_THROW(killed.get(), mpdecor::cancelled);
+  BOOST_TEST(stuck_pool->submit(add)(5, 6).get() == 11);
+  stuck_pool.reset();
+  BOOST_TEST(mpdecor::proc_wait(add).start_method(fork_server)(4, 4) == 8);
+  BOOST_TEST(fork_server_pid() == server, "the same server serves again");
 }
 
 BOOST_AUTO_TEST_CASE(the_start_method_comes_from_the_environment) {
