@@ -76,6 +76,15 @@
 // a child whose exec failed. mpdecor therefore starts its POSIX children with posix_spawn
 // (lib/launch_posix.cpp) and only attaches a v2 process to the pid, for its pidfd wait.
 
+// Linux 5.3+: a child can be watched through a pidfd (lib/os_posix.cpp); elsewhere, and
+// where the kernel or a seccomp filter refuses it, a thread of mpdecor's waits for it.
+#if defined(__linux__)
+#include <sys/syscall.h>
+#if defined(SYS_pidfd_open)
+#define MPDECOR_HAS_PIDFD_OPEN 1
+#endif
+#endif
+
 namespace mpdecor::detail {
 namespace process_v2 = boost::process::v2;
 } // namespace mpdecor::detail

@@ -5,6 +5,10 @@
 
 #include <mpdecor/errors.hpp>
 
+#include <boost/system/system_error.hpp>
+
+#include <new>
+
 namespace mpdecor {
 namespace {
 
@@ -109,6 +113,16 @@ void failure::raise() const {
     break;
   }
   throw error("mpdecor: internal error: no failure to raise", function, pid);
+}
+
+std::error_code error_code_of(const std::exception& e) noexcept {
+  if (const auto* system = dynamic_cast<const std::system_error*>(&e))
+    return system->code();
+  if (const auto* asio = dynamic_cast<const boost::system::system_error*>(&e))
+    return asio->code(); // Asio's reactor, made on first use
+  if (dynamic_cast<const std::bad_alloc*>(&e) != nullptr)
+    return std::make_error_code(std::errc::not_enough_memory);
+  return std::make_error_code(std::errc::resource_unavailable_try_again);
 }
 
 std::exception_ptr failure::as_exception_ptr() const {

@@ -53,6 +53,11 @@ struct failure {
   std::exception_ptr as_exception_ptr() const;
 };
 
+/// The operating system's error behind an exception thrown while starting a child (a
+/// std::system_error, or Asio's boost::system::system_error); ENOMEM for bad_alloc, EAGAIN
+/// for anything else (lib/errors.cpp).
+std::error_code error_code_of(const std::exception& e) noexcept;
+
 } // namespace mpdecor::detail
 
 #endif

@@ -20,6 +20,7 @@
 
 #include "channel.hpp"
 #include "launch.hpp"
+#include "os.hpp"
 #include "shared_memory.hpp"
 #include "spawn_posix.hpp"
 #include "worker.hpp"
@@ -465,7 +466,7 @@ private:
 
   bool start(std::unique_lock<std::mutex>&, std::error_code& error, std::string& what) {
     int ends[2];
-    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends) != 0) {
+    if (os::socket_pair(ends) != 0) {
       error.assign(errno, std::system_category());
       what = "creating the fork server's channel";
       return false;
@@ -506,9 +507,18 @@ private:
       what = "starting the fork server";
       return false;
     }
+    // The reader must run before the server is used: nothing else would reap it.
+    error = os::start_thread([this, control = ends[0], pid] { read(control, pid); });
+    if (error) {
+      ::close(ends[0]);
+      ::kill(pid, SIGKILL);
+      while (::waitpid(pid, nullptr, 0) == -1 && errno == EINTR) {
+      }
+      what = "starting the fork server's reader thread";
+      return false;
+    }
     control_ = ends[0];
     server_ = pid;
-    std::thread([this, control = ends[0], pid] { read(control, pid); }).detach();
     return true;
   }
 

@@ -5,6 +5,7 @@
 
 #include "channel.hpp"
 #include "launch.hpp"
+#include "os.hpp"
 #include "shared_memory.hpp"
 #include "spawn_posix.hpp"
 
@@ -12,6 +13,8 @@
 #include <mpdecor/detail/wire.hpp>
 #include <mpdecor/init.hpp>
 
+
+#include <boost/asio/post.hpp>
 
 #include <algorithm>
 #include <cerrno>
@@ -31,6 +34,92 @@ extern char** environ;
 
 namespace mpdecor::detail {
 namespace {
+
+// A spawned child watched by a thread of mpdecor's, where no pidfd can be had (Linux before
+// 5.3, seccomp filters, valgrind). The thread only waits for the exit (WNOWAIT), leaving
+// the child unreaped, so that its pid stays its own until the event loop's thread reaps it;
+// kill() runs on that thread too, so it never signals a pid that was reused.
+class thread_watched_child final : public child_process {
+public:
+  struct state {
+    bool exited = false;
+    bool reaped = false;
+    std::function<void(exit_status)> ended;
+  };
+
+  thread_watched_child(pid_t pid, std::shared_ptr<state> shared)
+      : pid_(pid), state_(std::move(shared)) {}
+
+  pid_type id() const noexcept override { return pid_; }
+
+  void async_wait(std::function<void(exit_status)> ended) override {
+    state_->ended = std::move(ended);
+    if (state_->exited)
+      reap(pid_, *state_);
+  }
+
+  void kill() noexcept override {
+    if (!state_->reaped)
+      ::kill(pid_, SIGKILL);
+  }
+
+  // On the event loop's thread, once the watcher saw the exit.
+  static void reap(pid_t pid, state& watched) {
+    watched.exited = true;
+    if (!watched.ended || watched.reaped)
+      return;
+    watched.reaped = true;
+    int status = 0;
+    pid_t got = -1;
+    do
+      got = ::waitpid(pid, &status, WNOHANG);
+    while (got == -1 && errno == EINTR);
+    exit_status how;
+    if (got == pid)
+      how = decode_exit_status(status);
+    else // reaped by someone else: the program's own SIGCHLD handling
+      how.notes = "its exit status was collected by another part of the program";
+    auto ended = std::move(watched.ended);
+    ended(std::move(how));
+  }
+
+private:
+  pid_t pid_;
+  std::shared_ptr<state> state_;
+};
+
+// Watches child `pid` through a pidfd, or a thread where no pidfd can be had. On failure
+// the child is killed and reaped, and nothing is returned, with `error` and `what` set.
+std::unique_ptr<child_process> watch_child(boost::asio::io_context& io, pid_t pid,
+                                           std::error_code& error, std::string& what) {
+  const int pidfd = os::pidfd_open(pid);
+  if (pidfd >= 0) {
+    try {
+      return own_child(process_v2::process(io.get_executor(), pid, pidfd));
+    } catch (const std::system_error& e) {
+      error = e.code(); // the event loop could not watch it (epoll: out of memory)
+    }
+  } else if (errno == ENOSYS || errno == EPERM || errno == EACCES) {
+    auto shared = std::make_shared<thread_watched_child::state>();
+    error = os::start_thread([pid, shared, executor = io.get_executor()] {
+      siginfo_t info{};
+      while (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOWAIT) == -1 &&
+             errno == EINTR) {
+      }
+      boost::asio::post(executor, [pid, shared] { thread_watched_child::reap(pid, *shared); });
+    });
+    if (!error)
+      return std::make_unique<thread_watched_child>(pid, std::move(shared));
+  } else {
+    error.assign(errno, std::system_category());
+  }
+  // Not watched, so not kept: a child nobody reaps would stay a zombie.
+  ::kill(pid, SIGKILL);
+  while (::waitpid(pid, nullptr, 0) == -1 && errno == EINTR) {
+  }
+  what = "watching the child (pid " + std::to_string(pid) + ")";
+  return nullptr;
+}
 
 } // namespace
 
@@ -63,7 +152,7 @@ bool make_channel(channel_ends& channel, int& child_end, std::error_code& error,
   // SOCK_CLOEXEC: no other child, and nothing the program starts itself, inherits either
   // end; spawn hands the child's end to this one child only.
   int ends[2];
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends) != 0) {
+  if (os::socket_pair(ends) != 0) {
     error.assign(errno, std::system_category());
     what = "creating the channel";
     return false;
@@ -88,6 +177,10 @@ bool make_channel(channel_ends& channel, int& child_end, std::error_code& error,
 // before exec; whatever else the child needs (dying with its parent, a memory limit) it
 // does itself, told by its environment (lib/channel_posix.cpp).
 pid_t spawn(const spawn_request& request, std::error_code& error) {
+  if (const int injected = os::injected_failure(os::operation::spawn)) {
+    error.assign(injected, std::system_category());
+    return -1;
+  }
   // Every descriptor handed on is first moved above the numbers it goes to, so that one
   // dup2 cannot overwrite the source of the next.
   std::vector<int> spares;
@@ -189,7 +282,7 @@ std::unique_ptr<child_process> launch_spawned(boost::asio::io_context& io,
                      settings.working_directory.string();
     return nullptr;
   }
-  return own_child(process_v2::process(io.get_executor(), pid));
+  return watch_child(io, pid, error, what);
 }
 
 std::unique_ptr<child_process> launch_child(boost::asio::io_context& io,

@@ -157,14 +157,22 @@ struct pool_core : std::enable_shared_from_this<pool_core> {
   // --- on the pool's thread, with `mutex` held ---------------------------------------------
 
   void launch_worker() {
-    auto w = std::make_shared<worker>(io);
-    const std::string key = new_launch_key();
+    std::shared_ptr<worker> w;
+    std::string key;
     std::error_code error;
     std::string what;
     const std::string label = initializer.empty() ? "pool" : initializer;
-    w->process = launch_child(io, label, worker_options, key, w->channel, error, what,
-                              launch_mode::worker);
-    if (!w->process) {
+    try {
+      w = std::make_shared<worker>(io);
+      key = new_launch_key();
+      w->process = launch_child(io, label, worker_options, key, w->channel, error, what,
+                                launch_mode::worker);
+    } catch (const std::exception& e) {
+      // Nothing a launch throws may leave the event loop: it breaks the pool, which says why.
+      error = error_code_of(e);
+      what = std::string("starting a worker: ") + e.what();
+    }
+    if (!w || !w->process) {
       break_pool(launch_failure(label, error, what));
       return;
     }

@@ -1,6 +1,7 @@
 // mpdecor: shared-memory segments and descriptor passing on Linux.
 #include "config.hpp"
 
+#include "os.hpp"
 #include "shared_memory.hpp"
 
 #if defined(MPDECOR_SHARED_MEMORY)
@@ -133,7 +134,9 @@ segment segment::create(const attachments& blocks) {
     throw_system_error(EFBIG, "a shared segment of " + std::to_string(blocks.total) + " bytes");
   segment made;
   // MFD_CLOEXEC: a child that another thread starts meanwhile must not inherit it.
-  made.fd_ = ::memfd_create("mpdecor", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  const int injected = os::injected_failure(os::operation::memfd_create);
+  made.fd_ = injected != 0 ? (errno = injected, -1)
+                           : ::memfd_create("mpdecor", MFD_CLOEXEC | MFD_ALLOW_SEALING);
   if (made.fd_ == -1)
     throw_system_error(errno, "creating a shared segment (memfd_create)");
   if (::ftruncate(made.fd_, static_cast<::off_t>(blocks.total)) == -1)
@@ -169,7 +172,10 @@ segment segment::open(int fd) {
   const auto size = static_cast<std::size_t>(status.st_size);
   // MAP_POPULATE maps all the (already written) pages now, in one pass, instead of one
   // fault per page as the decoder reads them.
-  void* mapping = ::mmap(nullptr, size, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
+  const int injected = os::injected_failure(os::operation::mmap);
+  void* mapping = injected != 0
+                      ? (errno = injected, MAP_FAILED)
+                      : ::mmap(nullptr, size, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
   if (mapping == MAP_FAILED)
     throw_system_error(errno, "mapping a shared segment of " + std::to_string(size) + " bytes");
   opened.mapping_ = mapping;

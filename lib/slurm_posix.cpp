@@ -12,7 +12,10 @@
 
 #include "channel.hpp"
 #include "launch.hpp"
+#include "os.hpp"
 #include "spawn_posix.hpp"
+
+#include <sys/wait.h>
 
 #include <boost/asio/readable_pipe.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -126,8 +129,8 @@ std::vector<std::string> srun_arguments(const std::string& function, const slurm
 
 class srun_step final : public child_process {
 public:
-  srun_step(boost::asio::io_context& io, pid_t pid, int errors)
-      : process_(io.get_executor(), pid), pid_(pid), errors_(io), timer_(io) {
+  srun_step(boost::asio::io_context& io, pid_t pid, int pidfd, int errors)
+      : process_(io.get_executor(), pid, pidfd), pid_(pid), errors_(io), timer_(io) {
     errors_.assign(errors);
   }
 
@@ -282,7 +285,24 @@ std::unique_ptr<child_process> launch_slurm_step(boost::asio::io_context& io,
     what = "starting " + slurm.srun_program + " (the slurm start method)";
     return nullptr;
   }
-  return std::make_unique<srun_step>(io, pid, errors[0]);
+  const int pidfd = os::pidfd_open(pid);
+  if (pidfd >= 0) {
+    try {
+      return std::make_unique<srun_step>(io, pid, pidfd, errors[0]);
+    } catch (const std::system_error& e) {
+      error = e.code();
+    }
+  } else {
+    error.assign(errno, std::system_category());
+  }
+  // Not watched, so not kept: srun ends the step when it dies.
+  ::kill(pid, SIGKILL);
+  while (::waitpid(pid, nullptr, 0) == -1 && errno == EINTR) {
+  }
+  ::close(errors[0]);
+  channel.close();
+  what = "watching srun (pid " + std::to_string(pid) + ")";
+  return nullptr;
 }
 
 } // namespace mpdecor::detail

@@ -328,13 +328,6 @@ private:
     finish(call, std::move(why), true);
   }
 
-  static std::error_code error_code_of(const std::exception& e) {
-    if (const auto* system = dynamic_cast<const std::system_error*>(&e))
-      return system->code();
-    if (dynamic_cast<const std::bad_alloc*>(&e) != nullptr)
-      return std::make_error_code(std::errc::not_enough_memory);
-    return std::make_error_code(std::errc::resource_unavailable_try_again);
-  }
 
   void fail_launch(const std::shared_ptr<call_state>& call, std::error_code error,
                    std::string what) {
@@ -589,7 +582,21 @@ std::shared_ptr<call_state> submit(call_request request) {
     throw usage_error("mpdecor: call mpdecor::init(argc, argv) at the top of main before the "
                       "first call to '" + request.function + "' (without it the child would run "
                       "main from its start)");
-  return supervisor::instance().submit(std::move(request));
+  supervisor* the = nullptr;
+  try {
+    the = &supervisor::instance();
+  } catch (const std::system_error& e) {
+    // Its event loop or thread could not be made (the descriptor or thread limit): this
+    // call fails like any launch, and the next one tries again.
+    auto call = std::make_shared<call_state>(std::move(request));
+    call->error.what = failure::kind::launch;
+    call->error.function = call->function;
+    call->error.code = e.code();
+    call->error.message = "starting mpdecor's supervisor thread and event loop";
+    call->stage = phase::finished;
+    return call;
+  }
+  return the->submit(std::move(request));
 }
 
 void wait(call_state& call) {

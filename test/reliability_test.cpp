@@ -300,6 +300,19 @@ BOOST_AUTO_TEST_CASE(a_result_the_parent_cannot_hold_becomes_result_too_large) {
   BOOST_TEST(contains(result.output, "after: 42 42"), result.output);
 }
 
+// At the descriptor limit, the first call (which makes the event loop's own descriptors)
+// and later calls (their channels) fail with launch_error naming EMFILE; once descriptors
+// are free again, calls work.
+BOOST_AUTO_TEST_CASE(calls_at_the_descriptor_limit_fail_with_launch_error_and_later_ones_work) {
+  const auto result = helpers::run("ulimit -n 64; exec " + helpers::program("limits") +
+                                   " descriptors");
+  BOOST_TEST(result.exit_code == 0, result.output);
+  BOOST_TEST(contains(result.output, "none free: launch_error: "), result.output);
+  BOOST_TEST(contains(result.output, "three free: launch_error: "), result.output);
+  BOOST_TEST(contains(result.output, "Too many open files"), result.output);
+  BOOST_TEST(contains(result.output, "all free: 42"), result.output);
+}
+
 BOOST_AUTO_TEST_CASE(a_child_call_made_by_hand_is_refused) {
   const auto plain = helpers::run(helpers::self() + " --mp-child fixtures::add");
   BOOST_TEST(plain.exit_code == mpdecor::exit_not_started_by_mpdecor);

@@ -1,6 +1,6 @@
 // Large vectors and strings beside the message: the archives' references into a shared
 // segment, the segments themselves, and the passing of their descriptors.
-#include "../lib/shared_memory.hpp"
+#include "shared_memory.hpp" // internal (mpdecor_internal)
 #include "helpers.hpp"
 
 #include <mpdecor/mpdecor.hpp>

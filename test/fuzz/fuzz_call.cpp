@@ -4,7 +4,7 @@
 #include "allocation_tracker.hpp"
 #include "fuzz_types.hpp"
 
-#include "../../lib/reply.hpp"
+#include "reply.hpp" // internal (mpdecor_internal)
 
 MPDECOR_REGISTER(fuzzing::strings);
 MPDECOR_REGISTER(fuzzing::structured);

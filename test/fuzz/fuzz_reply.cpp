@@ -3,7 +3,7 @@
 #include "allocation_tracker.hpp"
 #include "fuzz_types.hpp"
 
-#include "../../lib/reply.hpp"
+#include "reply.hpp" // internal (mpdecor_internal)
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace mpdecor::detail;

@@ -4,6 +4,9 @@
 //   Starts a pool and a fork server, limits its own address space, then asks each for a
 //   result larger than the limit: prints what each call gave, then the result of a small
 //   call.
+// Usage: mpdecor_limits descriptors
+//   Uses up its descriptors before its first call, then calls with a few free, then with
+//   all free again: prints what each call gave.
 #include <mpdecor/mpdecor.hpp>
 
 #include <cstdint>
@@ -12,8 +15,12 @@
 #include <string>
 
 #if !defined(_WIN32)
+#include <fcntl.h>
 #include <sys/resource.h>
+#include <unistd.h>
 #endif
+
+#include <vector>
 
 std::string make_text(std::uint64_t megabytes) { return std::string(megabytes << 20, 'x'); }
 MPDECOR_REGISTER(make_text);
@@ -34,6 +41,18 @@ std::uint64_t address_space() {
   return 0;
 }
 #endif
+
+template <class Call>
+void report_value(const std::string& label, Call call) {
+  try {
+    const auto value = call();
+    std::cout << label << ": " << value << std::endl;
+  } catch (const mpdecor::launch_error& e) {
+    std::cout << label << ": launch_error: " << e.what() << std::endl;
+  } catch (const std::exception& e) {
+    std::cout << label << ": another error: " << e.what() << std::endl;
+  }
+}
 
 template <class Call>
 void report(const std::string& label, Call call) {
@@ -76,6 +95,23 @@ int main(int argc, char** argv) {
     std::cout << "after: " << workers.submit(twice)(21).get() << " "
               << mpdecor::proc_wait(twice).start_method(mpdecor::start_method::fork_server)(21)
               << std::endl;
+    return 0;
+  }
+  if (mode == "descriptors") {
+    std::vector<int> held;
+    for (int fd; (fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;)
+      held.push_back(fd);
+    auto release = [&held](std::size_t count) {
+      for (; count > 0 && !held.empty(); --count) {
+        ::close(held.back());
+        held.pop_back();
+      }
+    };
+    report_value("none free", [] { return mpdecor::proc_wait(twice)(1); });
+    release(3); // enough for the event loop, not for a call's channel too
+    report_value("three free", [] { return mpdecor::proc_wait(twice)(2); });
+    release(held.size());
+    report_value("all free", [] { return mpdecor::proc_wait(twice)(21); });
     return 0;
   }
 #endif
