@@ -4,7 +4,7 @@
 #include "config.hpp"
 #include "deadline.hpp"
 #include "failure.hpp"
-#include "frame_reader.hpp"
+#include "child_connection.hpp"
 #include "launch.hpp"
 #include "reply.hpp"
 #include "shared_memory.hpp"
@@ -40,9 +40,8 @@ struct call_state : std::enable_shared_from_this<call_state> {
         shared(std::move(request.shared)), settings(std::move(request.settings)) {}
 
   const std::string function;
-  std::string frame; // freed once sent
-  std::string hello; // the launch key frame, sent before the call
-  std::shared_ptr<const segment> shared; // the call's shared memory, until sent
+  std::string frame; // handed to the connection once launched
+  std::shared_ptr<const segment> shared; // the call's shared memory, until handed over
   const options settings;
 
   // Shared with callers, under `mutex`.
@@ -56,22 +55,14 @@ struct call_state : std::enable_shared_from_this<call_state> {
   std::vector<std::function<void()>> listeners; // when_finished(), called once finished
 
   // Owned by the supervisor's thread.
-  std::unique_ptr<child_process> process;
-  std::unique_ptr<channel_ends> channel;
-  std::unique_ptr<boost::asio::steady_timer> timer;
+  std::shared_ptr<child_connection> connection;
+  std::unique_ptr<boost::asio::steady_timer> timer; // the call's timeout
   frame_header fixed;
   std::string incoming;
-  std::string out_of_memory; // why this process could not hold the result, if it could not
-  std::uint64_t result_size = 0;
-  bool started = false; // the child exists (a fork server has answered)
-  bool exited = false;
-  bool read_done = false;
   bool got_result = false;
   bool timed_out = false;
   bool killed = false;
-  std::string read_problem; // what went wrong with the result, for the error message
-  bool damaged = false;      // the child sent something that is not a valid result
-  exit_status how; // how the child ended, once exited
+  child_report report; // what was seen of the child once it ended
 };
 
 namespace {
@@ -251,89 +242,72 @@ private:
         return;
       }
     }
+    child_events events;
+    events.started = [this, call] { on_started(call); };
+    events.not_started = [this, call](std::error_code error, std::string what) {
+      fail_launch(call, error, std::move(what));
+    };
+    events.frame = [call](incoming_frame frame) {
+      call->fixed = frame.header;
+      call->incoming = std::move(frame.payload);
+      call->reply_segment = std::move(frame.shared);
+      call->got_result = true;
+      return false; // one result per call
+    };
+    events.ended = [this, call](child_report report) {
+      if (call->timer)
+        call->timer->cancel();
+      call->report = std::move(report);
+      finish(call, outcome(*call), true);
+    };
     std::error_code error;
     std::string what;
-    try {
-      call->channel = std::make_unique<channel_ends>(io_);
-      const std::string key = new_launch_key();
-      call->hello = hello_frame(key);
-      call->process =
-          launch_child(io_, call->function, call->settings, key, *call->channel, error, what);
-    } catch (const std::exception& e) {
-      // Nothing a launch throws may leave the event loop: it fails this call alone.
-      error = error_code_of(e);
-      what = std::string("starting a child: ") + e.what();
-    }
-    if (!call->process)
+    call->connection = child_connection::launch(io_, call->function, call->settings,
+                                                launch_mode::call, std::move(events), error, what);
+    if (!call->connection)
       return fail_launch(call, error, what);
     active_.insert(call);
+    call->connection->send(std::make_shared<const std::string>(std::move(call->frame)),
+                           std::move(call->shared));
     // The timeout counts from here, whatever the launch is still doing (a fork server that
     // is slow to answer, or stopped).
     if (call->settings.timeout) {
       call->timer = std::make_unique<boost::asio::steady_timer>(
           io_, deadline_after(*call->settings.timeout));
       call->timer->async_wait([this, call](boost::system::error_code ec) {
-        if (ec || call->exited)
+        if (ec || !call->connection || call->connection->exited())
           return;
         call->timed_out = true;
-        if (!call->started) {
+        if (!call->connection->started()) {
           failure late;
           late.what = failure::kind::timeout;
           late.function = call->function;
           late.timeout = *call->settings.timeout;
           return abandon_launch(call, std::move(late));
         }
-        call->process->kill();
+        call->connection->kill();
       });
     }
-    // Written first: a child still being forked reads it as soon as it exists.
-    send_call(call);
-    call->process->async_started([this, call](std::error_code error, std::string what) {
-      if (error)
-        return fail_launch(call, error, std::move(what));
-      on_started(call);
-    });
   }
 
   void on_started(const std::shared_ptr<call_state>& call) {
-    call->started = true;
     {
       std::lock_guard lock(call->mutex);
-      call->pid = call->process->id();
+      call->pid = call->connection->pid();
       call->stage = phase::running;
     }
     call->changed.notify_all();
-
-    async_read_frame(*call->channel,
-                     [this, call](incoming_frame frame) { on_frame(call, std::move(frame)); });
-    call->process->async_wait([this, call](exit_status how) {
-      call->exited = true;
-      call->how = std::move(how);
-      if (call->timer)
-        call->timer->cancel();
-      if (!call->read_done) {
-        call->timer = std::make_unique<boost::asio::steady_timer>(io_);
-        stop_reading_when_drained(*call->timer, *call->channel, [call] { return call->read_done; },
-                                  std::chrono::steady_clock::now() + std::chrono::seconds(2));
-      }
-      check_done(call);
-    });
   }
 
   // Ends a call whose child has not started yet (its timeout, or a kill): the launch is
   // abandoned, and a child that starts after all is killed by its launcher.
   void abandon_launch(const std::shared_ptr<call_state>& call, failure why) {
-    call->process.reset();
-    call->channel->close();
+    call->connection->abandon();
     finish(call, std::move(why), true);
   }
 
-
   void fail_launch(const std::shared_ptr<call_state>& call, std::error_code error,
                    std::string what) {
-    call->process.reset();
-    if (call->channel)
-      call->channel->close();
     failure launch;
     launch.what = failure::kind::launch;
     launch.function = call->function;
@@ -342,105 +316,25 @@ private:
     finish(call, std::move(launch), true);
   }
 
-  // Sends the hello and the call. A child that dies before reading its call is reported by
-  // its exit status; a write error adds nothing.
-  void send_call(const std::shared_ptr<call_state>& call) {
-    if (!call->shared) {
-      const std::array<boost::asio::const_buffer, 2> frames{boost::asio::buffer(call->hello),
-                                                            boost::asio::buffer(call->frame)};
-      boost::asio::async_write(call->channel->writer(), frames,
-                               [call](boost::system::error_code, std::size_t) {
-                                 call->frame = std::string();
-                               });
-      return;
-    }
-#if defined(MPDECOR_SHARED_MEMORY)
-    // The hello and the call's header, then the segment's descriptor alone, then the rest
-    // of the call (see wire.hpp).
-    const std::array<boost::asio::const_buffer, 2> first{
-        boost::asio::buffer(call->hello), boost::asio::buffer(call->frame.data(), frame_header_size)};
-    boost::asio::async_write(call->channel->writer(), first, [call](boost::system::error_code ec,
-                                                                     std::size_t) {
-      if (ec)
-        return;
-      call->channel->stream.async_wait(
-          boost::asio::socket_base::wait_write, [call](boost::system::error_code ec) {
-            if (ec)
-              return;
-            try {
-              send_fd(call->channel->stream.native_handle(), call->shared->fd());
-            } catch (const std::exception&) {
-              return;
-            }
-            call->shared.reset(); // the child holds the segment now
-            boost::asio::async_write(
-                call->channel->writer(),
-                boost::asio::buffer(call->frame.data() + frame_header_size,
-                                    call->frame.size() - frame_header_size),
-                [call](boost::system::error_code, std::size_t) { call->frame = std::string(); });
-          });
-    });
-#endif
-  }
-
-  void on_frame(const std::shared_ptr<call_state>& call, incoming_frame frame) {
-    switch (frame.how) {
-    case incoming_frame::end::complete:
-      call->fixed = frame.header;
-      call->incoming = std::move(frame.payload);
-      call->reply_segment = std::move(frame.shared);
-      call->got_result = true;
-      break;
-    case incoming_frame::end::closed: // without a result: the exit status tells why
-      call->read_problem = std::move(frame.problem);
-      break;
-    case incoming_frame::end::damaged:
-      // Not a result: the child wrote something else on the channel. It cannot be trusted
-      // to send anything sensible after that.
-      call->read_problem = std::move(frame.problem);
-      call->damaged = true;
-      call->process->kill();
-      break;
-    case incoming_frame::end::no_memory:
-      // Not the child's fault, but it cannot finish sending: it is killed.
-      call->out_of_memory = std::move(frame.problem);
-      call->result_size = frame.header.length;
-      call->process->kill();
-      break;
-    }
-    read_finished(call);
-  }
-
-  void read_finished(const std::shared_ptr<call_state>& call) {
-    call->read_done = true;
-    check_done(call);
-  }
-
-  void check_done(const std::shared_ptr<call_state>& call) {
-    if (!call->exited || !call->read_done)
-      return;
-    if (call->timer)
-      call->timer->cancel();
-    call->channel->close();
-    finish(call, outcome(*call), true);
-  }
-
   // Turns what was seen of the child into the call's result or error.
   failure outcome(call_state& call) {
     const auto& name = call.function;
     const pid_type pid = call.pid;
+    const child_report& report = call.report;
     failure result;
     result.function = name;
     result.pid = pid;
+    if (!report.out_of_memory.empty()) {
+      result.what = failure::kind::result_too_large;
+      result.size = report.frame_size;
+      result.message = report.out_of_memory;
+      return result;
+    }
+    std::string problem = report.read_problem;
+    bool damaged = report.damaged;
     // A result read in full stands, whatever happened to the child afterwards: a timeout
     // that fired while it hung on its way out (a static destructor) ended nothing the
     // caller asked for.
-    if (!call.out_of_memory.empty()) {
-      result.what = failure::kind::result_too_large;
-      result.size = call.result_size;
-      result.message = call.out_of_memory;
-      return result;
-    }
     if (call.got_result) {
       try {
         failure reply =
@@ -449,27 +343,27 @@ private:
           call.payload = std::move(call.incoming);
         return reply;
       } catch (const std::exception& e) {
-        call.read_problem = std::string("the reply could not be decoded: ") + e.what();
+        problem = std::string("the reply could not be decoded: ") + e.what();
       }
-      call.damaged = true;
+      damaged = true;
     }
     if (call.timed_out) {
       result.what = failure::kind::timeout;
       result.timeout = *call.settings.timeout;
       return result;
     }
-    const exit_status& how = call.how;
-    std::string detail = call.read_problem;
+    if (damaged) {
+      result.what = failure::kind::protocol;
+      result.message = "mpdecor: '" + name + "' (pid " + std::to_string(pid) +
+                       ") sent a damaged result: " + problem;
+      return result;
+    }
+    const exit_status& how = report.how;
+    std::string detail = problem;
     if (!how.notes.empty())
       detail = detail.empty() ? how.notes : detail + "; " + how.notes;
     if (call.killed)
       detail = detail.empty() ? "killed through its handle" : detail + "; killed through its handle";
-    if (call.damaged) {
-      result.what = failure::kind::protocol;
-      result.message = "mpdecor: '" + name + "' (pid " + std::to_string(pid) +
-                       ") sent a damaged result: " + call.read_problem;
-      return result;
-    }
     result.what = failure::kind::crashed;
     result.exit_code = how.exit_code;
     result.signal = how.signal;
@@ -502,8 +396,7 @@ private:
     active_.erase(call);
     for (auto& listener : listeners)
       listener();
-    call->process.reset();
-    call->channel.reset();
+    call->connection.reset();
     call->timer.reset();
     call->incoming = std::string();
   }
@@ -524,15 +417,15 @@ private:
     }
     if (stage == phase::finished)
       return;
-    if (call->exited) // reaped already; the call finishes as soon as its channel is read
-      return;
-    if (call->process && !call->started) // launched, but not started yet
+    if (call->connection && !call->connection->started()) // launched, not started yet
       return abandon_launch(call, cancellation(*call, "mpdecor: the call to '" + call->function +
                                                           "' was cancelled before its child "
                                                           "started"));
-    if (call->process) {
-      call->killed = true;
-      call->process->kill();
+    if (call->connection) {
+      // Nothing once it has exited: the call finishes as soon as its channel is read.
+      if (!call->connection->exited())
+        call->killed = true;
+      call->connection->kill();
       return;
     }
     // Not started yet: it is in the queue, or its start is already posted.

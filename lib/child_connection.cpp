@@ -1,0 +1,232 @@
+// mpdecor: one child as the parent's event loop sees it (lib/child_connection.hpp).
+#include "child_connection.hpp"
+
+#include "failure.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+
+#include <array>
+#include <utility>
+
+namespace mpdecor::detail {
+
+child_connection::child_connection(boost::asio::io_context& io, child_events events)
+    : io_(io), events_(std::move(events)), channel_(std::make_unique<channel_ends>(io)),
+      timer_(io) {}
+
+std::shared_ptr<child_connection> child_connection::launch(
+    boost::asio::io_context& io, const std::string& function, const options& settings,
+    launch_mode mode, child_events events, std::error_code& error, std::string& what) {
+  std::shared_ptr<child_connection> connection;
+  std::string key;
+  try {
+    connection = std::make_shared<child_connection>(io, std::move(events));
+    key = new_launch_key();
+    connection->process_ =
+        launch_child(io, function, settings, key, *connection->channel_, error, what, mode);
+  } catch (const std::exception& e) {
+    // Nothing a launch throws may leave the event loop (Asio's reactor, made on first use,
+    // at the descriptor limit): it fails this launch alone.
+    error = error_code_of(e);
+    what = std::string("starting a child: ") + e.what();
+    return nullptr;
+  }
+  if (!connection->process_)
+    return nullptr;
+  // Written first: a child still being forked reads it as soon as it exists.
+  connection->outgoing_.push_back({std::make_shared<const std::string>(hello_frame(key)), {}});
+  connection->write_next();
+  connection->process_->async_started(
+      [weak = connection->weak_from_this()](std::error_code error, std::string what) {
+        // Always continued through the loop: a launcher may answer at once, on this thread.
+        if (auto self = weak.lock())
+          boost::asio::post(self->io_, [self, error, what = std::move(what)]() mutable {
+            self->on_started(error, std::move(what));
+          });
+      });
+  return connection;
+}
+
+void child_connection::on_started(std::error_code error, std::string what) {
+  if (abandoned_)
+    return;
+  if (error) {
+    abandoned_ = true;
+    process_.reset();
+    channel_->close();
+    return events_.not_started(error, std::move(what));
+  }
+  started_ = true;
+  pid_ = process_->id();
+  read_next();
+  process_->async_wait(
+      [self = shared_from_this()](exit_status how) { self->on_exit(std::move(how)); });
+  events_.started();
+}
+
+void child_connection::send(std::shared_ptr<const std::string> frame,
+                            std::shared_ptr<const segment> shared) {
+  outgoing_.push_back({std::move(frame), std::move(shared)});
+  write_next();
+}
+
+void child_connection::write_next() {
+  if (writing_ || outgoing_.empty() || closed_ || exited_ || abandoned_)
+    return;
+  writing_ = true;
+  const outgoing& item = outgoing_.front();
+  // With a segment, the frame's header goes first, then its descriptor, then the rest.
+  const std::size_t first = item.shared ? frame_header_size : item.frame->size();
+  boost::asio::async_write(
+      channel_->writer(), boost::asio::buffer(item.frame->data(), first),
+      [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+        if (ec) {
+          self->writing_ = false;
+          self->outgoing_.clear();
+          return;
+        }
+        if (self->outgoing_.front().shared)
+          return self->write_rest(self->outgoing_.front());
+        self->writing_ = false;
+        self->outgoing_.pop_front();
+        self->write_next();
+      });
+}
+
+void child_connection::write_rest(const outgoing& item) {
+#if defined(MPDECOR_SHARED_MEMORY)
+  channel_->stream.async_wait(
+      boost::asio::socket_base::wait_write,
+      [self = shared_from_this(), frame = item.frame,
+       shared = item.shared](boost::system::error_code ec) {
+        bool sent = !ec;
+        if (sent) {
+          try {
+            send_fd(self->channel_->stream.native_handle(), shared->fd());
+          } catch (const std::exception&) {
+            sent = false;
+          }
+        }
+        if (!sent) {
+          self->writing_ = false;
+          self->outgoing_.clear();
+          return;
+        }
+        boost::asio::async_write(
+            self->channel_->writer(),
+            boost::asio::buffer(frame->data() + frame_header_size,
+                                frame->size() - frame_header_size),
+            [self](boost::system::error_code ec, std::size_t) {
+              self->writing_ = false;
+              if (ec) {
+                self->outgoing_.clear();
+                return;
+              }
+              self->outgoing_.pop_front(); // the child holds the segment now
+              self->write_next();
+            });
+      });
+#else
+  (void)item;
+  writing_ = false; // no segment is ever made here
+  outgoing_.clear();
+#endif
+}
+
+void child_connection::read_next() {
+  async_read_frame(*channel_, [self = shared_from_this()](incoming_frame frame) {
+    self->on_frame(std::move(frame));
+  });
+}
+
+void child_connection::on_frame(incoming_frame frame) {
+  if (abandoned_ || read_done_)
+    return;
+  switch (frame.how) {
+  case incoming_frame::end::complete:
+    if (events_.frame(std::move(frame)) && !read_done_)
+      return read_next();
+    break;
+  case incoming_frame::end::closed: // the exit status tells why
+    report_.read_problem = std::move(frame.problem);
+    break;
+  case incoming_frame::end::damaged:
+    report_.read_problem = std::move(frame.problem);
+    report_.damaged = true;
+    kill();
+    break;
+  case incoming_frame::end::no_memory:
+    // Not the child's fault, but it cannot finish sending: it is killed.
+    report_.out_of_memory = std::move(frame.problem);
+    report_.frame_size = frame.header.length;
+    kill();
+    break;
+  }
+  finish_read();
+}
+
+void child_connection::reject(std::string problem) noexcept {
+  report_.read_problem = std::move(problem);
+  report_.damaged = true;
+  kill();
+  finish_read();
+}
+
+void child_connection::finish_read() {
+  read_done_ = true;
+  check_done();
+}
+
+void child_connection::on_exit(exit_status how) {
+  exited_ = true;
+  report_.how = std::move(how);
+  timer_.cancel();
+  if (!read_done_)
+    stop_reading_when_drained(timer_, *channel_,
+                              [self = shared_from_this()] { return self->read_done_; },
+                              std::chrono::steady_clock::now() + std::chrono::seconds(2));
+  check_done();
+}
+
+void child_connection::check_done() {
+  if (!exited_ || !read_done_ || reported_ || abandoned_)
+    return;
+  reported_ = true;
+  timer_.cancel();
+  channel_->close();
+  auto ended = std::move(events_.ended);
+  events_ = {};
+  ended(std::move(report_));
+}
+
+void child_connection::kill() noexcept {
+  if (started_ && !exited_ && process_)
+    process_->kill();
+}
+
+void child_connection::close(std::chrono::steady_clock::duration grace) {
+  if (closed_)
+    return;
+  closed_ = true;
+  channel_->close();
+  if (exited_)
+    return;
+  // A child whose exit hangs (a static destructor waiting for something) is killed.
+  timer_.expires_after(grace);
+  timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (!ec && !self->exited_)
+      self->kill();
+  });
+}
+
+void child_connection::abandon() noexcept {
+  abandoned_ = true;
+  events_ = {};
+  process_.reset();
+  channel_->close();
+  boost::system::error_code ignored;
+  timer_.cancel(ignored);
+}
+
+} // namespace mpdecor::detail
