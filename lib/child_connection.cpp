@@ -170,7 +170,7 @@ void child_connection::reject(std::string problem) noexcept {
   report_.read_problem = std::move(problem);
   report_.damaged = true;
   kill();
-  finish_read();
+  read_done_ = true; // on_frame, which called the handler, concludes
 }
 
 void child_connection::finish_read() {

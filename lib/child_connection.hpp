@@ -69,7 +69,7 @@ public:
   void kill() noexcept;
 
   /// Marks what the child sent as damaged (`problem`) and kills it: it cannot be trusted
-  /// any more. For a frame handler that finds a frame it cannot use; it then returns false.
+  /// any more. Only from a frame handler that finds a frame it cannot use.
   void reject(std::string problem) noexcept;
 
   /// Closes the channel, a worker's signal to exit once idle; a child still running

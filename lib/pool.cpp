@@ -5,7 +5,7 @@
 #include "config.hpp"
 #include "deadline.hpp"
 #include "failure.hpp"
-#include "frame_reader.hpp"
+#include "child_connection.hpp"
 #include "launch.hpp"
 #include "registry.hpp"
 #include "reply.hpp"
@@ -88,31 +88,20 @@ failure cancelled_error(const pool_task& task, const char* when) {
 
 // One worker process, as the pool's thread sees it.
 struct worker {
-  explicit worker(boost::asio::io_context& io) : channel(io), task_timer(io), exit_timer(io) {}
+  explicit worker(boost::asio::io_context& io) : task_timer(io) {}
 
-  std::unique_ptr<child_process> process;
-  channel_ends channel;
-  pid_type pid = 0;
+  std::shared_ptr<child_connection> connection;
+  pid_type pid = 0; // 0 until it has started
   // Tasks sent (or being sent), in order; the worker answers them in that order, so the
   // front one is the one it runs.
   std::deque<std::shared_ptr<pool_task>> in_flight;
-  std::deque<std::shared_ptr<const std::string>> outgoing;
-  bool writing = false;
   bool ready = false;    // its initializer (if any) has succeeded
   bool retiring = false; // its channel was closed on purpose: it exits by itself
   std::size_t handed = 0;
   boost::asio::steady_timer task_timer;
-  boost::asio::steady_timer exit_timer;
   std::shared_ptr<pool_task> killed_task; // the task whose timeout or cancel killed it
   bool timed_out = false;
-  bool exited = false;
-  bool read_ended = false;
-  std::string read_problem; // a damaged reply: the worker cannot be trusted any more
-  std::string out_of_memory; // why this process could not hold a reply, if it could not
-  std::uint64_t reply_size = 0;
-  exit_status how; // how it ended, once exited
-  frame_header fixed;
-  std::string incoming;
+  child_report report; // what was seen of it once it ended
 };
 
 } // namespace
@@ -157,58 +146,43 @@ struct pool_core : std::enable_shared_from_this<pool_core> {
   // --- on the pool's thread, with `mutex` held ---------------------------------------------
 
   void launch_worker() {
-    std::shared_ptr<worker> w;
-    std::string key;
+    const std::string label = initializer.empty() ? "pool" : initializer;
+    auto w = std::make_shared<worker>(io);
+    child_events events;
+    events.started = [this, w] {
+      std::lock_guard lock(mutex);
+      on_started(w);
+    };
+    events.not_started = [this, w, label](std::error_code error, std::string what) {
+      std::lock_guard lock(mutex);
+      workers.remove(w);
+      break_pool(launch_failure(label, error, what));
+    };
+    events.frame = [this, w](incoming_frame frame) {
+      std::lock_guard lock(mutex);
+      return on_reply(w, std::move(frame));
+    };
+    events.ended = [this, w](child_report report) {
+      std::lock_guard lock(mutex);
+      w->report = std::move(report);
+      conclude(w);
+    };
     std::error_code error;
     std::string what;
-    const std::string label = initializer.empty() ? "pool" : initializer;
-    try {
-      w = std::make_shared<worker>(io);
-      key = new_launch_key();
-      w->process = launch_child(io, label, worker_options, key, w->channel, error, what,
-                                launch_mode::worker);
-    } catch (const std::exception& e) {
-      // Nothing a launch throws may leave the event loop: it breaks the pool, which says why.
-      error = error_code_of(e);
-      what = std::string("starting a worker: ") + e.what();
-    }
-    if (!w || !w->process) {
+    w->connection = child_connection::launch(io, label, worker_options, launch_mode::worker,
+                                             std::move(events), error, what);
+    if (!w->connection) {
       break_pool(launch_failure(label, error, what));
       return;
     }
     // Counted among the workers from now: the pool does not stop while one is starting.
     workers.push_back(w);
-    w->process->async_started([this, w, key, label](std::error_code error, std::string what) {
-      // Always continued through the pool's loop: a launcher may answer on this very
-      // thread, with `mutex` held.
-      boost::asio::post(io, [this, w, key, label, error, what = std::move(what)] {
-        std::lock_guard lock(mutex);
-        if (!w->process) // retired before it started
-          return;
-        if (error) {
-          workers.remove(w);
-          w->process.reset();
-          w->channel.close();
-          break_pool(launch_failure(label, error, what));
-          return;
-        }
-        on_started(w, key);
-      });
-    });
   }
 
-  void on_started(const std::shared_ptr<worker>& w, const std::string& key) {
-    w->pid = w->process->id();
-    w->outgoing.push_back(std::make_shared<const std::string>(hello_frame(key)));
-    read_next(w);
-    w->process->async_wait([this, w](exit_status how) {
-      std::lock_guard lock(mutex);
-      w->how = std::move(how);
-      on_exit(w);
-    });
+  void on_started(const std::shared_ptr<worker>& w) {
+    w->pid = w->connection->pid();
     if (initializer.empty()) {
       w->ready = true;
-      write_next(w);
       dispatch();
     } else {
       auto task = std::make_shared<pool_task>(
@@ -229,27 +203,9 @@ struct pool_core : std::enable_shared_from_this<pool_core> {
     if (!task->initializer)
       ++w->handed;
     w->in_flight.push_back(task);
-    w->outgoing.push_back(task->frame);
-    write_next(w);
+    w->connection->send(task->frame);
     if (w->in_flight.size() == 1)
       start_timer(w);
-  }
-
-  void write_next(const std::shared_ptr<worker>& w) {
-    if (w->writing || w->outgoing.empty() || w->retiring || w->exited)
-      return;
-    w->writing = true;
-    boost::asio::async_write(w->channel.writer(), boost::asio::buffer(*w->outgoing.front()),
-                             [this, w](boost::system::error_code ec, std::size_t) {
-                               std::lock_guard lock(mutex);
-                               w->writing = false;
-                               if (!w->outgoing.empty())
-                                 w->outgoing.pop_front();
-                               // A worker that cannot take its tasks is dead or dying:
-                               // its exit status tells why.
-                               if (!ec)
-                                 write_next(w);
-                             });
   }
 
   // The timeout of the task a worker is running starts when it reaches the front.
@@ -263,55 +219,29 @@ struct pool_core : std::enable_shared_from_this<pool_core> {
     w->task_timer.expires_at(deadline_after(*limit));
     w->task_timer.async_wait([this, w, task](boost::system::error_code ec) {
       std::lock_guard lock(mutex);
-      if (ec || w->exited || w->killed_task || w->in_flight.empty() ||
+      if (ec || w->connection->exited() || w->killed_task || w->in_flight.empty() ||
           w->in_flight.front() != task)
         return;
       w->timed_out = true;
       w->killed_task = task;
-      w->process->kill();
+      w->connection->kill();
     });
   }
 
-  void read_next(const std::shared_ptr<worker>& w) {
-    async_read_frame(w->channel, [this, w](incoming_frame frame) {
-      std::lock_guard lock(mutex);
-      switch (frame.how) {
-      case incoming_frame::end::complete:
-        w->fixed = frame.header;
-        w->incoming = std::move(frame.payload);
-        return on_reply(w);
-      case incoming_frame::end::closed: // the worker is gone: its exit status tells why
-        return read_ended(w);
-      case incoming_frame::end::damaged:
-        return damaged(w, frame.problem);
-      case incoming_frame::end::no_memory:
-        // Not the worker's fault, but it cannot finish sending: it is killed.
-        w->out_of_memory = std::move(frame.problem);
-        w->reply_size = frame.header.length;
-        if (!w->exited)
-          w->process->kill();
-        return read_ended(w);
-      }
-    });
-  }
-
-  void damaged(const std::shared_ptr<worker>& w, const std::string& problem) {
-    w->read_problem = problem;
-    if (!w->exited)
-      w->process->kill();
-    read_ended(w);
-  }
-
-  void on_reply(const std::shared_ptr<worker>& w) {
-    if (w->in_flight.empty())
-      return damaged(w, "a reply came for no task");
+  // A reply from worker `w`: the answer to the task at the front. True to read the next.
+  bool on_reply(const std::shared_ptr<worker>& w, incoming_frame frame) {
+    if (w->in_flight.empty()) {
+      w->connection->reject("a reply came for no task");
+      return false;
+    }
     const auto task = w->in_flight.front();
     failure error;
     try {
-      error = decode_reply(w->fixed.kind, w->incoming,
+      error = decode_reply(frame.header.kind, frame.payload,
                            {task->function, w->pid, worker_options.memory_limit});
     } catch (const std::exception& e) {
-      return damaged(w, std::string("the reply could not be decoded: ") + e.what());
+      w->connection->reject(std::string("the reply could not be decoded: ") + e.what());
+      return false;
     }
     w->in_flight.pop_front();
     w->task_timer.cancel();
@@ -322,31 +252,13 @@ struct pool_core : std::enable_shared_from_this<pool_core> {
         w->ready = true;
     } else {
       ++completed;
-      finish_task(*task, error, error ? std::string() : std::move(w->incoming));
+      finish_task(*task, error, error ? std::string() : std::move(frame.payload));
     }
-    w->incoming = std::string();
     start_timer(w);
     if (max_tasks_per_worker != 0 && w->handed >= max_tasks_per_worker && w->in_flight.empty())
       retire(w);
     dispatch();
-    read_next(w);
-  }
-
-  void read_ended(const std::shared_ptr<worker>& w) {
-    if (w->read_ended)
-      return;
-    w->read_ended = true;
-    conclude(w);
-  }
-
-  void on_exit(const std::shared_ptr<worker>& w) {
-    w->exited = true;
-    w->task_timer.cancel();
-    w->exit_timer.cancel();
-    if (!w->read_ended)
-      stop_reading_when_drained(w->exit_timer, w->channel, [w] { return w->read_ended; },
-                                std::chrono::steady_clock::now() + std::chrono::seconds(2));
-    conclude(w);
+    return true;
   }
 
   // Closing the channel is the worker's signal to exit once it is idle.
@@ -357,32 +269,19 @@ struct pool_core : std::enable_shared_from_this<pool_core> {
       // Not started yet (a fork server has not answered): abandoned, and killed by its
       // launcher if it starts after all.
       workers.remove(w);
-      w->process.reset();
-      w->channel.close();
+      w->connection->abandon();
       check_stopped();
       return;
     }
     w->retiring = true;
-    w->channel.close();
     // A worker whose exit hangs (a static destructor waiting for something) is killed.
-    if (!w->exited) {
-      w->exit_timer.expires_after(std::chrono::seconds(5));
-      w->exit_timer.async_wait([this, w](boost::system::error_code ec) {
-        std::lock_guard lock(mutex);
-        if (!ec && !w->exited)
-          w->process->kill();
-      });
-    }
+    w->connection->close(std::chrono::seconds(5));
   }
 
   // The worker has exited and every reply it sent has been read: what it was running when
   // it ended failed; what was handed to it but not started goes back to the queue.
   void conclude(const std::shared_ptr<worker>& w) {
-    if (!w->exited || !w->read_ended)
-      return;
     w->task_timer.cancel();
-    w->exit_timer.cancel();
-    w->channel.close();
     workers.remove(w);
     if (!w->in_flight.empty()) {
       const auto task = w->in_flight.front();
@@ -397,7 +296,7 @@ struct pool_core : std::enable_shared_from_this<pool_core> {
       for (auto it = w->in_flight.rbegin(); it != w->in_flight.rend(); ++it)
         requeue(*it);
     }
-    w->process.reset();
+    w->connection.reset();
     if (!broken && (!stopping || !queue.empty()))
       launch_worker();
     dispatch();
@@ -407,10 +306,11 @@ struct pool_core : std::enable_shared_from_this<pool_core> {
     failure result;
     result.function = task.function;
     result.pid = w.pid;
-    if (!w.out_of_memory.empty()) {
+    const child_report& report = w.report;
+    if (!report.out_of_memory.empty()) {
       result.what = failure::kind::result_too_large;
-      result.size = w.reply_size;
-      result.message = w.out_of_memory;
+      result.size = report.frame_size;
+      result.message = report.out_of_memory;
       return result;
     }
     if (w.killed_task.get() == &task && w.timed_out) {
@@ -418,13 +318,13 @@ struct pool_core : std::enable_shared_from_this<pool_core> {
       result.timeout = task.timeout ? *task.timeout : *worker_options.timeout;
       return result;
     }
-    if (!w.read_problem.empty()) {
+    if (report.damaged) {
       result.what = failure::kind::protocol;
       result.message = "mpdecor: the pool worker (pid " + std::to_string(w.pid) +
-                       ") sent a damaged reply for '" + task.function + "': " + w.read_problem;
+                       ") sent a damaged reply for '" + task.function + "': " + report.read_problem;
       return result;
     }
-    const exit_status& how = w.how;
+    const exit_status& how = report.how;
     std::string detail = "the pool worker ended while running the task";
     if (w.killed_task.get() == &task)
       detail = "killed through its handle";
@@ -481,7 +381,7 @@ struct pool_core : std::enable_shared_from_this<pool_core> {
     for (auto& w : workers) {
       if (queue.empty())
         break;
-      if (!w->ready || w->retiring || w->exited || !w->in_flight.empty())
+      if (!w->ready || w->retiring || w->connection->exited() || !w->in_flight.empty())
         continue;
       if (max_tasks_per_worker != 0 && w->handed >= max_tasks_per_worker)
         continue;
@@ -513,9 +413,9 @@ struct pool_core : std::enable_shared_from_this<pool_core> {
       if (it == w->in_flight.end())
         continue;
       if (it == w->in_flight.begin()) {
-        if (!w->exited && !w->killed_task) {
+        if (!w->connection->exited() && !w->killed_task) {
           w->killed_task = task;
-          w->process->kill();
+          w->connection->kill();
         }
       } else {
         // Sent but not started: the worker will run it, and its result is dropped.
@@ -622,7 +522,7 @@ std::vector<pid_type> worker_pids(pool_core& pool) {
   std::lock_guard lock(pool.mutex);
   std::vector<pid_type> pids;
   for (const auto& w : pool.workers)
-    if (!w->exited && w->pid != 0)
+    if (w->pid != 0) // started, and not yet concluded
       pids.push_back(w->pid);
   return pids;
 }
