@@ -6,6 +6,7 @@
 #include "deadline.hpp"
 #include "failure.hpp"
 #include "child_connection.hpp"
+#include "task_state.hpp"
 #include "launch.hpp"
 #include "registry.hpp"
 #include "reply.hpp"
@@ -30,16 +31,15 @@
 
 namespace mpdecor::detail {
 
-enum class task_stage { queued, running, finished };
-
-struct pool_task : std::enable_shared_from_this<pool_task> {
+struct pool_task final : task_state {
   pool_task(pool_request request, std::weak_ptr<pool_core> owner)
-      : function(std::move(request.function)),
+      : task_state(std::move(request.function)),
         frame(std::make_shared<const std::string>(std::move(request.frame))),
         timeout(request.timeout), chunk(request.chunk == 0 ? 1 : request.chunk),
         pool(std::move(owner)) {}
 
-  const std::string function;
+  void kill() override;
+
   // Kept until the task is gone: a task handed to a worker that dies before running it is
   // queued again and sent to another.
   const std::shared_ptr<const std::string> frame;
@@ -47,35 +47,13 @@ struct pool_task : std::enable_shared_from_this<pool_task> {
   const std::size_t chunk;
   const std::weak_ptr<pool_core> pool;
   bool initializer = false; // the first task of a worker, never seen by a caller
-
-  std::mutex mutex;
-  std::condition_variable changed;
-  task_stage stage = task_stage::queued;
-  pid_type pid = 0;
-  failure error; // none unless the task failed; made an exception on the caller's thread
-  std::string payload;
-  std::vector<std::function<void()>> listeners;
 };
 
 namespace {
 
 // Finishes a task once; later outcomes (a reply for a task already cancelled) are dropped.
-// Returns false if it had finished already.
 bool finish_task(pool_task& task, failure error, std::string payload = {}) {
-  std::vector<std::function<void()>> listeners;
-  {
-    std::lock_guard lock(task.mutex);
-    if (task.stage == task_stage::finished)
-      return false;
-    task.error = std::move(error);
-    task.payload = std::move(payload);
-    task.stage = task_stage::finished;
-    listeners.swap(task.listeners);
-  }
-  task.changed.notify_all();
-  for (auto& listener : listeners)
-    listener();
-  return true;
+  return task.finish(std::move(error), std::move(payload));
 }
 
 failure cancelled_error(const pool_task& task, const char* when) {
@@ -194,12 +172,7 @@ struct pool_core : std::enable_shared_from_this<pool_core> {
   }
 
   void hand(const std::shared_ptr<worker>& w, const std::shared_ptr<pool_task>& task) {
-    {
-      std::lock_guard lock(task->mutex);
-      task->stage = task_stage::running;
-      task->pid = w->pid;
-    }
-    task->changed.notify_all();
+    task->start(w->pid);
     if (!task->initializer)
       ++w->handed;
     w->in_flight.push_back(task);
@@ -349,13 +322,9 @@ struct pool_core : std::enable_shared_from_this<pool_core> {
   }
 
   void requeue(const std::shared_ptr<pool_task>& task) {
-    {
-      std::lock_guard lock(task->mutex);
-      if (task->stage == task_stage::finished)
-        return;
-      task->stage = task_stage::queued;
-      task->pid = 0;
-    }
+    if (finished(*task))
+      return;
+    task->requeue();
     if (task->initializer)
       return;
     if (broken)
@@ -445,7 +414,7 @@ std::shared_ptr<pool_core> start_pool(std::size_t workers, std::size_t max_tasks
   return pool;
 }
 
-std::shared_ptr<pool_task> submit(pool_core& pool, pool_request request) {
+std::shared_ptr<task_state> submit(pool_core& pool, pool_request request) {
   // Checked before taking the lock: a fork may have copied it locked.
   if (process_v2::current_pid() != pool.owner)
     throw usage_error(forked_message("a task '" + request.function + "' was submitted to a pool"));
@@ -527,39 +496,13 @@ std::vector<pid_type> worker_pids(pool_core& pool) {
   return pids;
 }
 
-void wait(pool_task& task) {
-  std::unique_lock lock(task.mutex);
-  task.changed.wait(lock, [&] { return task.stage == task_stage::finished; });
-}
-
-bool wait_for(pool_task& task, std::chrono::nanoseconds timeout) {
-  std::unique_lock lock(task.mutex);
-  return task.changed.wait_for(lock, timeout, [&] { return task.stage == task_stage::finished; });
-}
-
-std::string_view result(pool_task& task) {
-  wait(task);
-  failure error;
-  {
-    std::lock_guard lock(task.mutex);
-    if (!task.error)
-      return task.payload;
-    error = task.error;
-  }
-  error.raise();
-}
-
-pid_type last_pid(pool_task& task) {
-  std::lock_guard lock(task.mutex);
-  return task.pid;
-}
-
-void cancel(pool_task& task) {
+void pool_task::kill() {
+  pool_task& task = *this;
   const auto pool = task.pool.lock();
   if (!pool)
     return;
   std::lock_guard lock(pool->mutex);
-  const auto self = task.shared_from_this();
+  const auto self = std::static_pointer_cast<pool_task>(task.shared_from_this());
   const auto queued = std::find(pool->queue.begin(), pool->queue.end(), self);
   if (queued != pool->queue.end()) {
     // Withdrawn here rather than on the pool's thread, so that the handle reads as
@@ -576,40 +519,6 @@ void cancel(pool_task& task) {
     std::lock_guard lock(pool->mutex);
     pool->cancel_on_loop(self);
   });
-}
-
-pid_type pid(pool_task& task) {
-  std::unique_lock lock(task.mutex);
-  task.changed.wait(lock, [&] { return task.stage != task_stage::queued; });
-  if (task.pid == 0 && task.error) {
-    const failure error = task.error;
-    lock.unlock();
-    error.raise();
-  }
-  return task.pid;
-}
-
-bool running(pool_task& task) {
-  std::lock_guard lock(task.mutex);
-  return task.stage == task_stage::running;
-}
-
-bool finished(pool_task& task) {
-  std::lock_guard lock(task.mutex);
-  return task.stage == task_stage::finished;
-}
-
-const std::string& function_name(const pool_task& task) { return task.function; }
-
-void when_finished(pool_task& task, std::function<void()> listener) {
-  {
-    std::lock_guard lock(task.mutex);
-    if (task.stage != task_stage::finished) {
-      task.listeners.push_back(std::move(listener));
-      return;
-    }
-  }
-  listener();
 }
 
 } // namespace mpdecor::detail

@@ -5,6 +5,7 @@
 #include "deadline.hpp"
 #include "failure.hpp"
 #include "child_connection.hpp"
+#include "task_state.hpp"
 #include "launch.hpp"
 #include "reply.hpp"
 #include "shared_memory.hpp"
@@ -32,33 +33,24 @@
 
 namespace mpdecor::detail {
 
-enum class phase { queued, running, finished };
-
-struct call_state : std::enable_shared_from_this<call_state> {
-  call_state(call_request request)
-      : function(std::move(request.function)), frame(std::move(request.frame)),
+struct call_state final : task_state {
+  explicit call_state(call_request request)
+      : task_state(std::move(request.function)), frame(std::move(request.frame)),
         shared(std::move(request.shared)), settings(std::move(request.settings)) {}
 
-  const std::string function;
+  void kill() override;
+
   std::string frame; // handed to the connection once launched
   std::shared_ptr<const segment> shared; // the call's shared memory, until handed over
   const options settings;
-
-  // Shared with callers, under `mutex`.
-  std::mutex mutex;
-  std::condition_variable changed;
-  phase stage = phase::queued;
-  pid_type pid = 0;
-  failure error; // none unless the call failed
-  std::string payload;
-  std::shared_ptr<const segment> reply_segment; // the result's shared memory, if any
-  std::vector<std::function<void()>> listeners; // when_finished(), called once finished
 
   // Owned by the supervisor's thread.
   std::shared_ptr<child_connection> connection;
   std::unique_ptr<boost::asio::steady_timer> timer; // the call's timeout
   frame_header fixed;
   std::string incoming;
+  std::shared_ptr<const segment> incoming_segment; // the result's shared memory, if any
+  std::string result; // the result's payload, once decoded as one
   bool got_result = false;
   bool timed_out = false;
   bool killed = false;
@@ -117,7 +109,7 @@ public:
     return *the;
   }
 
-  std::shared_ptr<call_state> submit(call_request request) {
+  std::shared_ptr<task_state> submit(call_request request) {
     // Checked before taking the lock: a fork may have copied it locked.
     if (forked())
       throw usage_error(forked_message("'" + request.function + "' was called"));
@@ -237,7 +229,7 @@ private:
   void start(const std::shared_ptr<call_state>& call) {
     {
       std::lock_guard lock(call->mutex);
-      if (call->stage == phase::finished) { // cancelled while waiting for its slot
+      if (call->stage == task_stage::finished) { // cancelled while waiting for its slot
         release_slot();
         return;
       }
@@ -250,7 +242,7 @@ private:
     events.frame = [call](incoming_frame frame) {
       call->fixed = frame.header;
       call->incoming = std::move(frame.payload);
-      call->reply_segment = std::move(frame.shared);
+      call->incoming_segment = std::move(frame.shared);
       call->got_result = true;
       return false; // one result per call
     };
@@ -291,12 +283,7 @@ private:
   }
 
   void on_started(const std::shared_ptr<call_state>& call) {
-    {
-      std::lock_guard lock(call->mutex);
-      call->pid = call->connection->pid();
-      call->stage = phase::running;
-    }
-    call->changed.notify_all();
+    call->start(call->connection->pid());
   }
 
   // Ends a call whose child has not started yet (its timeout, or a kill): the launch is
@@ -340,7 +327,7 @@ private:
         failure reply =
             decode_reply(call.fixed.kind, call.incoming, {name, pid, call.settings.memory_limit});
         if (!reply)
-          call.payload = std::move(call.incoming);
+          call.result = std::move(call.incoming);
         return reply;
       } catch (const std::exception& e) {
         problem = std::string("the reply could not be decoded: ") + e.what();
@@ -380,22 +367,15 @@ private:
   }
 
   void finish(const std::shared_ptr<call_state>& call, failure error, bool held_slot) {
-    std::vector<std::function<void()>> listeners;
-    {
-      std::lock_guard lock(call->mutex);
-      listeners.swap(call->listeners);
-      call->error = std::move(error);
-      call->stage = phase::finished;
-      // Freed while the call's lock is held: a caller that sees its call finished and
-      // starts the next one at once finds the slot free, and wait_all() never returns
-      // before every call it waited for reads as finished.
-      if (held_slot)
-        release_slot();
-    }
-    call->changed.notify_all();
+    // The slot is freed while the call's lock is held: a caller that sees its call finished
+    // and starts the next one at once finds the slot free, and wait_all() never returns
+    // before every call it waited for reads as finished.
+    call->finish(std::move(error), std::move(call->result), std::move(call->incoming_segment),
+                 [this, held_slot] {
+                   if (held_slot)
+                     release_slot();
+                 });
     active_.erase(call);
-    for (auto& listener : listeners)
-      listener();
     call->connection.reset();
     call->timer.reset();
     call->incoming = std::string();
@@ -410,12 +390,12 @@ private:
   }
 
   void kill_on_loop(const std::shared_ptr<call_state>& call) {
-    phase stage;
+    task_stage stage;
     {
       std::lock_guard lock(call->mutex);
       stage = call->stage;
     }
-    if (stage == phase::finished)
+    if (stage == task_stage::finished)
       return;
     if (call->connection && !call->connection->started()) // launched, not started yet
       return abandon_launch(call, cancellation(*call, "mpdecor: the call to '" + call->function +
@@ -470,7 +450,7 @@ private:
 void mark_initialized() noexcept { initialized = true; }
 bool is_initialized() noexcept { return initialized; }
 
-std::shared_ptr<call_state> submit(call_request request) {
+std::shared_ptr<task_state> submit(call_request request) {
   if (!is_initialized())
     throw usage_error("mpdecor: call mpdecor::init(argc, argv) at the top of main before the "
                       "first call to '" + request.function + "' (without it the child would run "
@@ -482,80 +462,20 @@ std::shared_ptr<call_state> submit(call_request request) {
     // Its event loop or thread could not be made (the descriptor or thread limit): this
     // call fails like any launch, and the next one tries again.
     auto call = std::make_shared<call_state>(std::move(request));
-    call->error.what = failure::kind::launch;
-    call->error.function = call->function;
-    call->error.code = e.code();
-    call->error.message = "starting mpdecor's supervisor thread and event loop";
-    call->stage = phase::finished;
+    failure launch;
+    launch.what = failure::kind::launch;
+    launch.function = call->function;
+    launch.code = e.code();
+    launch.message = "starting mpdecor's supervisor thread and event loop";
+    call->finish(std::move(launch));
     return call;
   }
   return the->submit(std::move(request));
 }
 
-void wait(call_state& call) {
-  std::unique_lock lock(call.mutex);
-  call.changed.wait(lock, [&] { return call.stage == phase::finished; });
-}
-
-bool wait_for(call_state& call, std::chrono::nanoseconds timeout) {
-  std::unique_lock lock(call.mutex);
-  return call.changed.wait_for(lock, timeout, [&] { return call.stage == phase::finished; });
-}
-
-std::string_view result_segment(call_state& call) {
-  std::lock_guard lock(call.mutex);
-  return call.reply_segment ? call.reply_segment->view() : std::string_view();
-}
-
-std::string_view result(call_state& call) {
-  wait(call);
-  failure error;
-  {
-    std::lock_guard lock(call.mutex);
-    if (!call.error)
-      return call.payload;
-    error = call.error;
-  }
-  error.raise();
-}
-
-void kill(call_state& call) {
+void call_state::kill() {
   // The handle's shared pointer keeps the state alive; the supervisor needs its own.
-  supervisor::instance().kill(call.shared_from_this());
-}
-
-pid_type pid(call_state& call) {
-  std::unique_lock lock(call.mutex);
-  call.changed.wait(lock, [&] { return call.stage != phase::queued; });
-  if (call.pid == 0 && call.error) {
-    const failure error = call.error;
-    lock.unlock();
-    error.raise();
-  }
-  return call.pid;
-}
-
-bool running(call_state& call) {
-  std::lock_guard lock(call.mutex);
-  return call.stage == phase::running;
-}
-
-bool finished(call_state& call) {
-  std::lock_guard lock(call.mutex);
-  return call.stage == phase::finished;
-}
-
-const std::string& function_name(const call_state& call) { return call.function; }
-
-void when_finished(call_state& call, std::function<void()> listener) {
-  {
-    std::lock_guard lock(call.mutex);
-    if (call.stage != phase::finished) {
-      call.listeners.push_back(std::move(listener));
-      return;
-    }
-  }
-  listener();
+  supervisor::instance().kill(std::static_pointer_cast<call_state>(shared_from_this()));
 }
 
 } // namespace mpdecor::detail

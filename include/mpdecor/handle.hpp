@@ -12,15 +12,16 @@
 
 namespace mpdecor {
 
-/// A call running (or queued) in a child process.
+/// A call running (or queued) in a child process: what `proc` returns, and what a pool's
+/// `submit` returns (as `pool_handle`, the same type).
 ///
 /// Handles are cheap to copy; all copies refer to the same call. A handle may be dropped at
-/// any time: the child keeps running and mpdecor still reaps it.
+/// any time: the child keeps running and mpdecor still reaps it (a pool task still runs).
 template <class Result>
 class handle {
 public:
   handle() = default;
-  explicit handle(std::shared_ptr<detail::call_state> state) : state_(std::move(state)) {}
+  explicit handle(std::shared_ptr<detail::task_state> state) : state_(std::move(state)) {}
 
   /// Waits until the call has finished, however it ended. Never throws the call's error.
   void wait() const { detail::wait(*state_); }
@@ -45,18 +46,22 @@ public:
       } catch (const std::exception& e) {
         throw protocol_error("mpdecor: the result of '" + function() +
                                  "' could not be decoded: " + e.what(),
-                             function(), pid());
+                             function(), detail::last_pid(*state_));
       }
       return value;
     }
   }
 
-  /// Kills the child (the call then fails with `child_crashed`), or cancels the call if it
-  /// has not started yet (it then fails with `cancelled`). Does nothing once finished.
+  /// Kills the child (the call then fails with `child_crashed`; a pool replaces its
+  /// worker), or cancels the call if it has not started yet (it then fails with
+  /// `cancelled`). Does nothing once finished.
   void kill() const { detail::kill(*state_); }
+  /// Same as `kill`, named as Python's `Future.cancel`.
+  void cancel() const { detail::kill(*state_); }
 
-  /// The child's pid; waits until the child has been started. Throws `launch_error` if it
-  /// could not be, and `cancelled` if the call was cancelled before it started.
+  /// The child's pid (a pool task: its worker's); waits until the child has been started.
+  /// Throws `launch_error` if it could not be, and `cancelled` if the call was cancelled
+  /// before it started.
   pid_type pid() const { return detail::pid(*state_); }
 
   /// True while the child is running (false while queued and once finished).
@@ -71,8 +76,11 @@ public:
   /// False for a default-constructed handle.
   explicit operator bool() const noexcept { return static_cast<bool>(state_); }
 
+  /// The shared state, for mpdecor's own extensions (async_call, pool::map).
+  const std::shared_ptr<detail::task_state>& state() const noexcept { return state_; }
+
 private:
-  std::shared_ptr<detail::call_state> state_;
+  std::shared_ptr<detail::task_state> state_;
 };
 
 } // namespace mpdecor

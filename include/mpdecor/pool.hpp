@@ -71,72 +71,12 @@ struct map_options {
   std::function<void(std::size_t done, std::size_t total)> progress;
 };
 
-/// A task submitted to a pool; the pool's counterpart of `handle`, with the same API.
-///
-/// Copies refer to the same task. Dropping every copy does not cancel it.
+/// A task submitted to a pool: a `handle`, the same type as `proc` returns. `cancel()`
+/// (or `kill()`) withdraws a queued task (it fails with `cancelled`), or kills the worker
+/// running it (it fails with `child_crashed`; the pool replaces the worker). Dropping every
+/// copy does not cancel it.
 template <class Result>
-class pool_handle {
-public:
-  pool_handle() = default;
-  explicit pool_handle(std::shared_ptr<detail::pool_task> state) : state_(std::move(state)) {}
-
-  /// Waits until the task has finished, however it ended. Never throws the task's error.
-  void wait() const { detail::wait(*state_); }
-
-  /// Waits at most `timeout`; true when the task has finished.
-  template <class Rep, class Period>
-  bool wait_for(std::chrono::duration<Rep, Period> timeout) const {
-    return detail::wait_for(*state_,
-                            std::chrono::duration_cast<std::chrono::nanoseconds>(timeout));
-  }
-
-  /// Waits, then returns the function's result or throws the task's error
-  /// (`remote_error`, `child_crashed`, `timeout_error`, `cancelled`, ...).
-  Result get() const {
-    const std::string_view payload = detail::result(*state_);
-    if constexpr (!std::is_void_v<Result>) {
-      Result value{};
-      try {
-        detail::input_archive archive(payload);
-        archive(value);
-      } catch (const std::exception& e) {
-        throw protocol_error("mpdecor: the result of '" + function() +
-                                 "' could not be decoded: " + e.what(),
-                             function(), detail::last_pid(*state_));
-      }
-      return value;
-    }
-  }
-
-  /// Withdraws a queued task (it fails with `cancelled`), or kills the worker running it
-  /// (it fails with `child_crashed`; the pool replaces the worker). Does nothing once
-  /// finished.
-  void cancel() const { detail::cancel(*state_); }
-  /// Same as `cancel`, named like `handle::kill`.
-  void kill() const { detail::cancel(*state_); }
-
-  /// Pid of the worker that runs the task; waits until a worker has it. Throws the task's
-  /// error if it ended before reaching one (`cancelled`, for instance).
-  pid_type pid() const { return detail::pid(*state_); }
-
-  /// True while a worker has the task (false while queued and once finished).
-  bool running() const { return detail::running(*state_); }
-
-  /// True once the task has finished (result, error, crash or cancellation).
-  bool finished() const { return detail::finished(*state_); }
-
-  /// Registered name of the function.
-  const std::string& function() const { return detail::function_name(*state_); }
-
-  /// False for a default-constructed handle.
-  explicit operator bool() const noexcept { return static_cast<bool>(state_); }
-
-  /// The shared state, for mpdecor's own extensions (async_call).
-  const std::shared_ptr<detail::pool_task>& state() const noexcept { return state_; }
-
-private:
-  std::shared_ptr<detail::pool_task> state_;
-};
+using pool_handle = handle<Result>;
 
 namespace detail {
 

@@ -1,8 +1,9 @@
 // mpdecor: the interface between the header-only decorators and the compiled supervisor.
-// A call's state lives in the library; handles hold a shared pointer to it.
+// A call's state lives in the library (detail/task.hpp); handles hold a shared pointer to it.
 #ifndef MPDECOR_DETAIL_CALL_HPP
 #define MPDECOR_DETAIL_CALL_HPP
 
+#include <mpdecor/detail/task.hpp>
 #include <mpdecor/detail/wire.hpp>
 #include <mpdecor/errors.hpp>
 #include <mpdecor/options.hpp>
@@ -16,8 +17,7 @@
 
 namespace mpdecor::detail {
 
-struct call_state; // defined in lib/supervisor.cpp
-class segment;     // a shared-memory segment, lib/shared_memory.hpp
+class segment; // a shared-memory segment, lib/shared_memory.hpp
 
 /// Everything the supervisor needs to start a call.
 struct call_request {
@@ -56,22 +56,7 @@ call_request make_request(std::string name, const options& settings, Encode&& en
 }
 
 /// Starts the call now, or queues it when the limit on running children is reached.
-std::shared_ptr<call_state> submit(call_request request);
-
-void wait(call_state& call);
-bool wait_for(call_state& call, std::chrono::nanoseconds timeout);
-/// Waits, then returns the payload of the result, or throws the call's error.
-std::string_view result(call_state& call);
-/// The shared-memory segment that came with the result (empty if none); call after result().
-std::string_view result_segment(call_state& call);
-void kill(call_state& call);
-pid_type pid(call_state& call);
-bool running(call_state& call);
-bool finished(call_state& call);
-const std::string& function_name(const call_state& call);
-/// Calls `listener` once the call has finished: at once, on this thread, if it has; else on
-/// the supervisor's thread (or one cancelling the call). It must not block.
-void when_finished(call_state& call, std::function<void()> listener);
+std::shared_ptr<task_state> submit(call_request request);
 
 } // namespace mpdecor::detail
 

@@ -3,6 +3,7 @@
 #ifndef MPDECOR_DETAIL_POOL_CALL_HPP
 #define MPDECOR_DETAIL_POOL_CALL_HPP
 
+#include <mpdecor/detail/task.hpp>
 #include <mpdecor/errors.hpp>
 #include <mpdecor/options.hpp>
 
@@ -18,7 +19,6 @@
 namespace mpdecor::detail {
 
 struct pool_core; // defined in lib/pool.cpp
-struct pool_task; // defined in lib/pool.cpp
 
 /// Everything a pool needs to run one task.
 struct pool_request {
@@ -32,7 +32,7 @@ struct pool_request {
 std::shared_ptr<pool_core> start_pool(std::size_t workers, std::size_t max_tasks_per_worker,
                                       std::string initializer, options worker_options);
 /// Queues a task. Throws `usage_error` once the pool is shutting down.
-std::shared_ptr<pool_task> submit(pool_core& pool, pool_request request);
+std::shared_ptr<task_state> submit(pool_core& pool, pool_request request);
 /// Stops taking tasks, cancels the queued ones if `cancel_queued`, waits for the rest and
 /// for every worker to exit. Idempotent.
 void shutdown(pool_core& pool, bool cancel_queued);
@@ -42,21 +42,6 @@ std::size_t running_count(pool_core& pool);
 std::size_t completed_count(pool_core& pool);
 std::size_t worker_count(const pool_core& pool);
 std::vector<pid_type> worker_pids(pool_core& pool);
-
-void wait(pool_task& task);
-bool wait_for(pool_task& task, std::chrono::nanoseconds timeout);
-/// Waits, then returns the payload of the result, or throws the task's error.
-std::string_view result(pool_task& task);
-void cancel(pool_task& task);
-pid_type pid(pool_task& task);
-/// The pid of the worker that had the task last; 0 if none had it.
-pid_type last_pid(pool_task& task);
-bool running(pool_task& task);
-bool finished(pool_task& task);
-const std::string& function_name(const pool_task& task);
-/// Calls `listener` once the task has finished: at once, on this thread, if it has; else on
-/// the thread that finishes it (the pool's, or one cancelling it). It must not block.
-void when_finished(pool_task& task, std::function<void()> listener);
 
 } // namespace mpdecor::detail
 

@@ -1,0 +1,57 @@
+// mpdecor: the state of one call or pool task, shared by its handles and the event loop
+// that runs it (lib/supervisor.cpp for calls, lib/pool.cpp for pool tasks).
+#ifndef MPDECOR_LIB_TASK_STATE_HPP
+#define MPDECOR_LIB_TASK_STATE_HPP
+
+#include "failure.hpp"
+#include "shared_memory.hpp"
+
+#include <mpdecor/detail/task.hpp>
+
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace mpdecor::detail {
+
+enum class task_stage { queued, running, finished };
+
+struct task_state : std::enable_shared_from_this<task_state> {
+  explicit task_state(std::string name) : function(std::move(name)) {}
+  virtual ~task_state() = default;
+  task_state(const task_state&) = delete;
+  task_state& operator=(const task_state&) = delete;
+
+  /// Kills the child running the task, or withdraws the task if it has not started.
+  virtual void kill() = 0;
+
+  /// Marks the task started in child `child`.
+  void start(pid_type child);
+  /// Puts a started task back in the queue (its worker died before starting it).
+  void requeue();
+  /// Finishes the task once, with `error` or (when none) `result`; `under_lock` runs while
+  /// the task's lock is held, before anyone can see it finished. False, changing nothing,
+  /// if it had finished already.
+  bool finish(failure error, std::string result = {},
+              std::shared_ptr<const segment> shared = nullptr,
+              const std::function<void()>& under_lock = {});
+
+  const std::string function;
+
+  // Shared with callers, under `mutex`.
+  std::mutex mutex;
+  std::condition_variable changed;
+  task_stage stage = task_stage::queued;
+  pid_type pid = 0;
+  failure error; // none unless the task failed; made an exception on the caller's thread
+  std::string payload;
+  std::shared_ptr<const segment> reply_segment; // the result's shared memory, if any
+  std::vector<std::function<void()>> listeners; // when_finished(), called once finished
+};
+
+} // namespace mpdecor::detail
+
+#endif
