@@ -1,5 +1,6 @@
 // mpdecor: init(), and serving a call in a child process.
 #include "channel.hpp"
+#include "launch_key.hpp"
 #include "registry.hpp"
 #include "reply.hpp"
 #include "shared_memory.hpp"
@@ -72,15 +73,6 @@ void read_frame(native_channel in, frame_kind expected, std::string& payload,
     leave(exit_bad_call_message, "mpdecor: the message from the parent ended early");
 }
 
-// Compares in time independent of where the keys differ.
-bool same_key(const std::string& offered, const std::string& key) {
-  if (offered.size() != key.size())
-    return false;
-  unsigned char difference = 0;
-  for (std::size_t i = 0; i < key.size(); ++i)
-    difference |= static_cast<unsigned char>(offered[i] ^ key[i]);
-  return difference == 0;
-}
 
 #if !defined(_WIN32)
 // The parent sends nothing after the call, so the channel's read end only wakes when the
@@ -141,7 +133,7 @@ void watch_parent(native_channel in) {
     std::string offered;
     input_archive archive(payload);
     archive(offered);
-    if (!same_key(offered, key))
+    if (!keys_match(offered, key))
       leave(exit_not_started_by_mpdecor,
             "mpdecor: the call did not come from the process that started this child; it "
             "runs no function (refusing '" + name + "')");

@@ -201,8 +201,7 @@ void run_fork_server(int argc, char** argv) {
   {
     control_message hello;
     if (!receive_message(control, hello) || hello.kind != message_kind::fork ||
-        hello.id != 0 || hello.key.size() != key.size() ||
-        !std::equal(key.begin(), key.end(), hello.key.begin()))
+        hello.id != 0 || !keys_match(hello.key, key))
       server_stop(exit_not_started_by_mpdecor,
                   "the requests do not come from the process that started this server");
   }

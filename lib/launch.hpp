@@ -5,6 +5,7 @@
 #define MPDECOR_LIB_LAUNCH_HPP
 
 #include "config.hpp"
+#include "launch_key.hpp"
 
 #include <mpdecor/errors.hpp>
 #include <mpdecor/options.hpp>
@@ -157,11 +158,6 @@ slurm_options effective_slurm_options(const options& settings);
 /// address space (reserving touches no page); a reservation that fails is not an error.
 void reserve_for_reply(std::string& buffer, std::uint64_t length) noexcept;
 
-/// A fresh random launch key, as hex digits (lib/supervisor.cpp).
-std::string new_launch_key();
-/// The hello frame that proves to a child that its calls come from the process holding
-/// `key` (lib/supervisor.cpp).
-std::string hello_frame(const std::string& key);
 
 /// Kills the child at once without reaping it (its wait reaps it).
 void kill_child(process_v2::process& child) noexcept;

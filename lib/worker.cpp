@@ -2,6 +2,7 @@
 // served like a one-call child serves its only one (serve_call), and its reply goes back
 // on the same channel; the parent closing the channel is the signal to exit.
 #include "channel.hpp"
+#include "launch_key.hpp"
 #include "reply.hpp"
 #include "worker.hpp"
 
@@ -66,17 +67,6 @@ bool read_frame(native_channel in, frame_kind expected, std::string& payload,
   return true;
 }
 
-// Every byte is compared whatever the earlier ones held, so the time taken tells nothing
-// about how much of a guessed key was right.
-bool keys_match(const std::string& offered, const std::string& key) {
-  if (offered.size() != key.size())
-    return false;
-  unsigned accumulated = 0;
-  for (std::size_t i = 0; i < key.size(); ++i)
-    accumulated |= static_cast<unsigned>(static_cast<unsigned char>(offered[i]) ^
-                                         static_cast<unsigned char>(key[i]));
-  return accumulated == 0;
-}
 
 } // namespace
 
