@@ -7,6 +7,7 @@
 #include <boost/asio/write.hpp>
 
 #include <array>
+#include <cstdio>
 #include <utility>
 
 namespace mpdecor::detail {
@@ -227,6 +228,20 @@ void child_connection::abandon() noexcept {
   channel_->close();
   boost::system::error_code ignored;
   timer_.cancel(ignored);
+}
+
+void run_event_loop(boost::asio::io_context& io) noexcept {
+  for (;;) {
+    try {
+      io.run();
+      return;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "mpdecor: internal error on an event loop, please report it: %s\n",
+                   e.what());
+    } catch (...) {
+      std::fprintf(stderr, "mpdecor: internal error on an event loop, please report it\n");
+    }
+  }
 }
 
 } // namespace mpdecor::detail

@@ -118,6 +118,11 @@ private:
   bool reported_ = false;
 };
 
+/// Runs `io` until it is stopped. Every handler of mpdecor's handles its own failures;
+/// should anything still escape one (a bug), it is reported on stderr and the loop goes
+/// on, rather than ending the program through std::terminate.
+void run_event_loop(boost::asio::io_context& io) noexcept;
+
 } // namespace mpdecor::detail
 
 #endif

@@ -113,7 +113,7 @@ struct pool_core : std::enable_shared_from_this<pool_core> {
   std::size_t completed = 0;
 
   void start() {
-    thread = std::thread([this] { io.run(); });
+    thread = std::thread([this] { run_event_loop(io); });
     boost::asio::post(io, [this] {
       std::lock_guard lock(mutex);
       for (std::size_t i = 0; i < size && !broken; ++i)
@@ -408,10 +408,15 @@ std::shared_ptr<pool_core> start_pool(std::size_t workers, std::size_t max_tasks
     throw not_registered("mpdecor: the pool's initializer '" + initializer +
                              "' is not a registered function",
                          initializer, 0);
-  auto pool = std::make_shared<pool_core>(workers, max_tasks_per_worker, std::move(initializer),
-                                          std::move(worker_options));
-  pool->start();
-  return pool;
+  try {
+    auto pool = std::make_shared<pool_core>(workers, max_tasks_per_worker,
+                                            std::move(initializer), std::move(worker_options));
+    pool->start();
+    return pool;
+  } catch (const std::exception& e) {
+    // Its event loop or thread could not be made (the descriptor or thread limit).
+    throw launch_error("pool", error_code_of(e), "starting the pool's thread and event loop");
+  }
 }
 
 std::shared_ptr<task_state> submit(pool_core& pool, pool_request request) {

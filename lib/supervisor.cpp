@@ -134,7 +134,7 @@ private:
   supervisor() {
     const unsigned threads = std::thread::hardware_concurrency();
     limit_ = threads == 0 ? 2 : threads;
-    thread_ = std::thread([this] { io_.run(); });
+    thread_ = std::thread([this] { run_event_loop(io_); });
     std::atexit([] { instance().shut_down(); });
   }
 
@@ -428,14 +428,14 @@ std::shared_ptr<task_state> submit(call_request request) {
   supervisor* the = nullptr;
   try {
     the = &supervisor::instance();
-  } catch (const std::system_error& e) {
+  } catch (const std::exception& e) {
     // Its event loop or thread could not be made (the descriptor or thread limit): this
     // call fails like any launch, and the next one tries again.
     auto call = std::make_shared<call_state>(std::move(request));
     failure launch;
     launch.what = failure::kind::launch;
     launch.function = call->function;
-    launch.code = e.code();
+    launch.code = error_code_of(e);
     launch.message = "starting mpdecor's supervisor thread and event loop";
     call->finish(std::move(launch));
     return call;
