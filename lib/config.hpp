@@ -76,6 +76,12 @@
 // a child whose exec failed. mpdecor therefore starts its POSIX children with posix_spawn
 // (lib/launch_posix.cpp) and only attaches a v2 process to the pid, for its pidfd wait.
 
+// The fork-server start method needs Linux's signalfd, prctl and SCM_RIGHTS passing;
+// elsewhere a call asking for it starts a fresh process.
+#if defined(__linux__)
+#define MPDECOR_FORK_SERVER 1
+#endif
+
 // Linux 5.3+: a child can be watched through a pidfd (lib/os_posix.cpp); elsewhere, and
 // where the kernel or a seccomp filter refuses it, a thread of mpdecor's waits for it.
 #if defined(__linux__)

@@ -5,34 +5,27 @@
 // A fork of that small, clean process is a fresh process for the call, at a fraction of
 // the cost of starting the executable again.
 //
-// Control channel (a socket pair between the parent and the server), one message each:
-// 8-byte length, then a payload in the wire archive. The parent asks "fork" (followed by
-// the call's channel end, passed with send_fd) and "kill"; the server answers "started" (pid or
-// errno) and "ended" (the wait status, once the server has reaped the child). The server
-// reaps its children, so it is also the one that kills them: a pid it has reaped is never
-// signalled, whatever reused it.
-//
-// Written with blocking reads and poll: the server must stay single-threaded (it forks),
-// and the parent's side runs on its own reader thread, shared by the supervisor and pools.
+// This file is the parent's side: its connection to the server, whose reader thread (one,
+// shared by the supervisor and the pools) dispatches the server's answers to the event
+// loops that wait for them. The control channel is described in lib/fork_server.hpp, the
+// server in lib/fork_server_main_posix.cpp.
 #include "config.hpp"
 
-#if defined(__linux__)
+#if defined(MPDECOR_FORK_SERVER)
 
+#include "fork_server.hpp"
 #include "channel.hpp"
 #include "launch.hpp"
 #include "os.hpp"
 #include "shared_memory.hpp"
 #include "spawn_posix.hpp"
-#include "worker.hpp"
 
 #include <mpdecor/detail/call.hpp>
 #include <mpdecor/detail/wire.hpp>
-#include <mpdecor/init.hpp>
 
 #include <boost/asio/post.hpp>
 
 #include <cerrno>
-#include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -40,268 +33,13 @@
 #include <map>
 #include <mutex>
 #include <optional>
-#include <poll.h>
 #include <set>
-#include <sys/prctl.h>
-#include <sys/resource.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
 
 namespace mpdecor::detail {
-namespace {
-
-// The glibc dynamic linker's switch for binding every symbol at start-up.
-constexpr const char* bind_now_variable = "LD_BIND_NOW";
-
-enum class message_kind : std::uint8_t { fork = 1, kill = 2, started = 3, ended = 4 };
-
-/// One message on the control channel.
-struct control_message {
-  message_kind kind{};
-  std::uint64_t id = 0;        // fork, started: which request
-  std::int64_t pid = 0;        // started, ended, kill
-  std::int32_t value = 0;      // started: errno (0: fine); ended: wait status
-  std::string function;        // fork
-  std::uint8_t worker = 0;     // fork: 1 for a pool's worker
-  std::string key;             // fork: the child's launch key
-  std::string directory;       // fork: working directory
-  std::vector<std::pair<std::string, std::string>> environment; // fork: variables to set
-  std::uint64_t memory_limit = 0; // fork
-};
-
-// Sends one message; a fork request's channel end `fd` follows it alone, as a segment's
-// descriptor follows its frame header (see wire.hpp). Throws std::system_error.
-void send_message(int socket, const control_message& message, int fd = -1) {
-  std::string bytes(8, '\0');
-  {
-    output_archive archive(bytes);
-    archive(static_cast<std::uint8_t>(message.kind), message.id, message.pid, message.value,
-            message.function, message.worker, message.key, message.directory);
-    archive(static_cast<std::uint64_t>(message.environment.size()));
-    for (const auto& [name, value] : message.environment)
-      archive(name, value);
-    archive(message.memory_limit);
-  }
-  const std::uint64_t length = bytes.size() - 8;
-  std::memcpy(bytes.data(), &length, 8);
-  write_all(socket, bytes);
-  if (fd != -1)
-    send_fd(socket, fd);
-}
-
-// Reads exactly `size` bytes. False when the other end closed before the first byte.
-// Throws std::system_error.
-bool receive_exact(int socket, char* data, std::size_t size) {
-  std::size_t got = 0;
-  while (got < size) {
-    const std::size_t done = read_some(socket, data + got, size - got);
-    if (done == 0) {
-      if (got == 0)
-        return false;
-      throw std::system_error(std::make_error_code(std::errc::connection_reset),
-                              "fork server channel closed within a message");
-    }
-    got += done;
-  }
-  return true;
-}
-
-// Reads one message, and with `fd` the channel end that follows a fork request; false when
-// the channel closed between messages.
-bool receive_message(int socket, control_message& message, int* fd = nullptr) {
-  std::uint64_t length = 0;
-  if (!receive_exact(socket, reinterpret_cast<char*>(&length), 8))
-    return false;
-  if (length > (std::uint64_t{1} << 24))
-    throw decode_failure("fork server message of " + std::to_string(length) + " bytes");
-  std::string payload(static_cast<std::size_t>(length), '\0');
-  if (!payload.empty() && !receive_exact(socket, payload.data(), payload.size()))
-    throw decode_failure("fork server message ended early");
-  input_archive archive(payload);
-  std::uint8_t kind = 0;
-  archive(kind);
-  message.kind = static_cast<message_kind>(kind);
-  archive(message.id, message.pid, message.value, message.function,
-          message.worker, message.key, message.directory);
-  std::uint64_t count = 0;
-  archive(count);
-  archive.check_length(count);
-  message.environment.clear();
-  for (std::uint64_t i = 0; i < count; ++i) {
-    std::pair<std::string, std::string> entry;
-    archive(entry.first, entry.second);
-    message.environment.push_back(std::move(entry));
-  }
-  archive(message.memory_limit);
-  if (fd != nullptr && message.kind == message_kind::fork)
-    *fd = receive_fd(socket);
-  return true;
-}
-
-// --- the server ------------------------------------------------------------------------
-
-[[noreturn]] void server_stop(int code, const std::string& message) {
-  std::fprintf(stderr, "mpdecor fork server: %s\n", message.c_str());
-  std::_Exit(code);
-}
-
-// In the fork: becomes the call's child. Never returns.
-[[noreturn]] void become_child(int control, int signals, const sigset_t& original_mask,
-                               pid_t server, const std::string& server_directory,
-                               control_message& request, int channel_fd) {
-  ::close(control);
-  ::close(signals);
-  ::sigprocmask(SIG_SETMASK, &original_mask, nullptr);
-  // Dies with the server, which dies with the parent (its channel closes).
-  if (::prctl(PR_SET_PDEATHSIG, SIGKILL) == 0)
-    mark_dies_with_parent();
-  if (::getppid() != server)
-    std::_Exit(exit_parent_gone);
-  for (const auto& [name, value] : request.environment)
-    ::setenv(name.c_str(), value.c_str(), 1);
-  if (!request.directory.empty() && request.directory != server_directory &&
-      ::chdir(request.directory.c_str()) != 0) {
-    std::fprintf(stderr, "mpdecor: cannot enter %s: %s\n", request.directory.c_str(),
-                 std::strerror(errno));
-    std::_Exit(exit_not_started_by_mpdecor);
-  }
-  if (request.memory_limit != 0) {
-    const rlimit limit{static_cast<rlim_t>(request.memory_limit),
-                       static_cast<rlim_t>(request.memory_limit)};
-    ::setrlimit(RLIMIT_AS, &limit);
-  }
-  child_channel channel;
-  channel.in = channel_fd;
-  channel.out = channel_fd;
-  if (request.worker != 0)
-    serve_worker(channel, request.key);
-  serve_child(channel, request.function, request.key);
-}
-
-} // namespace
-
-void run_fork_server(int argc, char** argv) {
-  ::unsetenv(bind_now_variable);
-  prepare_child_process();
-  child_channel channel;
-  if (argc != 5 || std::strcmp(argv[3], "--mp-channel") != 0 ||
-      !open_child_channel(argv[4], channel))
-    server_stop(exit_not_started_by_mpdecor,
-                "started with --mp-fork-server but not by mpdecor; it forks nothing");
-  const std::string key = take_environment_variable(launch_key_variable);
-  if (key.size() != launch_key_size * 2)
-    server_stop(exit_not_started_by_mpdecor,
-                "started with --mp-fork-server but has no launch key; it forks nothing");
-  const int control = static_cast<int>(channel.in);
-  // The first message must carry the key, as a hello does for any child.
-  {
-    control_message hello;
-    if (!receive_message(control, hello) || hello.kind != message_kind::fork ||
-        hello.id != 0 || !keys_match(hello.key, key))
-      server_stop(exit_not_started_by_mpdecor,
-                  "the requests do not come from the process that started this server");
-  }
-
-  sigset_t children;
-  sigset_t original;
-  sigemptyset(&children);
-  sigaddset(&children, SIGCHLD);
-  ::sigprocmask(SIG_BLOCK, &children, &original);
-  const int signals = ::signalfd(-1, &children, SFD_CLOEXEC | SFD_NONBLOCK);
-  if (signals == -1)
-    server_stop(exit_not_started_by_mpdecor, std::string("signalfd: ") + std::strerror(errno));
-  const pid_t self = ::getpid();
-  std::set<pid_t> alive;
-  std::error_code ignored;
-  const std::string directory_now = std::filesystem::current_path(ignored).string();
-
-  auto reap = [&] {
-    for (;;) {
-      int status = 0;
-      const pid_t pid = ::waitpid(-1, &status, WNOHANG);
-      if (pid <= 0)
-        return;
-      alive.erase(pid);
-      control_message ended;
-      ended.kind = message_kind::ended;
-      ended.pid = pid;
-      ended.value = status;
-      send_message(control, ended);
-    }
-  };
-
-  try {
-    for (;;) {
-      pollfd watched[2] = {{control, POLLIN, 0}, {signals, POLLIN, 0}};
-      if (::poll(watched, 2, -1) < 0) {
-        if (errno == EINTR)
-          continue;
-        break;
-      }
-      if (watched[1].revents != 0) {
-        signalfd_siginfo info;
-        while (::read(signals, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
-        }
-        reap();
-      }
-      if (watched[0].revents == 0)
-        continue;
-      control_message request;
-      int fd = -1;
-      if (!receive_message(control, request, &fd))
-        break; // the parent is gone, or done
-      if (request.kind == message_kind::kill) {
-        if (alive.count(static_cast<pid_t>(request.pid)) != 0)
-          ::kill(static_cast<pid_t>(request.pid), SIGKILL);
-        continue;
-      }
-      control_message started;
-      started.kind = message_kind::started;
-      started.id = request.id;
-      // The directory is checked here, so that one the child could not enter is a failed
-      // launch, as with the other start methods, not a child that exits at once.
-      int unusable = 0;
-      struct stat directory {};
-      if (!request.directory.empty()) {
-        if (::stat(request.directory.c_str(), &directory) != 0)
-          unusable = errno;
-        else if (!S_ISDIR(directory.st_mode))
-          unusable = ENOTDIR;
-      }
-      if (request.kind != message_kind::fork || fd == -1) {
-        started.value = EINVAL;
-      } else if (unusable != 0) {
-        started.value = unusable;
-      } else {
-        const pid_t pid = ::fork();
-        if (pid == 0)
-          become_child(control, signals, original, self, directory_now, request, fd);
-        if (pid < 0)
-          started.value = errno;
-        else
-          alive.insert(pid);
-        started.pid = pid;
-      }
-      if (fd != -1)
-        ::close(fd);
-      send_message(control, started);
-    }
-  } catch (const std::system_error& e) {
-    // A closed channel means the parent is gone, which needs no message.
-    if (e.code() != std::errc::broken_pipe && e.code() != std::errc::connection_reset)
-      std::fprintf(stderr, "mpdecor fork server: %s\n", e.what());
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "mpdecor fork server: %s\n", e.what());
-  }
-  // The parent is gone: so are the calls.
-  for (pid_t pid : alive)
-    ::kill(pid, SIGKILL);
-  std::_Exit(0);
-}
 
 namespace {
 

@@ -295,7 +295,7 @@ std::unique_ptr<child_process> launch_child(boost::asio::io_context& io,
   case start_method::slurm:
     return launch_slurm_step(io, function, settings, launch_key, channel, error, what, mode);
   case start_method::fork_server:
-#if defined(__linux__)
+#if defined(MPDECOR_FORK_SERVER)
     return launch_forked(io, function, settings, launch_key, channel, error, what, mode);
 #else
     break; // the fork server needs Linux's signalfd and pidfd: start a fresh process

@@ -47,7 +47,7 @@ bool make_channel(channel_ends& channel, int& child_end, std::error_code& error,
 std::vector<std::string> child_environment(const options& settings, const std::string& key,
                                            bool watch_parent);
 
-#if defined(__linux__)
+#if defined(MPDECOR_FORK_SERVER)
 /// Forks the call's child from the fork server (started on first use).
 std::unique_ptr<child_process> launch_forked(boost::asio::io_context& io,
                                              const std::string& function,

@@ -1,0 +1,203 @@
+// mpdecor: the fork server itself (lib/fork_server.hpp): a child started like any other,
+// with a launch key, that runs nothing of the program but its start-up and init(), and
+// then forks one child per call. Written with blocking reads and poll: it must stay
+// single-threaded, since it forks.
+#include "config.hpp"
+
+#if defined(MPDECOR_FORK_SERVER)
+
+#include "fork_server.hpp"
+#include "channel.hpp"
+#include "launch_key.hpp"
+#include "launch.hpp"
+#include "shared_memory.hpp"
+#include "spawn_posix.hpp"
+#include "worker.hpp"
+
+#include <mpdecor/detail/call.hpp>
+#include <mpdecor/detail/wire.hpp>
+#include <mpdecor/init.hpp>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <optional>
+#include <set>
+#include <poll.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace mpdecor::detail {
+namespace {
+
+// --- the server ------------------------------------------------------------------------
+
+[[noreturn]] void server_stop(int code, const std::string& message) {
+  std::fprintf(stderr, "mpdecor fork server: %s\n", message.c_str());
+  std::_Exit(code);
+}
+
+// In the fork: becomes the call's child. Never returns.
+[[noreturn]] void become_child(int control, int signals, const sigset_t& original_mask,
+                               pid_t server, const std::string& server_directory,
+                               control_message& request, int channel_fd) {
+  ::close(control);
+  ::close(signals);
+  ::sigprocmask(SIG_SETMASK, &original_mask, nullptr);
+  // Dies with the server, which dies with the parent (its channel closes).
+  if (::prctl(PR_SET_PDEATHSIG, SIGKILL) == 0)
+    mark_dies_with_parent();
+  if (::getppid() != server)
+    std::_Exit(exit_parent_gone);
+  for (const auto& [name, value] : request.environment)
+    ::setenv(name.c_str(), value.c_str(), 1);
+  if (!request.directory.empty() && request.directory != server_directory &&
+      ::chdir(request.directory.c_str()) != 0) {
+    std::fprintf(stderr, "mpdecor: cannot enter %s: %s\n", request.directory.c_str(),
+                 std::strerror(errno));
+    std::_Exit(exit_not_started_by_mpdecor);
+  }
+  if (request.memory_limit != 0) {
+    const rlimit limit{static_cast<rlim_t>(request.memory_limit),
+                       static_cast<rlim_t>(request.memory_limit)};
+    ::setrlimit(RLIMIT_AS, &limit);
+  }
+  child_channel channel;
+  channel.in = channel_fd;
+  channel.out = channel_fd;
+  if (request.worker != 0)
+    serve_worker(channel, request.key);
+  serve_child(channel, request.function, request.key);
+}
+
+} // namespace
+
+void run_fork_server(int argc, char** argv) {
+  ::unsetenv(bind_now_variable);
+  prepare_child_process();
+  child_channel channel;
+  if (argc != 5 || std::strcmp(argv[3], "--mp-channel") != 0 ||
+      !open_child_channel(argv[4], channel))
+    server_stop(exit_not_started_by_mpdecor,
+                "started with --mp-fork-server but not by mpdecor; it forks nothing");
+  const std::string key = take_environment_variable(launch_key_variable);
+  if (key.size() != launch_key_size * 2)
+    server_stop(exit_not_started_by_mpdecor,
+                "started with --mp-fork-server but has no launch key; it forks nothing");
+  const int control = static_cast<int>(channel.in);
+  // The first message must carry the key, as a hello does for any child.
+  {
+    control_message hello;
+    if (!receive_message(control, hello) || hello.kind != message_kind::fork ||
+        hello.id != 0 || !keys_match(hello.key, key))
+      server_stop(exit_not_started_by_mpdecor,
+                  "the requests do not come from the process that started this server");
+  }
+
+  sigset_t children;
+  sigset_t original;
+  sigemptyset(&children);
+  sigaddset(&children, SIGCHLD);
+  ::sigprocmask(SIG_BLOCK, &children, &original);
+  const int signals = ::signalfd(-1, &children, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (signals == -1)
+    server_stop(exit_not_started_by_mpdecor, std::string("signalfd: ") + std::strerror(errno));
+  const pid_t self = ::getpid();
+  std::set<pid_t> alive;
+  std::error_code ignored;
+  const std::string directory_now = std::filesystem::current_path(ignored).string();
+
+  auto reap = [&] {
+    for (;;) {
+      int status = 0;
+      const pid_t pid = ::waitpid(-1, &status, WNOHANG);
+      if (pid <= 0)
+        return;
+      alive.erase(pid);
+      control_message ended;
+      ended.kind = message_kind::ended;
+      ended.pid = pid;
+      ended.value = status;
+      send_message(control, ended);
+    }
+  };
+
+  try {
+    for (;;) {
+      pollfd watched[2] = {{control, POLLIN, 0}, {signals, POLLIN, 0}};
+      if (::poll(watched, 2, -1) < 0) {
+        if (errno == EINTR)
+          continue;
+        break;
+      }
+      if (watched[1].revents != 0) {
+        signalfd_siginfo info;
+        while (::read(signals, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+        }
+        reap();
+      }
+      if (watched[0].revents == 0)
+        continue;
+      control_message request;
+      int fd = -1;
+      if (!receive_message(control, request, &fd))
+        break; // the parent is gone, or done
+      if (request.kind == message_kind::kill) {
+        if (alive.count(static_cast<pid_t>(request.pid)) != 0)
+          ::kill(static_cast<pid_t>(request.pid), SIGKILL);
+        continue;
+      }
+      control_message started;
+      started.kind = message_kind::started;
+      started.id = request.id;
+      // The directory is checked here, so that one the child could not enter is a failed
+      // launch, as with the other start methods, not a child that exits at once.
+      int unusable = 0;
+      struct stat directory {};
+      if (!request.directory.empty()) {
+        if (::stat(request.directory.c_str(), &directory) != 0)
+          unusable = errno;
+        else if (!S_ISDIR(directory.st_mode))
+          unusable = ENOTDIR;
+      }
+      if (request.kind != message_kind::fork || fd == -1) {
+        started.value = EINVAL;
+      } else if (unusable != 0) {
+        started.value = unusable;
+      } else {
+        const pid_t pid = ::fork();
+        if (pid == 0)
+          become_child(control, signals, original, self, directory_now, request, fd);
+        if (pid < 0)
+          started.value = errno;
+        else
+          alive.insert(pid);
+        started.pid = pid;
+      }
+      if (fd != -1)
+        ::close(fd);
+      send_message(control, started);
+    }
+  } catch (const std::system_error& e) {
+    // A closed channel means the parent is gone, which needs no message.
+    if (e.code() != std::errc::broken_pipe && e.code() != std::errc::connection_reset)
+      std::fprintf(stderr, "mpdecor fork server: %s\n", e.what());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "mpdecor fork server: %s\n", e.what());
+  }
+  // The parent is gone: so are the calls.
+  for (pid_t pid : alive)
+    ::kill(pid, SIGKILL);
+  std::_Exit(0);
+}
+
+} // namespace mpdecor::detail
+
+#endif
