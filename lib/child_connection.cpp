@@ -24,8 +24,12 @@ std::shared_ptr<child_connection> child_connection::launch(
   try {
     connection = std::make_shared<child_connection>(io, std::move(events));
     key = new_launch_key();
-    connection->process_ =
-        launch_child(io, function, settings, key, *connection->channel_, error, what, mode);
+    const launch_request request{io,  function, settings, effective_start_method(settings),
+                                 key, *connection->channel_, mode};
+    launch_failure failed;
+    connection->process_ = launch_child(request, failed);
+    error = failed.error;
+    what = std::move(failed.what);
   } catch (const std::exception& e) {
     // Nothing a launch throws may leave the event loop (Asio's reactor, made on first use,
     // at the descriptor limit): it fails this launch alone.

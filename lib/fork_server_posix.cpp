@@ -410,23 +410,19 @@ private:
 
 } // namespace
 
-std::unique_ptr<child_process> launch_forked(boost::asio::io_context& io,
-                                             const std::string& function,
-                                             const options& settings,
-                                             const std::string& launch_key,
-                                             channel_ends& channel, std::error_code& error,
-                                             std::string& what, launch_mode mode) {
+std::unique_ptr<child_process> launch_forked(const launch_request& launch,
+                                             launch_failure& failed) {
   int child_end = -1;
-  if (!make_channel(channel, child_end, error, what))
+  if (!make_channel(launch.channel, child_end, failed.error, failed.what))
     return nullptr;
   const std::uint64_t request = fork_server::instance().request_fork(
-      function, mode, launch_key, settings, child_end, error, what);
+      launch.function, launch.mode, launch.key, launch.settings, child_end, failed.error, failed.what);
   ::close(child_end);
   if (request == 0) {
-    channel.close();
+    launch.channel.close();
     return nullptr;
   }
-  return std::make_unique<forked_child>(request, io.get_executor(), settings.working_directory);
+  return std::make_unique<forked_child>(request, launch.io.get_executor(), launch.settings.working_directory);
 }
 
 } // namespace mpdecor::detail

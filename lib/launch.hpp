@@ -135,18 +135,29 @@ public:
   virtual void kill() noexcept = 0;
 };
 
+/// Everything a launcher needs to start one child, resolved once per launch.
+struct launch_request {
+  boost::asio::io_context& io;  ///< the event loop that watches the child
+  const std::string& function;  ///< the registered name (a pool worker: a label)
+  const options& settings;      ///< the call's settings
+  start_method method;          ///< the start method, resolved from `settings`
+  const std::string& key;       ///< the child's launch key
+  channel_ends& channel;        ///< the parent's end of the child's channel, to fill in
+  launch_mode mode;             ///< one call, or a pool's worker
+};
+
+/// Why a launch failed: the operating system's error and what was being done.
+struct launch_failure {
+  std::error_code error;
+  std::string what;
+};
+
 /// Starts `--mp-child function` (or `--mp-worker label` for a pool's worker) from the
-/// program's own executable with a fresh channel, handing it `launch_key` in its
-/// environment (and nowhere else), with the start method `settings` names (or the
-/// program-wide one).
-/// On failure returns nothing and sets `error` and `what` (what was being done).
-std::unique_ptr<child_process> launch_child(boost::asio::io_context& io,
-                                            const std::string& function,
-                                            const options& settings,
-                                            const std::string& launch_key,
-                                            channel_ends& channel, std::error_code& error,
-                                            std::string& what,
-                                            launch_mode mode = launch_mode::call);
+/// program's own executable with a fresh channel, handing it the launch key in its
+/// environment (and nowhere else), by the request's start method. On failure returns
+/// nothing and fills in `failed`. One launcher per start method and platform:
+/// launch_posix.cpp (spawn), fork_server_posix.cpp, slurm_posix.cpp, launch_windows.cpp.
+std::unique_ptr<child_process> launch_child(const launch_request& launch, launch_failure& failed);
 
 /// The start method and Slurm settings a call with `settings` uses (lib/settings.cpp).
 start_method effective_start_method(const options& settings);

@@ -251,59 +251,51 @@ pid_t spawn(const spawn_request& request, std::error_code& error) {
   return pid;
 }
 
-std::unique_ptr<child_process> launch_spawned(boost::asio::io_context& io,
-                                              const std::string& function,
-                                              const options& settings,
-                                              const std::string& launch_key,
-                                              channel_ends& channel, std::error_code& error,
-                                              std::string& what, launch_mode mode) {
+std::unique_ptr<child_process> launch_spawned(const launch_request& launch,
+                                              launch_failure& failed) {
   int child_end = -1;
-  if (!make_channel(channel, child_end, error, what))
+  if (!make_channel(launch.channel, child_end, failed.error, failed.what))
     return nullptr;
-  const std::vector<std::string> arguments{own_executable().string(), mode_argument(mode),
-                                           function, "--mp-channel",
+  const std::vector<std::string> arguments{own_executable().string(), mode_argument(launch.mode),
+                                           launch.function, "--mp-channel",
                                            std::to_string(channel_descriptor) + "," +
                                                std::to_string(channel_descriptor)};
   spawn_request request{own_executable().string(), arguments,
-                        child_environment(settings, launch_key, true),
+                        child_environment(launch.settings, launch.key, true),
                         {{child_end, channel_descriptor}},
-                        settings.working_directory};
+                        launch.settings.working_directory};
   // A one-call child may leave a large result to shared memory, as its parent may.
-  if (const auto threshold = sharing_threshold(settings); threshold != 0 && mode == launch_mode::call)
+  if (const auto threshold = sharing_threshold(launch.settings); threshold != 0 && launch.mode == launch_mode::call)
     request.environment.push_back(std::string(sharing_threshold_variable) + "=" +
                                   std::to_string(threshold));
-  const pid_t pid = spawn(request, error);
+  const pid_t pid = spawn(request, failed.error);
   ::close(child_end);
   if (pid <= 0) {
-    channel.close();
-    what = settings.working_directory.empty()
+    launch.channel.close();
+    failed.what = launch.settings.working_directory.empty()
                ? "starting " + own_executable().string()
                : "starting " + own_executable().string() + " in " +
-                     settings.working_directory.string();
+                     launch.settings.working_directory.string();
     return nullptr;
   }
-  return watch_child(io, pid, error, what);
+  return watch_child(launch.io, pid, failed.error, failed.what);
 }
 
-std::unique_ptr<child_process> launch_child(boost::asio::io_context& io,
-                                            const std::string& function,
-                                            const options& settings,
-                                            const std::string& launch_key,
-                                            channel_ends& channel, std::error_code& error,
-                                            std::string& what, launch_mode mode) {
-  switch (effective_start_method(settings)) {
+std::unique_ptr<child_process> launch_child(const launch_request& launch,
+                                            launch_failure& failed) {
+  switch (launch.method) {
   case start_method::slurm:
-    return launch_slurm_step(io, function, settings, launch_key, channel, error, what, mode);
+    return launch_slurm_step(launch, failed);
   case start_method::fork_server:
 #if defined(MPDECOR_FORK_SERVER)
-    return launch_forked(io, function, settings, launch_key, channel, error, what, mode);
+    return launch_forked(launch, failed);
 #else
     break; // the fork server needs Linux's signalfd and pidfd: start a fresh process
 #endif
   case start_method::spawn:
     break;
   }
-  return launch_spawned(io, function, settings, launch_key, channel, error, what, mode);
+  return launch_spawned(launch, failed);
 }
 
 void kill_child(process_v2::process& child) noexcept {

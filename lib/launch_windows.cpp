@@ -284,59 +284,55 @@ bool channel_ends::has_unread() {
          available > 0;
 }
 
-std::unique_ptr<child_process> launch_child(boost::asio::io_context& io,
-                                            const std::string& function,
-                                            const options& settings,
-                                            const std::string& launch_key,
-                                            channel_ends& channel, std::error_code& error,
-                                            std::string& what, launch_mode mode) {
-  error.clear();
+std::unique_ptr<child_process> launch_child(const launch_request& launch,
+                                            launch_failure& failed) {
+  failed.error.clear();
   // The fork server is POSIX-only: a Windows child always starts fresh. Slurm runs on
   // POSIX clusters only.
-  if (effective_start_method(settings) == start_method::slurm) {
-    error = std::make_error_code(std::errc::not_supported);
-    what = "starting srun (the slurm start method needs a POSIX system)";
+  if (launch.method == start_method::slurm) {
+    failed.error = std::make_error_code(std::errc::not_supported);
+    failed.what = "starting srun (the slurm start method needs a POSIX system)";
     return nullptr;
   }
-  what = "creating the channel";
+  failed.what = "creating the channel";
   owned_handle to_child;    // parent writes
   owned_handle child_in;    // child reads
   owned_handle from_child;  // parent reads
   owned_handle child_out;   // child writes
-  if (!create_pipe(false, to_child, child_in, error) ||
-      !create_pipe(true, from_child, child_out, error))
+  if (!create_pipe(false, to_child, child_in, failed.error) ||
+      !create_pipe(true, from_child, child_out, failed.error))
     return nullptr;
   boost::system::error_code ec;
-  channel.out.assign(to_child.get(), ec);
+  launch.channel.out.assign(to_child.get(), ec);
   if (!ec)
     to_child.release();
   if (!ec)
-    channel.in.assign(from_child.get(), ec);
+    launch.channel.in.assign(from_child.get(), ec);
   if (!ec)
     from_child.release();
   if (ec) {
-    channel.close();
-    error = ec;
+    launch.channel.close();
+    failed.error = ec;
     return nullptr;
   }
 
-  what = "preparing the child's environment";
+  failed.what = "preparing the child's environment";
   std::vector<wchar_t> environment;
-  if (!child_environment(settings, launch_key, environment, error)) {
-    channel.close();
+  if (!child_environment(launch.settings, launch.key, environment, failed.error)) {
+    launch.channel.close();
     return nullptr;
   }
 
-  what = "creating the child's job object";
+  failed.what = "creating the child's job object";
   HANDLE job = nullptr;
-  if (settings.memory_limit != 0) {
-    channel.job.reset(create_job(settings.memory_limit, error));
-    job = channel.job.get();
+  if (launch.settings.memory_limit != 0) {
+    launch.channel.job.reset(create_job(launch.settings.memory_limit, failed.error));
+    job = launch.channel.job.get();
   } else {
-    job = program_job(error);
+    job = program_job(failed.error);
   }
   if (job == nullptr) {
-    channel.close();
+    launch.channel.close();
     return nullptr;
   }
 
@@ -354,36 +350,36 @@ std::unique_ptr<child_process> launch_child(boost::asio::io_context& io,
   setup.job = job;
 
   const std::vector<std::string> arguments{
-      mode_argument(mode), function, "--mp-channel",
+      mode_argument(launch.mode), launch.function, "--mp-channel",
       handle_value(child_in.get()) + "," + handle_value(child_out.get())};
   std::optional<process_v2::process> child;
   process_v2::windows::default_launcher launcher;
   // Launched with process_v2::process's own executor type: Boost 1.81 loses the handle when
   // it converts a process to another executor type (see config.hpp).
-  const process_v2::process::executor_type executor = io.get_executor();
-  if (settings.working_directory.empty())
+  const process_v2::process::executor_type executor = launch.io.get_executor();
+  if (launch.settings.working_directory.empty())
     child.emplace(launcher(executor, ec, own_executable(), arguments, setup));
   else
     child.emplace(launcher(executor, ec, own_executable(), arguments, setup,
-                           process_v2::process_start_dir{settings.working_directory}));
+                           process_v2::process_start_dir{launch.settings.working_directory}));
   // The child has its copies now (or never will): ours must go, or the parent would not
   // see the channel close when the child ends.
   child_in.reset();
   child_out.reset();
   if (ec)
-    error = ec;
+    failed.error = ec;
   else if (setup.failure) {
-    error = setup.failure;
+    failed.error = setup.failure;
     kill_child(*child);
   }
-  if (error) {
+  if (failed.error) {
     child.reset();
-    channel.close();
-    channel.job.reset();
-    what = settings.working_directory.empty()
+    launch.channel.close();
+    launch.channel.job.reset();
+    failed.what = launch.settings.working_directory.empty()
                ? "starting " + own_executable().string()
                : "starting " + own_executable().string() + " in " +
-                     settings.working_directory.string();
+                     launch.settings.working_directory.string();
     return nullptr;
   }
   return own_child(std::move(*child));

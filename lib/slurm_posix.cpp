@@ -249,59 +249,55 @@ private:
 
 } // namespace
 
-std::unique_ptr<child_process> launch_slurm_step(boost::asio::io_context& io,
-                                                 const std::string& function,
-                                                 const options& settings,
-                                                 const std::string& launch_key,
-                                                 channel_ends& channel, std::error_code& error,
-                                                 std::string& what, launch_mode mode) {
-  const slurm_options slurm = effective_slurm_options(settings);
+std::unique_ptr<child_process> launch_slurm_step(const launch_request& launch,
+                                                 launch_failure& failed) {
+  const slurm_options slurm = effective_slurm_options(launch.settings);
   int child_end = -1;
-  if (!make_channel(channel, child_end, error, what))
+  if (!make_channel(launch.channel, child_end, failed.error, failed.what))
     return nullptr;
   int errors[2];
   if (::pipe2(errors, O_CLOEXEC) != 0) {
-    error.assign(errno, std::system_category());
-    what = "creating a pipe for srun's messages";
+    failed.error.assign(errno, std::system_category());
+    failed.what = "creating a pipe for srun's messages";
     ::close(child_end);
-    channel.close();
+    launch.channel.close();
     return nullptr;
   }
-  spawn_request request{slurm.srun_program, srun_arguments(function, slurm, mode),
+  spawn_request request{slurm.srun_program, srun_arguments(launch.function, slurm, launch.mode),
                         // srun is not told to die with this thread: it ends when its
                         // channel closes, and ends the step with it.
-                        child_environment(settings, launch_key, false),
+                        child_environment(launch.settings, launch.key, false),
                         {{child_end, STDIN_FILENO},
                          {child_end, STDOUT_FILENO},
                          {errors[1], STDERR_FILENO}},
-                        settings.working_directory};
+                        launch.settings.working_directory};
   request.search_path = true;
-  const pid_t pid = spawn(request, error);
+  const pid_t pid = spawn(request, failed.error);
   ::close(child_end);
   ::close(errors[1]);
   if (pid <= 0) {
     ::close(errors[0]);
-    channel.close();
-    what = "starting " + slurm.srun_program + " (the slurm start method)";
+    launch.channel.close();
+    failed.what = "starting " + slurm.srun_program + " (the slurm start method)";
     return nullptr;
   }
   const int pidfd = os::pidfd_open(pid);
   if (pidfd >= 0) {
     try {
-      return std::make_unique<srun_step>(io, pid, pidfd, errors[0]);
+      return std::make_unique<srun_step>(launch.io, pid, pidfd, errors[0]);
     } catch (const std::system_error& e) {
-      error = e.code();
+      failed.error = e.code();
     }
   } else {
-    error.assign(errno, std::system_category());
+    failed.error.assign(errno, std::system_category());
   }
   // Not watched, so not kept: srun ends the step when it dies.
   ::kill(pid, SIGKILL);
   while (::waitpid(pid, nullptr, 0) == -1 && errno == EINTR) {
   }
   ::close(errors[0]);
-  channel.close();
-  what = "watching srun (pid " + std::to_string(pid) + ")";
+  launch.channel.close();
+  failed.what = "watching srun (pid " + std::to_string(pid) + ")";
   return nullptr;
 }
 

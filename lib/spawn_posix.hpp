@@ -49,21 +49,11 @@ std::vector<std::string> child_environment(const options& settings, const std::s
 
 #if defined(MPDECOR_FORK_SERVER)
 /// Forks the call's child from the fork server (started on first use).
-std::unique_ptr<child_process> launch_forked(boost::asio::io_context& io,
-                                             const std::string& function,
-                                             const options& settings,
-                                             const std::string& launch_key,
-                                             channel_ends& channel, std::error_code& error,
-                                             std::string& what, launch_mode mode);
+std::unique_ptr<child_process> launch_forked(const launch_request& launch, launch_failure& failed);
 #endif
 
 /// Starts the call's child as a Slurm job step through srun.
-std::unique_ptr<child_process> launch_slurm_step(boost::asio::io_context& io,
-                                                 const std::string& function,
-                                                 const options& settings,
-                                                 const std::string& launch_key,
-                                                 channel_ends& channel, std::error_code& error,
-                                                 std::string& what, launch_mode mode);
+std::unique_ptr<child_process> launch_slurm_step(const launch_request& launch, launch_failure& failed);
 
 } // namespace mpdecor::detail
 
