@@ -115,6 +115,32 @@ void failure::raise() const {
   throw error("mpdecor: internal error: no failure to raise", function, pid);
 }
 
+failure failure::cancellation(std::string function, std::string message) {
+  failure result;
+  result.what = kind::cancelled;
+  result.function = std::move(function);
+  result.message = std::move(message);
+  return result;
+}
+
+failure failure::launch_failed(std::string function, std::error_code code, std::string doing) {
+  failure result;
+  result.what = kind::launch;
+  result.function = std::move(function);
+  result.code = code;
+  result.message = std::move(doing);
+  return result;
+}
+
+failure failure::timed_out(std::string function, pid_type pid, std::chrono::milliseconds limit) {
+  failure result;
+  result.what = kind::timeout;
+  result.function = std::move(function);
+  result.pid = pid;
+  result.timeout = limit;
+  return result;
+}
+
 std::error_code error_code_of(const std::exception& e) noexcept {
   if (const auto* system = dynamic_cast<const std::system_error*>(&e))
     return system->code();

@@ -47,6 +47,13 @@ struct failure {
   std::uint64_t size = 0; ///< result_too_large: the result's size
 
   explicit operator bool() const noexcept { return what != kind::none; }
+
+  /// The call to `function` was cancelled before it started; `message` says when.
+  static failure cancellation(std::string function, std::string message);
+  /// The child for `function` could not be started: `code`, while doing `doing`.
+  static failure launch_failed(std::string function, std::error_code code, std::string doing);
+  /// The call to `function` ran past `limit`.
+  static failure timed_out(std::string function, pid_type pid, std::chrono::milliseconds limit);
   /// Throws the error this describes, as its own type.
   [[noreturn]] void raise() const;
   /// The error as an exception_ptr, or nullptr when there is none.

@@ -57,11 +57,9 @@ bool finish_task(pool_task& task, failure error, std::string payload = {}) {
 }
 
 failure cancelled_error(const pool_task& task, const char* when) {
-  failure result;
-  result.what = failure::kind::cancelled;
-  result.function = task.function;
-  result.message = "mpdecor: the pool task '" + task.function + "' was cancelled " + when;
-  return result;
+  return failure::cancellation(task.function,
+                               "mpdecor: the pool task '" + task.function + "' was cancelled " +
+                                   when);
 }
 
 // One worker process, as the pool's thread sees it.
@@ -134,7 +132,7 @@ struct pool_core : std::enable_shared_from_this<pool_core> {
     events.not_started = [this, w, label](std::error_code error, std::string what) {
       std::lock_guard lock(mutex);
       workers.remove(w);
-      break_pool(launch_failure(label, error, what));
+      break_pool(failure::launch_failed(label, error, what));
     };
     events.frame = [this, w](incoming_frame frame) {
       std::lock_guard lock(mutex);
@@ -150,7 +148,7 @@ struct pool_core : std::enable_shared_from_this<pool_core> {
     w->connection = child_connection::launch(io, label, worker_options, launch_mode::worker,
                                              std::move(events), error, what);
     if (!w->connection) {
-      break_pool(launch_failure(label, error, what));
+      break_pool(failure::launch_failed(label, error, what));
       return;
     }
     // Counted among the workers from now: the pool does not stop while one is starting.
@@ -286,11 +284,9 @@ struct pool_core : std::enable_shared_from_this<pool_core> {
       result.message = report.out_of_memory;
       return result;
     }
-    if (w.killed_task.get() == &task && w.timed_out) {
-      result.what = failure::kind::timeout;
-      result.timeout = task.timeout ? *task.timeout : *worker_options.timeout;
-      return result;
-    }
+    if (w.killed_task.get() == &task && w.timed_out)
+      return failure::timed_out(task.function, w.pid,
+                                task.timeout ? *task.timeout : *worker_options.timeout);
     if (report.damaged) {
       result.what = failure::kind::protocol;
       result.message = "mpdecor: the pool worker (pid " + std::to_string(w.pid) +
@@ -312,14 +308,6 @@ struct pool_core : std::enable_shared_from_this<pool_core> {
     return result;
   }
 
-  static failure launch_failure(const std::string& label, std::error_code code, std::string what) {
-    failure result;
-    result.what = failure::kind::launch;
-    result.function = label;
-    result.code = code;
-    result.message = std::move(what);
-    return result;
-  }
 
   void requeue(const std::shared_ptr<pool_task>& task) {
     if (finished(*task))

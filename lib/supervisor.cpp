@@ -175,7 +175,7 @@ private:
     }
     for (auto& call : queued)
       finish(call,
-             cancellation(*call, "mpdecor: the call to '" + call->function +
+             failure::cancellation(call->function, "mpdecor: the call to '" + call->function +
                                      "' was cancelled at program exit before it started"),
              /*held_slot=*/false);
     const auto active = active_; // kill_on_loop may finish a call, which leaves active_
@@ -241,11 +241,8 @@ private:
           return;
         call->timed_out = true;
         if (!call->connection->started()) {
-          failure late;
-          late.what = failure::kind::timeout;
-          late.function = call->function;
-          late.timeout = *call->settings.timeout;
-          return abandon_launch(call, std::move(late));
+          return abandon_launch(
+              call, failure::timed_out(call->function, 0, *call->settings.timeout));
         }
         call->connection->kill();
       });
@@ -265,12 +262,7 @@ private:
 
   void fail_launch(const std::shared_ptr<call_state>& call, std::error_code error,
                    std::string what) {
-    failure launch;
-    launch.what = failure::kind::launch;
-    launch.function = call->function;
-    launch.code = error;
-    launch.message = std::move(what);
-    finish(call, std::move(launch), true);
+    finish(call, failure::launch_failed(call->function, error, std::move(what)), true);
   }
 
   // Turns what was seen of the child into the call's result or error.
@@ -304,11 +296,8 @@ private:
       }
       damaged = true;
     }
-    if (call.timed_out) {
-      result.what = failure::kind::timeout;
-      result.timeout = *call.settings.timeout;
-      return result;
-    }
+    if (call.timed_out)
+      return failure::timed_out(name, pid, *call.settings.timeout);
     if (damaged) {
       result.what = failure::kind::protocol;
       result.message = "mpdecor: '" + name + "' (pid " + std::to_string(pid) +
@@ -325,14 +314,6 @@ private:
     result.exit_code = how.exit_code;
     result.signal = how.signal;
     result.message = detail;
-    return result;
-  }
-
-  static failure cancellation(const call_state& call, std::string message) {
-    failure result;
-    result.what = failure::kind::cancelled;
-    result.function = call.function;
-    result.message = std::move(message);
     return result;
   }
 
@@ -368,7 +349,7 @@ private:
     if (stage == task_stage::finished)
       return;
     if (call->connection && !call->connection->started()) // launched, not started yet
-      return abandon_launch(call, cancellation(*call, "mpdecor: the call to '" + call->function +
+      return abandon_launch(call, failure::cancellation(call->function, "mpdecor: the call to '" + call->function +
                                                           "' was cancelled before its child "
                                                           "started"));
     if (call->connection) {
@@ -394,7 +375,7 @@ private:
     // A call whose start is already posted holds a slot; start() sees it finished and
     // releases the slot.
     finish(call,
-           cancellation(*call, "mpdecor: the call to '" + call->function +
+           failure::cancellation(call->function, "mpdecor: the call to '" + call->function +
                                    "' was cancelled before it started"),
            false);
   }
@@ -432,12 +413,8 @@ std::shared_ptr<task_state> submit(call_request request) {
     // Its event loop or thread could not be made (the descriptor or thread limit): this
     // call fails like any launch, and the next one tries again.
     auto call = std::make_shared<call_state>(std::move(request));
-    failure launch;
-    launch.what = failure::kind::launch;
-    launch.function = call->function;
-    launch.code = error_code_of(e);
-    launch.message = "starting mpdecor's supervisor thread and event loop";
-    call->finish(std::move(launch));
+    call->finish(failure::launch_failed(call->function, error_code_of(e),
+                                        "starting mpdecor's supervisor thread and event loop"));
     return call;
   }
   return the->submit(std::move(request));
