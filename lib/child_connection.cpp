@@ -188,10 +188,31 @@ void child_connection::on_exit(exit_status how) {
   report_.how = std::move(how);
   timer_.cancel();
   if (!read_done_)
-    stop_reading_when_drained(timer_, *channel_,
-                              [self = shared_from_this()] { return self->read_done_; },
-                              std::chrono::steady_clock::now() + std::chrono::seconds(2));
+    stop_reading_when_drained(std::chrono::steady_clock::now() + std::chrono::seconds(2));
   check_done();
+}
+
+// Everything the child wrote is in the channel once it has exited, so a read still waiting
+// then can only be waiting for a process the child started that still holds the channel:
+// the outcome must not wait for that process, nor take what it writes. The pending read is
+// stopped once nothing is left unread (checked every millisecond), or the channel closed at
+// `give_up` if it keeps filling.
+void child_connection::stop_reading_when_drained(std::chrono::steady_clock::time_point give_up) {
+  if (read_done_)
+    return;
+  if (std::chrono::steady_clock::now() >= give_up) {
+    channel_->close();
+    return;
+  }
+  // A read that completed just before the cancel finds its next read cancelled at the next
+  // check, a millisecond later.
+  if (!channel_->has_unread())
+    channel_->cancel_read();
+  timer_.expires_after(std::chrono::milliseconds(1));
+  timer_.async_wait([self = shared_from_this(), give_up](boost::system::error_code ec) {
+    if (!ec)
+      self->stop_reading_when_drained(give_up);
+  });
 }
 
 void child_connection::check_done() {

@@ -96,6 +96,7 @@ private:
   void read_next();
   void on_frame(incoming_frame frame);
   void on_exit(exit_status how);
+  void stop_reading_when_drained(std::chrono::steady_clock::time_point give_up);
   void write_next();
   void write_rest(const outgoing& item);
   void finish_read();

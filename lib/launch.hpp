@@ -85,16 +85,6 @@ struct channel_ends {
 };
 #endif
 
-/// After a child's exit, stops the pending read of its channel once nothing is left unread,
-/// or at `give_up` (by closing the channel), whichever comes first; checks every
-/// millisecond until `read_done()`. Everything the child wrote is in the channel once it
-/// has exited, so a read still waiting then can only be waiting for a process the child
-/// started that still holds the channel: the outcome must not wait for that process, nor
-/// take what it writes (lib/process.cpp).
-void stop_reading_when_drained(boost::asio::steady_timer& timer, channel_ends& channel,
-                               std::function<bool()> read_done,
-                               std::chrono::steady_clock::time_point give_up);
-
 /// What a launched child does: serve one call and exit, or serve calls until its channel
 /// closes (a pool's worker).
 enum class launch_mode { call, worker };

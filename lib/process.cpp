@@ -60,28 +60,6 @@ void reserve_for_reply(std::string& buffer, std::uint64_t length) noexcept {
   }
 }
 
-void stop_reading_when_drained(boost::asio::steady_timer& timer, channel_ends& channel,
-                               std::function<bool()> read_done,
-                               std::chrono::steady_clock::time_point give_up) {
-  if (read_done())
-    return;
-  if (std::chrono::steady_clock::now() >= give_up) {
-    // Still filling: something the child started keeps writing. Stop listening to it.
-    channel.close();
-    return;
-  }
-  // A read that completed just before the cancel finds its next read cancelled at the next
-  // check, a millisecond later.
-  if (!channel.has_unread())
-    channel.cancel_read();
-  timer.expires_after(std::chrono::milliseconds(1));
-  timer.async_wait([&timer, &channel, read_done = std::move(read_done),
-                    give_up](boost::system::error_code ec) mutable {
-    if (!ec)
-      stop_reading_when_drained(timer, channel, std::move(read_done), give_up);
-  });
-}
-
 std::unique_ptr<child_process> own_child(process_v2::process process) {
   return std::make_unique<own_process>(std::move(process));
 }
