@@ -22,6 +22,12 @@
 
 #include <mpdecor/mpdecor.hpp>
 
+// The library's own system-call helpers (lib/, through the mpdecor_internal target).
+#include "channel.hpp"
+#include "launch.hpp"
+#include "os.hpp"
+#include "spawn_posix.hpp"
+
 #include <benchmark/benchmark.h>
 
 // Boost 1.81's Process v2 uses Boost.Optional and type_traits without including them.
@@ -44,19 +50,17 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <vector>
 
 #include <fcntl.h>
 #include <malloc.h>
 #include <poll.h>
-#include <spawn.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -70,6 +74,8 @@ MPDECOR_REGISTER(identity);
 
 namespace {
 
+namespace detail = mpdecor::detail;
+
 // ---------------------------------------------------------------------------------------
 // Raw building blocks: pipes, posix_spawn, fork.
 
@@ -77,8 +83,23 @@ namespace {
   throw std::system_error(code, std::generic_category(), what);
 }
 
-// Writes or reads exactly `size` bytes; false at end of input.
-bool write_all(int fd, const void* data, std::size_t size) {
+// Reads exactly `size` bytes through the library's detail::read_some (one read a call,
+// EINTR retried, std::system_error on failure); false at end of input.
+bool read_exact(int fd, void* data, std::size_t size) {
+  char* bytes = static_cast<char*>(data);
+  while (size > 0) {
+    const std::size_t got = detail::read_some(fd, bytes, size);
+    if (got == 0)
+      return false;
+    bytes += got;
+    size -= got;
+  }
+  return true;
+}
+
+// Kept, not detail::write_all: that one tries send() first, which on a pipe fails
+// (ENOTSOCK) before its write, one more system call per write than the pipe floors pay.
+bool raw_write(int fd, const void* data, std::size_t size) {
   const char* bytes = static_cast<const char*>(data);
   while (size > 0) {
     const ssize_t done = ::write(fd, bytes, size);
@@ -92,7 +113,9 @@ bool write_all(int fd, const void* data, std::size_t size) {
   return true;
 }
 
-bool read_all(int fd, void* data, std::size_t size) {
+// Kept, not read_exact: a raw child never throws (a forked one must not unwind into the
+// fork helper's code), so it uses only read, write and _exit.
+bool raw_read(int fd, void* data, std::size_t size) {
   char* bytes = static_cast<char*>(data);
   while (size > 0) {
     const ssize_t done = ::read(fd, bytes, size);
@@ -106,19 +129,20 @@ bool read_all(int fd, void* data, std::size_t size) {
   return true;
 }
 
-// The raw children. They use only read, write and _exit.
+// The raw children.
 [[noreturn]] void serve_echo(int input, int output, bool loop) {
   int value = 0;
   do {
-    if (!read_all(input, &value, sizeof value))
+    if (!raw_read(input, &value, sizeof value))
       ::_exit(0);
     ++value;
-    if (!write_all(output, &value, sizeof value))
+    if (!raw_write(output, &value, sizeof value))
       ::_exit(1);
   } while (loop);
   ::_exit(0);
 }
 
+// Kept: the library has no pipe helper (its channels are socket pairs, os::socket_pair).
 struct pipe_ends {
   int read = -1;
   int write = -1;
@@ -137,6 +161,8 @@ void close_fd(int& fd) {
   fd = -1;
 }
 
+// Kept: the library has no blocking wait for a pid (it watches its children through pidfds
+// on its event loop).
 void wait_child(pid_t pid) {
   int status = 0;
   while (::waitpid(pid, &status, 0) == -1)
@@ -146,34 +172,34 @@ void wait_child(pid_t pid) {
     throw std::runtime_error("a raw child failed");
 }
 
-const std::string& self_path() {
-  static const std::string path = std::filesystem::read_symlink("/proc/self/exe").string();
-  return path;
-}
-
 // posix_spawn of this executable as `mode`, with its standard input and output on the given
-// ends (-1: inherited).
+// ends (-1: inherited), through the library's detail::spawn, as mpdecor starts its children.
 pid_t spawn_self(const char* mode, int input, int output) {
-  posix_spawn_file_actions_t actions;
-  ::posix_spawn_file_actions_init(&actions);
+  // Built once: the program's path and the environment's copy stay out of the timed loops.
+  static detail::spawn_request request = [] {
+    detail::spawn_request first;
+    first.program = detail::own_executable().string();
+    first.arguments = {first.program, std::string()};
+    for (char** entry = environ; *entry != nullptr; ++entry)
+      first.environment.emplace_back(*entry);
+    return first;
+  }();
+  request.arguments[1] = mode;
+  request.descriptors.clear();
   if (input >= 0)
-    ::posix_spawn_file_actions_adddup2(&actions, input, STDIN_FILENO);
+    request.descriptors.emplace_back(input, STDIN_FILENO);
   if (output >= 0)
-    ::posix_spawn_file_actions_adddup2(&actions, output, STDOUT_FILENO);
-  std::string program = self_path();
-  std::string argument = mode;
-  char* arguments[] = {program.data(), argument.data(), nullptr};
-  pid_t pid = 0;
-  const int rc = ::posix_spawn(&pid, program.c_str(), &actions, nullptr, arguments, environ);
-  ::posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0)
-    fail("posix_spawn", rc);
+    request.descriptors.emplace_back(output, STDOUT_FILENO);
+  std::error_code error;
+  const pid_t pid = detail::spawn(request, error);
+  if (pid <= 0)
+    throw std::system_error(error, "posix_spawn");
   return pid;
 }
 
 int exchange(int to_child, int from_child, int value) {
   int answer = 0;
-  if (!write_all(to_child, &value, sizeof value) || !read_all(from_child, &answer, sizeof answer))
+  if (!raw_write(to_child, &value, sizeof value) || !read_exact(from_child, &answer, sizeof answer))
     throw std::runtime_error("the raw child did not answer");
   return answer;
 }
@@ -223,8 +249,7 @@ int boost_process_round_trip(int value) {
   boost::asio::io_context io;
   boost::asio::writable_pipe input(io);
   boost::asio::readable_pipe output(io);
-  const std::filesystem::path program = self_path();
-  process_v2::process child(io.get_executor(), program, {"--bench-echo"},
+  process_v2::process child(io.get_executor(), detail::own_executable(), {"--bench-echo"},
                             process_v2::process_stdio{input, output, {}});
   int answer = 0;
   boost::asio::write(input, boost::asio::buffer(&value, sizeof value));
@@ -243,8 +268,7 @@ void spawn_many(int count, std::size_t limit) {
   while (started < count || !alive.empty()) {
     while (started < count && (limit == 0 || alive.size() < limit)) {
       const pid_t pid = spawn_self("--bench-exit", -1, -1);
-      // The system call itself: glibc 2.36's <sys/pidfd.h> lacks C linkage in C++.
-      const int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+      const int fd = detail::os::pidfd_open(pid);
       if (fd < 0)
         fail("pidfd_open");
       alive.push_back({fd, POLLIN, 0});
@@ -318,34 +342,40 @@ public:
     }
   }
   // Seconds that one fork took in the helper: `with_pipe` false: fork, _exit, waitpid;
-  // true: fork, an int over a pipe and back, waitpid.
+  // true: fork, an int over a pipe and back, waitpid. The exchange with the helper is not
+  // timed, so it goes through the library's helpers.
   double operator()(bool with_pipe) const {
     const char command = with_pipe ? 'p' : 'w';
+    detail::write_all(to_child_, std::string_view(&command, 1));
     double seconds = -1;
-    if (!write_all(to_child_, &command, 1) || !read_all(from_child_, &seconds, sizeof seconds) ||
-        seconds < 0)
+    if (!read_exact(from_child_, &seconds, sizeof seconds) || seconds < 0)
       throw std::runtime_error("the fork helper failed");
     return seconds;
   }
 
   // The helper's side: serves commands until its input closes.
   [[noreturn]] static void serve() {
-    char command = 0;
-    while (read_all(STDIN_FILENO, &command, 1)) {
-      double seconds = -1;
-      try {
-        const auto start = std::chrono::steady_clock::now();
-        if (command == 'p') {
-          if (fork_round_trip(41) != 42)
-            ::_exit(1);
-        } else {
-          fork_and_wait();
+    try {
+      char command = 0;
+      while (read_exact(STDIN_FILENO, &command, 1)) {
+        double seconds = -1;
+        try {
+          const auto start = std::chrono::steady_clock::now();
+          if (command == 'p') {
+            if (fork_round_trip(41) != 42)
+              ::_exit(1);
+          } else {
+            fork_and_wait();
+          }
+          seconds =
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        } catch (const std::exception&) {
         }
-        seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      } catch (const std::exception&) {
+        detail::write_all(STDOUT_FILENO,
+                          std::string_view(reinterpret_cast<const char*>(&seconds), sizeof seconds));
       }
-      if (!write_all(STDOUT_FILENO, &seconds, sizeof seconds))
-        ::_exit(1);
+    } catch (const std::exception&) {
+      ::_exit(1);
     }
     ::_exit(0);
   }
