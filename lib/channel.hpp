@@ -11,11 +11,6 @@
 
 namespace mpdecor::detail {
 
-/// Environment variables through which a POSIX parent tells its child to die with it (its
-/// pid) and to limit its own memory (bytes); the child removes both before anything runs.
-inline constexpr const char* parent_pid_variable = "MPDECOR_PARENT_PID";
-inline constexpr const char* memory_limit_variable = "MPDECOR_MEMORY_LIMIT";
-
 /// A file descriptor (POSIX) or HANDLE (Windows) value.
 using native_channel = std::intptr_t;
 
@@ -42,9 +37,11 @@ bool open_child_channel(std::string_view argument, child_channel& channel) noexc
 /// parent named in its environment (Linux) and takes the memory limit it names.
 void prepare_child_process() noexcept;
 
-/// True once this child is set to be killed when its parent ends (Linux's parent-death
-/// signal), which makes watching the channel for the parent's end unnecessary.
-bool dies_with_parent() noexcept;
+/// Ends this child at once (exit_parent_gone) when the parent closes `in`, which it does
+/// only when it is gone, rather than let a call run on for nobody. Nothing where the system
+/// ends the child with its parent already: Linux's parent-death signal, where the launch
+/// set one (not for a Slurm step), and Windows' Job Object with kill-on-close.
+void watch_parent(native_channel in) noexcept;
 /// Records that the parent-death signal is set (by prepare_child_process, or the fork
 /// server's child).
 void mark_dies_with_parent() noexcept;

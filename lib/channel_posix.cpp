@@ -4,6 +4,8 @@
 #if defined(MPDECOR_POSIX)
 
 #include "channel.hpp"
+#include "os.hpp"
+#include "protocol.hpp"
 
 #include <mpdecor/init.hpp>
 
@@ -81,8 +83,26 @@ namespace {
 bool parent_death_signal = false;
 } // namespace
 
-bool dies_with_parent() noexcept { return parent_death_signal; }
 void mark_dies_with_parent() noexcept { parent_death_signal = true; }
+
+void watch_parent(native_channel in) noexcept {
+  if (parent_death_signal)
+    return;
+  // The parent sends nothing after the call, so the channel's read end only wakes when the
+  // parent is gone. Without a thread to watch with, the call runs on unwatched.
+  os::start_thread([in] {
+    char byte = 0;
+    try {
+      if (read_some(in, &byte, 1) == 0)
+        std::_Exit(exit_parent_gone);
+    } catch (const std::system_error& e) {
+      // A reset connection means the parent is gone; any other error (the function closed
+      // the descriptor, say) leaves the call to end on its own.
+      if (e.code() == std::errc::connection_reset || e.code() == std::errc::broken_pipe)
+        std::_Exit(exit_parent_gone);
+    }
+  });
+}
 
 void prepare_child_process() noexcept {
   const std::string parent = take_environment_variable(parent_pid_variable);

@@ -76,7 +76,8 @@ LONG WINAPI end_on_crash(EXCEPTION_POINTERS* exception) {
 } // namespace
 
 // The Job Object ends a Windows child with its parent; nothing else records it.
-bool dies_with_parent() noexcept { return false; }
+// The Job Object with kill-on-close ends the child with its parent.
+void watch_parent(native_channel) noexcept {}
 void mark_dies_with_parent() noexcept {}
 
 void prepare_child_process() noexcept {

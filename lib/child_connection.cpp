@@ -100,15 +100,14 @@ void child_connection::write_next() {
 }
 
 void child_connection::write_rest(const outgoing& item) {
-#if defined(MPDECOR_SHARED_MEMORY)
-  channel_->stream.async_wait(
-      boost::asio::socket_base::wait_write,
+  // Windows has no segments: this is never reached there, and would end the writes.
+  channel_->async_wait_to_send(
       [self = shared_from_this(), frame = item.frame,
        shared = item.shared](boost::system::error_code ec) {
         bool sent = !ec;
         if (sent) {
           try {
-            send_fd(self->channel_->stream.native_handle(), shared->fd());
+            self->channel_->send_descriptor(shared->fd());
           } catch (const std::exception&) {
             sent = false;
           }
@@ -132,11 +131,6 @@ void child_connection::write_rest(const outgoing& item) {
               self->write_next();
             });
       });
-#else
-  (void)item;
-  writing_ = false; // no segment is ever made here
-  outgoing_.clear();
-#endif
 }
 
 void child_connection::read_next() {

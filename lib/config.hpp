@@ -82,6 +82,12 @@
 #define MPDECOR_FORK_SERVER 1
 #endif
 
+// Large arguments and results through shared memory needs memfd_create, sealing and
+// SCM_RIGHTS (lib/shared_memory.hpp); elsewhere everything travels on the channel.
+#if defined(__linux__)
+#define MPDECOR_SHARED_MEMORY 1
+#endif
+
 // Linux 5.3+: a child can be watched through a pidfd (lib/os_posix.cpp); elsewhere, and
 // where the kernel or a seccomp filter refuses it, a thread of mpdecor's waits for it.
 #if defined(__linux__)
@@ -93,6 +99,20 @@
 
 namespace mpdecor::detail {
 namespace process_v2 = boost::process::v2;
+
+// The features above, for common sources, which test them with `if constexpr` rather than
+// `#if`: both branches are compiled everywhere, and a function named only in a discarded
+// branch needs no definition where the feature is missing.
+#if defined(MPDECOR_FORK_SERVER)
+inline constexpr bool fork_server_supported = true;
+#else
+inline constexpr bool fork_server_supported = false;
+#endif
+#if defined(MPDECOR_SHARED_MEMORY)
+inline constexpr bool shared_memory_supported = true;
+#else
+inline constexpr bool shared_memory_supported = false;
+#endif
 } // namespace mpdecor::detail
 
 #endif

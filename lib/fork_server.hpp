@@ -1,8 +1,8 @@
 // mpdecor: the fork server's control channel (lib/fork_server_posix.cpp is the parent's
 // side, lib/fork_server_main_posix.cpp the server's).
 //
-// One message each way at a time: 8-byte length, then a payload in the wire archive. The
-// parent asks "fork" (followed by the call's channel end, passed with send_fd) and "kill";
+// First the hello that opens every channel (lib/protocol.hpp), then control messages: frames
+// of kind `control` (wire.hpp), one each way at a time. The parent asks "fork" (followed by the call's channel end, passed with send_fd) and "kill";
 // the server answers "started" (pid or errno) and "ended" (the wait status, once the server
 // has reaped the child). The server reaps its children, so it is also the one that kills
 // them: a pid it has reaped is never signalled, whatever reused it.

@@ -8,7 +8,7 @@
 
 #include "fork_server.hpp"
 #include "channel.hpp"
-#include "launch_key.hpp"
+#include "protocol.hpp"
 #include "launch.hpp"
 #include "shared_memory.hpp"
 #include "spawn_posix.hpp"
@@ -82,24 +82,15 @@ namespace {
 void run_fork_server(int argc, char** argv) {
   ::unsetenv(bind_now_variable);
   prepare_child_process();
-  child_channel channel;
-  if (argc != 5 || std::strcmp(argv[3], "--mp-channel") != 0 ||
-      !open_child_channel(argv[4], channel))
+  child_start start;
+  if (!read_child_start(utf8_arguments(argc, argv), start))
+    server_stop(exit_not_started_by_mpdecor, "started with --mp-fork-server but not by mpdecor "
+                                             "(no channel or no launch key); it forks nothing");
+  const int control = static_cast<int>(start.channel.in);
+  std::string problem;
+  if (read_hello(control, start.key, problem) != hello_result::accepted)
     server_stop(exit_not_started_by_mpdecor,
-                "started with --mp-fork-server but not by mpdecor; it forks nothing");
-  const std::string key = take_environment_variable(launch_key_variable);
-  if (key.size() != launch_key_size * 2)
-    server_stop(exit_not_started_by_mpdecor,
-                "started with --mp-fork-server but has no launch key; it forks nothing");
-  const int control = static_cast<int>(channel.in);
-  // The first message must carry the key, as a hello does for any child.
-  {
-    control_message hello;
-    if (!receive_message(control, hello) || hello.kind != message_kind::fork ||
-        hello.id != 0 || !keys_match(hello.key, key))
-      server_stop(exit_not_started_by_mpdecor,
-                  "the requests do not come from the process that started this server");
-  }
+                "the requests do not come from the process that started this server");
 
   sigset_t children;
   sigset_t original;

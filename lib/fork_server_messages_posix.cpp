@@ -3,46 +3,21 @@
 
 #if defined(MPDECOR_FORK_SERVER)
 
-#include "channel.hpp"
 #include "fork_server.hpp"
-#include "shared_memory.hpp"
+#include "protocol.hpp"
 
 #include <mpdecor/detail/wire.hpp>
 
-#include <cerrno>
-#include <cstring>
-#include <sys/socket.h>
 #include <system_error>
-#include <unistd.h>
 
 namespace mpdecor::detail {
-namespace {
 
-// Reads exactly `size` bytes. False when the other end closed before the first byte.
-// Throws std::system_error.
-bool receive_exact(int socket, char* data, std::size_t size) {
-  std::size_t got = 0;
-  while (got < size) {
-    const std::size_t done = read_some(socket, data + got, size - got);
-    if (done == 0) {
-      if (got == 0)
-        return false;
-      throw std::system_error(std::make_error_code(std::errc::connection_reset),
-                              "fork server channel closed within a message");
-    }
-    got += done;
-  }
-  return true;
-}
-
-} // namespace
-
-// Sends one message; a fork request's channel end `fd` follows it alone, as a segment's
-// descriptor follows its frame header (see wire.hpp). Throws std::system_error.
+// A control message is a frame of kind `control` (wire.hpp); a fork request's channel end
+// follows its header, as a segment's descriptor follows a call's.
 void send_message(int socket, const control_message& message, int fd) {
-  std::string bytes(8, '\0');
+  std::string frame(frame_header_size, '\0');
   {
-    output_archive archive(bytes);
+    output_archive archive(frame);
     archive(static_cast<std::uint8_t>(message.kind), message.id, message.pid, message.value,
             message.function, message.worker, message.key, message.directory);
     archive(static_cast<std::uint64_t>(message.environment.size()));
@@ -50,25 +25,22 @@ void send_message(int socket, const control_message& message, int fd) {
       archive(name, value);
     archive(message.memory_limit);
   }
-  const std::uint64_t length = bytes.size() - 8;
-  std::memcpy(bytes.data(), &length, 8);
-  write_all(socket, bytes);
-  if (fd != -1)
-    send_fd(socket, fd);
+  write_frame_header(frame.data(), frame_kind::control, frame.size() - frame_header_size,
+                     fd != -1);
+  write_frame(socket, frame, fd);
 }
 
-
-// Reads one message, and with `fd` the channel end that follows a fork request; false when
-// the channel closed between messages.
 bool receive_message(int socket, control_message& message, int* fd) {
-  std::uint64_t length = 0;
-  if (!receive_exact(socket, reinterpret_cast<char*>(&length), 8))
+  std::string payload;
+  switch (read_frame(socket, frame_kind::control, payload, /*trusted=*/false, fd)) {
+  case read_status::complete:
+    break;
+  case read_status::closed:
     return false;
-  if (length > (std::uint64_t{1} << 24))
-    throw decode_failure("fork server message of " + std::to_string(length) + " bytes");
-  std::string payload(static_cast<std::size_t>(length), '\0');
-  if (!payload.empty() && !receive_exact(socket, payload.data(), payload.size()))
-    throw decode_failure("fork server message ended early");
+  case read_status::truncated:
+    throw std::system_error(std::make_error_code(std::errc::connection_reset),
+                            "fork server channel closed within a message");
+  }
   input_archive archive(payload);
   std::uint8_t kind = 0;
   archive(kind);
@@ -85,10 +57,9 @@ bool receive_message(int socket, control_message& message, int* fd) {
     message.environment.push_back(std::move(entry));
   }
   archive(message.memory_limit);
-  if (fd != nullptr && message.kind == message_kind::fork)
-    *fd = receive_fd(socket);
   return true;
 }
+
 } // namespace mpdecor::detail
 
 #endif

@@ -213,9 +213,7 @@ private:
     // the program does: the server ends when its channel closes, at the latest when this
     // process ends.
     spawn_request request{own_executable().string(),
-                          {own_executable().string(), "--mp-fork-server", "-", "--mp-channel",
-                           std::to_string(channel_descriptor) + "," +
-                               std::to_string(channel_descriptor)},
+                          spawned_arguments(fork_server_flag, "-"),
                           child_environment(options{}, key, false),
                           {{ends[1], channel_descriptor}},
                           {}};
@@ -231,11 +229,8 @@ private:
       what = "starting the fork server " + own_executable().string();
       return false;
     }
-    control_message hello;
-    hello.kind = message_kind::fork;
-    hello.key = key;
     try {
-      send_message(ends[0], hello);
+      write_frame(ends[0], hello_frame(key)); // the hello that opens every channel
     } catch (const std::system_error& e) {
       ::close(ends[0]);
       ::kill(pid, SIGKILL);

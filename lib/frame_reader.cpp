@@ -9,9 +9,6 @@
 #include <new>
 #include <system_error>
 
-#if defined(MPDECOR_SHARED_MEMORY)
-#include <sys/stat.h>
-#endif
 
 namespace mpdecor::detail {
 namespace {
@@ -66,17 +63,13 @@ void read_payload(const std::shared_ptr<frame_read>& read) {
 
 // The descriptor of the frame's shared-memory segment comes alone, right after its header.
 void receive_segment(const std::shared_ptr<frame_read>& read) {
-#if defined(MPDECOR_SHARED_MEMORY)
-  read->channel.stream.async_wait(
-      boost::asio::socket_base::wait_read, [read](boost::system::error_code ec) {
+  read->channel.async_wait_to_receive([read](boost::system::error_code ec) {
         if (ec)
           return read->finish(incoming_frame::end::closed);
         std::uint64_t size = 0; // the segment's, for the error if it cannot be mapped
         try {
-          const int fd = receive_fd(read->channel.stream.native_handle());
-          struct stat status {};
-          if (::fstat(fd, &status) == 0 && status.st_size > 0)
-            size = static_cast<std::uint64_t>(status.st_size);
+          const int fd = read->channel.receive_descriptor();
+          size = segment_size(fd);
           read->frame.shared = std::make_shared<const segment>(segment::open(fd));
         } catch (const std::system_error& e) {
           // This process could not map it: its own shortage, not the child's fault.
@@ -92,10 +85,6 @@ void receive_segment(const std::shared_ptr<frame_read>& read) {
         }
         read_payload(read);
       });
-#else
-  read->finish(incoming_frame::end::damaged,
-               "it sent shared memory, which this platform does not have");
-#endif
 }
 
 } // namespace

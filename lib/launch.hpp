@@ -6,10 +6,13 @@
 
 #include "config.hpp"
 #include "launch_key.hpp"
+#include "protocol.hpp"
+#include "shared_memory.hpp"
 
 #include <mpdecor/errors.hpp>
 #include <mpdecor/options.hpp>
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <chrono>
@@ -52,6 +55,16 @@ struct channel_ends {
     boost::system::error_code ignored;
     stream.cancel(ignored);
   }
+  /// Calls `done(error_code)` once a descriptor can be sent (`send_descriptor`), or once
+  /// one has come (`receive_descriptor`); see wire.hpp for where descriptors go.
+  template <class Handler> void async_wait_to_send(Handler&& done) {
+    stream.async_wait(boost::asio::socket_base::wait_write, std::forward<Handler>(done));
+  }
+  template <class Handler> void async_wait_to_receive(Handler&& done) {
+    stream.async_wait(boost::asio::socket_base::wait_read, std::forward<Handler>(done));
+  }
+  void send_descriptor(int fd) { send_fd(stream.native_handle(), fd); }
+  int receive_descriptor() { return receive_fd(stream.native_handle()); }
 };
 #else
 /// Closes a job object handle (lib/launch_windows.cpp).
@@ -82,6 +95,18 @@ struct channel_ends {
     boost::system::error_code ignored;
     in.cancel(ignored);
   }
+  /// Pipes carry no descriptors: the waits end with operation_not_supported, and sending
+  /// or receiving one throws std::system_error (no shared memory on this platform).
+  template <class Handler> void async_wait_to_send(Handler&& done) {
+    boost::asio::post(out.get_executor(), [done = std::forward<Handler>(done)]() mutable {
+      done(boost::system::error_code(boost::asio::error::operation_not_supported));
+    });
+  }
+  template <class Handler> void async_wait_to_receive(Handler&& done) {
+    async_wait_to_send(std::forward<Handler>(done));
+  }
+  void send_descriptor(int fd) { send_fd(-1, fd); }
+  int receive_descriptor() { return receive_fd(-1); }
 };
 #endif
 
@@ -91,7 +116,7 @@ enum class launch_mode { call, worker };
 
 /// The first argument of a child, which `init` reads to choose what the child does.
 inline const char* mode_argument(launch_mode mode) noexcept {
-  return mode == launch_mode::worker ? "--mp-worker" : "--mp-child";
+  return mode == launch_mode::worker ? worker_flag : call_flag;
 }
 
 /// How a child ended.

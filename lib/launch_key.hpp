@@ -4,10 +4,14 @@
 #ifndef MPDECOR_LIB_LAUNCH_KEY_HPP
 #define MPDECOR_LIB_LAUNCH_KEY_HPP
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
 namespace mpdecor::detail {
+
+/// Bytes in a launch key (it travels as twice as many hex digits).
+inline constexpr std::size_t launch_key_size = 32;
 
 /// A fresh random launch key, as hex digits.
 std::string new_launch_key();

@@ -251,16 +251,20 @@ pid_t spawn(const spawn_request& request, std::error_code& error) {
   return pid;
 }
 
+std::vector<std::string> spawned_arguments(const char* flag, const std::string& name) {
+  std::vector<std::string> arguments = child_arguments(
+      flag, name, std::to_string(channel_descriptor) + "," + std::to_string(channel_descriptor));
+  arguments.insert(arguments.begin(), own_executable().string());
+  return arguments;
+}
+
 std::unique_ptr<child_process> launch_spawned(const launch_request& launch,
                                               launch_failure& failed) {
   int child_end = -1;
   if (!make_channel(launch.channel, child_end, failed.error, failed.what))
     return nullptr;
-  const std::vector<std::string> arguments{own_executable().string(), mode_argument(launch.mode),
-                                           launch.function, "--mp-channel",
-                                           std::to_string(channel_descriptor) + "," +
-                                               std::to_string(channel_descriptor)};
-  spawn_request request{own_executable().string(), arguments,
+  spawn_request request{own_executable().string(),
+                        spawned_arguments(mode_argument(launch.mode), launch.function),
                         child_environment(launch.settings, launch.key, true),
                         {{child_end, channel_descriptor}},
                         launch.settings.working_directory};

@@ -349,9 +349,9 @@ std::unique_ptr<child_process> launch_child(const launch_request& launch,
   setup.environment = &environment;
   setup.job = job;
 
-  const std::vector<std::string> arguments{
-      mode_argument(launch.mode), launch.function, "--mp-channel",
-      handle_value(child_in.get()) + "," + handle_value(child_out.get())};
+  const std::vector<std::string> arguments =
+      child_arguments(mode_argument(launch.mode), launch.function,
+                      handle_value(child_in.get()) + "," + handle_value(child_out.get()));
   std::optional<process_v2::process> child;
   process_v2::windows::default_launcher launcher;
   // Launched with process_v2::process's own executor type: Boost 1.81 loses the handle when

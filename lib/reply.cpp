@@ -105,6 +105,7 @@ failure decode_reply(frame_kind kind, std::string_view payload, const reply_cont
     return result;
   case frame_kind::call:
   case frame_kind::hello:
+  case frame_kind::control:
     break;
   }
   throw decode_failure("the child sent a message that is not a reply");

@@ -59,6 +59,7 @@ std::string_view segment::view() const noexcept { return {}; }
 segment segment::create(const attachments&) { unsupported("creating a shared segment"); }
 segment segment::open(int) { unsupported("opening a shared segment"); }
 void send_fd(int, int) { unsupported("sending a descriptor"); }
+std::uint64_t segment_size(int) noexcept { return 0; }
 int receive_fd(int) { unsupported("receiving a descriptor"); }
 
 } // namespace mpdecor::detail

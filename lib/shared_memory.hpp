@@ -11,23 +11,15 @@
 #ifndef MPDECOR_LIB_SHARED_MEMORY_HPP
 #define MPDECOR_LIB_SHARED_MEMORY_HPP
 
+#include "config.hpp"
+
 #include <mpdecor/detail/wire.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <string_view>
 
-#if defined(__linux__)
-#define MPDECOR_SHARED_MEMORY 1 // memfd_create, sealing and SCM_RIGHTS
-#endif
-
 namespace mpdecor::detail {
-
-/// Whether this platform sends large data through shared memory.
-#if defined(MPDECOR_SHARED_MEMORY)
-inline constexpr bool shared_memory_supported = true;
-#else
-inline constexpr bool shared_memory_supported = false;
-#endif
 
 /// Owner of one shared-memory segment: its file descriptor and, once opened, a read-only
 /// mapping of it. Move-only; closes and unmaps on destruction.
@@ -69,18 +61,17 @@ private:
   std::size_t size_ = 0;
 };
 
+/// The size of the segment `fd` (0 when it cannot be told), for an error that must say
+/// how large a segment was that could not be mapped.
+std::uint64_t segment_size(int fd) noexcept;
+
+/// The segment of the reply the child just built (seal_reply_blocks), or an empty one.
+segment take_reply_segment() noexcept;
+
 /// Sends one byte, `segment_marker`, alone with `fd` attached (SCM_RIGHTS) on the unix
 /// stream socket `socket`. Blocking; on a non-blocking socket it waits for room with poll.
 /// Retries on EINTR; raises no SIGPIPE. Throws std::system_error (e.g. EPIPE: the peer is
 /// gone). The sender may close `fd` as soon as this returns: the peer has its own.
-/// The segment of the reply the child just built (seal_reply_blocks), or an empty one.
-segment take_reply_segment() noexcept;
-
-/// Environment variable that tells a child the parent's shared-memory threshold for its
-/// reply (absent or 0: everything inline, as for a Slurm step, whose channel cannot carry
-/// a descriptor).
-inline constexpr const char* sharing_threshold_variable = "MPDECOR_SHARED_MEMORY_THRESHOLD";
-
 void send_fd(int socket, int fd);
 
 /// Receives exactly one byte from the unix stream socket `socket` and returns the file

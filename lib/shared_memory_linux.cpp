@@ -212,6 +212,13 @@ void send_fd(int socket, int fd) {
   }
 }
 
+std::uint64_t segment_size(int fd) noexcept {
+  struct stat status {};
+  if (::fstat(fd, &status) != 0 || status.st_size < 0)
+    return 0;
+  return static_cast<std::uint64_t>(status.st_size);
+}
+
 int receive_fd(int socket) {
   char marker = 0;
   iovec data{&marker, 1};

@@ -119,11 +119,10 @@ std::vector<std::string> srun_arguments(const std::string& function, const slurm
   }
   for (const auto& option : slurm.srun_options)
     arguments.push_back(option);
+  // The channel is srun's standard input and output.
   arguments.push_back(own_executable().string());
-  arguments.push_back(mode_argument(mode));
-  arguments.push_back(function);
-  arguments.push_back("--mp-channel");
-  arguments.push_back("0,1");
+  for (auto& argument : child_arguments(mode_argument(mode), function, "0,1"))
+    arguments.push_back(std::move(argument));
   return arguments;
 }
 

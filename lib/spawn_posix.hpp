@@ -23,6 +23,9 @@ namespace mpdecor::detail {
 /// The descriptor number a spawned child finds its channel at.
 inline constexpr int channel_descriptor = 3;
 
+/// The argv of a spawned child: this executable, then `flag name --mp-channel 3,3`.
+std::vector<std::string> spawned_arguments(const char* flag, const std::string& name);
+
 /// What `spawn` starts.
 struct spawn_request {
   std::string program;                           ///< path of the executable

@@ -20,11 +20,10 @@ namespace mpdecor::detail {
 [[noreturn]] void serve_child(child_channel channel, const std::string& name,
                               const std::string& key);
 
-#if defined(__linux__)
-/// The fork server (lib/fork_server_posix.cpp): `--mp-fork-server - --mp-channel IN,OUT`.
-/// Forks one child per request on its channel until the channel closes; never returns.
+/// The fork server (lib/fork_server_main_posix.cpp): `--mp-fork-server - --mp-channel
+/// IN,OUT`. Forks one child per request on its channel until the channel closes; never
+/// returns. Defined only where `fork_server_supported`.
 [[noreturn]] void run_fork_server(int argc, char** argv);
-#endif
 
 } // namespace mpdecor::detail
 

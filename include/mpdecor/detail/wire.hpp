@@ -57,12 +57,8 @@ enum class frame_kind : std::uint16_t {
   unknown_function = 4, ///< child -> parent: the child has no function of that name
   bad_call = 5,         ///< child -> parent: the call could not be decoded
   hello = 6,            ///< parent -> child, first: the launch key that proves the parent
+  control = 7,          ///< parent <-> fork server: a control message (lib/fork_server.hpp)
 };
-
-/// Environment variable that hands a child its launch key; the child removes it at once.
-inline constexpr const char* launch_key_variable = "MPDECOR_LAUNCH_KEY";
-/// Bytes in a launch key.
-inline constexpr std::size_t launch_key_size = 32;
 
 inline constexpr std::uint32_t frame_magic = 0x6364706DU; // "mpdc" in memory order
 inline constexpr std::uint16_t wire_version = 1;
@@ -80,7 +76,9 @@ inline constexpr std::uint64_t shared_block_alignment = 64;
 struct frame_header {
   frame_kind kind{};
   std::uint64_t length = 0;
-  bool has_segment = false; ///< a shared segment's descriptor follows the header
+  /// A descriptor follows the header: a shared segment's, or with a fork server's request
+  /// the call's channel end.
+  bool has_segment = false;
 };
 
 /// A message that does not follow the wire format.
@@ -119,7 +117,7 @@ inline frame_header read_frame_header(const char* in) {
                          " (parent and child built from different mpdecor versions?)");
   header.has_segment = (kind & segment_flag) != 0;
   kind = static_cast<std::uint16_t>(kind & ~segment_flag);
-  if (kind < 1 || kind > 6)
+  if (kind < 1 || kind > 7)
     throw decode_failure("unknown message kind " + std::to_string(kind));
   header.kind = static_cast<frame_kind>(kind);
   return header;
