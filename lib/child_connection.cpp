@@ -249,18 +249,32 @@ void child_connection::abandon() noexcept {
   timer_.cancel(ignored);
 }
 
-void run_event_loop(boost::asio::io_context& io) noexcept {
-  for (;;) {
-    try {
-      io.run();
-      return;
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "mpdecor: internal error on an event loop, please report it: %s\n",
-                   e.what());
-    } catch (...) {
-      std::fprintf(stderr, "mpdecor: internal error on an event loop, please report it\n");
-    }
+failure failure_of_ended_child(const std::string& function, pid_type pid,
+                               const child_report& report, const std::string& damaged,
+                               const std::string& lead) {
+  failure result;
+  result.function = function;
+  result.pid = pid;
+  if (!report.out_of_memory.empty()) {
+    result.what = failure::kind::result_too_large;
+    result.size = report.frame_size;
+    result.message = report.out_of_memory;
+    return result;
   }
+  if (report.damaged) {
+    result.what = failure::kind::protocol;
+    result.message = "mpdecor: " + damaged + ": " + report.read_problem;
+    return result;
+  }
+  std::string detail = lead;
+  for (const std::string* part : {&report.read_problem, &report.how.notes})
+    if (!part->empty())
+      detail = detail.empty() ? *part : detail + "; " + *part;
+  result.what = failure::kind::crashed;
+  result.exit_code = report.how.exit_code;
+  result.signal = report.how.signal;
+  result.message = detail;
+  return result;
 }
 
 } // namespace mpdecor::detail

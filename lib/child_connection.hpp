@@ -3,6 +3,7 @@
 #ifndef MPDECOR_LIB_CHILD_CONNECTION_HPP
 #define MPDECOR_LIB_CHILD_CONNECTION_HPP
 
+#include "failure.hpp"
 #include "frame_reader.hpp"
 #include "launch.hpp"
 #include "shared_memory.hpp"
@@ -119,10 +120,14 @@ private:
   bool reported_ = false;
 };
 
-/// Runs `io` until it is stopped. Every handler of mpdecor's handles its own failures;
-/// should anything still escape one (a bug), it is reported on stderr and the loop goes
-/// on, rather than ending the program through std::terminate.
-void run_event_loop(boost::asio::io_context& io) noexcept;
+/// The failure of `function`, run by child `pid`, when the child ended as `report` says
+/// without a result to show for it: a result too large for this process to hold, a
+/// damaged frame (the message starts with `damaged`, which names what sent it), or else
+/// the child's end, told by `lead` (what the driver knows of it, may be empty), the read
+/// problem and the launcher's notes.
+failure failure_of_ended_child(const std::string& function, pid_type pid,
+                               const child_report& report, const std::string& damaged,
+                               const std::string& lead);
 
 } // namespace mpdecor::detail
 

@@ -5,6 +5,7 @@
 #define MPDECOR_LIB_LAUNCH_HPP
 
 #include "config.hpp"
+#include "exit_status.hpp"
 #include "launch_key.hpp"
 #include "protocol.hpp"
 #include "shared_memory.hpp"
@@ -119,14 +120,6 @@ inline const char* mode_argument(launch_mode mode) noexcept {
   return mode == launch_mode::worker ? worker_flag : call_flag;
 }
 
-/// How a child ended.
-struct exit_status {
-  std::optional<int> exit_code; ///< set when it exited by itself
-  std::optional<int> signal;    ///< set when it was killed (POSIX signal or NTSTATUS)
-  /// What the launcher itself said about the end (srun's error lines); empty if nothing.
-  std::string notes;
-};
-
 /// A started child as the supervisor and the pools see it, whatever started it: a
 /// process of our own, a fork of the fork server, or an srun.
 class child_process {
@@ -191,15 +184,6 @@ void kill_child(process_v2::process& child) noexcept;
 /// A child that is a Boost.Process v2 process of this program's.
 std::unique_ptr<child_process> own_child(process_v2::process process);
 
-/// How a child ended, decoded from its native exit status.
-exit_status decode_exit_status(process_v2::native_exit_code_type status) noexcept;
-
-/// "SIGSEGV (Segmentation fault)" or "STATUS_ACCESS_VIOLATION"; empty if unknown.
-std::string describe_signal(int signal);
-
-/// The message of the usage_error that a call or pool gets in a process forked without
-/// exec after mpdecor was used: "mpdecor: " + what + why (lib/supervisor.cpp).
-std::string forked_message(const std::string& what);
 
 /// The executable of this program (found with Boost.DLL), computed once.
 const std::filesystem::path& own_executable();

@@ -3,6 +3,7 @@
 // timeout. Callers never touch a process: they submit a call and wait on its state.
 #include "config.hpp"
 #include "deadline.hpp"
+#include "event_loop.hpp"
 #include "failure.hpp"
 #include "child_connection.hpp"
 #include "task_state.hpp"
@@ -61,13 +62,6 @@ namespace {
 std::atomic<bool> initialized{false};
 } // namespace
 
-std::string forked_message(const std::string& what) {
-  return "mpdecor: " + what + " in a process forked without exec from the one that used "
-         "mpdecor first (pid " + std::to_string(process_v2::current_pid()) + "): mpdecor's "
-         "threads do not survive a fork. Make calls from the original process, or exec "
-         "after fork";
-}
-
 namespace {
 
 class supervisor {
@@ -81,7 +75,7 @@ public:
 
   std::shared_ptr<task_state> submit(call_request request) {
     // Checked before taking the lock: a fork may have copied it locked.
-    if (forked())
+    if (loop_.forked())
       throw usage_error(forked_message("'" + request.function + "' was called"));
     auto call = std::make_shared<call_state>(std::move(request));
     std::lock_guard lock(mutex_);
@@ -92,7 +86,7 @@ public:
                         "then, since nothing would wait for it");
     if (limit_ == 0 || running_ < limit_) {
       ++running_;
-      boost::asio::post(io_, [this, call] { start(call); });
+      loop_.post([this, call] { start(call); });
     } else {
       queue_.push_back(call);
     }
@@ -100,7 +94,7 @@ public:
   }
 
   void kill(const std::shared_ptr<call_state>& call) {
-    boost::asio::post(io_, [this, call] { kill_on_loop(call); });
+    loop_.post([this, call] { kill_on_loop(call); });
   }
 
   void wait_all() {
@@ -134,19 +128,14 @@ private:
   supervisor() {
     const unsigned threads = std::thread::hardware_concurrency();
     limit_ = threads == 0 ? 2 : threads;
-    thread_ = std::thread([this] { run_event_loop(io_); });
     std::atexit([] { instance().shut_down(); });
   }
 
-  /// True in a process forked without exec from the one that started the supervisor:
-  /// the supervisor's thread did not survive the fork, and its children are not ours.
-  bool forked() const noexcept { return process_v2::current_pid() != owner_; }
-
   // At normal exit: wait for the children (or kill them), then stop the thread.
   void shut_down() {
-    if (!thread_.joinable() || forked()) // a fork's exit leaves the original's calls alone
+    if (loop_.forked()) // a fork's exit leaves the original's calls alone
       return;
-    if (thread_.get_id() == std::this_thread::get_id()) // exit() from a handler: cannot wait
+    if (loop_.on_loop_thread()) // exit() from a handler: cannot wait
       std::abort();
     at_exit_policy policy;
     {
@@ -154,7 +143,7 @@ private:
       policy = policy_;
     }
     if (policy == at_exit_policy::kill) {
-      boost::asio::post(io_, [this] { kill_everything(); });
+      loop_.post([this] { kill_everything(); });
     }
     {
       // Refused from here on: a call made later would wait for a thread that is gone.
@@ -162,9 +151,7 @@ private:
       idle_.wait(lock, [this] { return running_ == 0 && queue_.empty(); });
       ended_ = true;
     }
-    work_.reset();
-    io_.stop();
-    thread_.join();
+    loop_.stop();
   }
 
   void kill_everything() {
@@ -192,7 +179,7 @@ private:
       auto call = queue_.front();
       queue_.pop_front();
       ++running_;
-      boost::asio::post(io_, [this, call] { start(call); });
+      loop_.post([this, call] { start(call); });
     }
   }
 
@@ -224,7 +211,7 @@ private:
     };
     std::error_code error;
     std::string what;
-    call->connection = child_connection::launch(io_, call->function, call->settings,
+    call->connection = child_connection::launch(loop_.io(), call->function, call->settings,
                                                 launch_mode::call, std::move(events), error, what);
     if (!call->connection)
       return fail_launch(call, error, what);
@@ -235,7 +222,7 @@ private:
     // is slow to answer, or stopped).
     if (call->settings.timeout) {
       call->timer = std::make_unique<boost::asio::steady_timer>(
-          io_, deadline_after(*call->settings.timeout));
+          loop_.io(), deadline_after(*call->settings.timeout));
       call->timer->async_wait([this, call](boost::system::error_code ec) {
         if (ec || !call->connection || call->connection->exited())
           return;
@@ -268,53 +255,30 @@ private:
   // Turns what was seen of the child into the call's result or error.
   failure outcome(call_state& call) {
     const auto& name = call.function;
-    const pid_type pid = call.pid;
-    const child_report& report = call.report;
-    failure result;
-    result.function = name;
-    result.pid = pid;
-    if (!report.out_of_memory.empty()) {
-      result.what = failure::kind::result_too_large;
-      result.size = report.frame_size;
-      result.message = report.out_of_memory;
-      return result;
-    }
-    std::string problem = report.read_problem;
-    bool damaged = report.damaged;
-    // A result read in full stands, whatever happened to the child afterwards: a timeout
-    // that fired while it hung on its way out (a static destructor) ended nothing the
-    // caller asked for.
-    if (call.got_result) {
-      try {
-        failure reply =
-            decode_reply(call.fixed.kind, call.incoming, {name, pid, call.settings.memory_limit});
-        if (!reply)
-          call.result = std::move(call.incoming);
-        return reply;
-      } catch (const std::exception& e) {
-        problem = std::string("the reply could not be decoded: ") + e.what();
+    child_report& report = call.report;
+    if (report.out_of_memory.empty()) {
+      // A result read in full stands, whatever happened to the child afterwards: a timeout
+      // that fired while it hung on its way out (a static destructor) ended nothing the
+      // caller asked for.
+      if (call.got_result) {
+        try {
+          failure reply = decode_reply(call.fixed.kind, call.incoming,
+                                       {name, call.pid, call.settings.memory_limit});
+          if (!reply)
+            call.result = std::move(call.incoming);
+          return reply;
+        } catch (const std::exception& e) {
+          report.damaged = true;
+          report.read_problem = std::string("the reply could not be decoded: ") + e.what();
+        }
       }
-      damaged = true;
+      if (call.timed_out)
+        return failure::timed_out(name, call.pid, *call.settings.timeout);
     }
-    if (call.timed_out)
-      return failure::timed_out(name, pid, *call.settings.timeout);
-    if (damaged) {
-      result.what = failure::kind::protocol;
-      result.message = "mpdecor: '" + name + "' (pid " + std::to_string(pid) +
-                       ") sent a damaged result: " + problem;
-      return result;
-    }
-    const exit_status& how = report.how;
-    std::string detail = problem;
-    if (!how.notes.empty())
-      detail = detail.empty() ? how.notes : detail + "; " + how.notes;
-    if (call.killed)
-      detail = detail.empty() ? "killed through its handle" : detail + "; killed through its handle";
-    result.what = failure::kind::crashed;
-    result.exit_code = how.exit_code;
-    result.signal = how.signal;
-    result.message = detail;
-    return result;
+    return failure_of_ended_child(
+        name, call.pid, report,
+        "'" + name + "' (pid " + std::to_string(call.pid) + ") sent a damaged result",
+        call.killed ? "killed through its handle" : "");
   }
 
   void finish(const std::shared_ptr<call_state>& call, failure error, bool held_slot) {
@@ -380,11 +344,7 @@ private:
            false);
   }
 
-  const pid_type owner_ = process_v2::current_pid();
-  boost::asio::io_context io_;
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_{
-      io_.get_executor()};
-  std::thread thread_;
+  event_loop loop_;
 
   std::mutex mutex_;
   std::condition_variable idle_;

@@ -1,0 +1,127 @@
+// mpdecor: a pool as its thread and its callers share it. lib/pool.cpp is the callers'
+// side (submitting, cancelling, counting, shutting down); lib/pool_scheduler.cpp is the
+// pool's thread, which starts the workers, hands them tasks, reads their replies, waits
+// for their exits and enforces timeouts. The workers are launched from that thread, so on
+// Linux they die with it (PR_SET_PDEATHSIG), and it lives exactly as long as the pool.
+#ifndef MPDECOR_LIB_POOL_CORE_HPP
+#define MPDECOR_LIB_POOL_CORE_HPP
+
+#include "child_connection.hpp"
+#include "event_loop.hpp"
+#include "failure.hpp"
+#include "task_state.hpp"
+
+#include <mpdecor/detail/pool_call.hpp>
+#include <mpdecor/options.hpp>
+
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+namespace mpdecor::detail {
+
+struct pool_task final : task_state {
+  pool_task(pool_request request, std::weak_ptr<pool_core> owner)
+      : task_state(std::move(request.function)),
+        frame(std::make_shared<const std::string>(std::move(request.frame))),
+        timeout(request.timeout), chunk(request.chunk == 0 ? 1 : request.chunk),
+        pool(std::move(owner)) {}
+
+  void kill() override;
+
+  // Kept until the task is gone: a task handed to a worker that dies before running it is
+  // queued again and sent to another.
+  const std::shared_ptr<const std::string> frame;
+  const std::optional<std::chrono::milliseconds> timeout;
+  const std::size_t chunk;
+  const std::weak_ptr<pool_core> pool;
+  bool initializer = false; // the first task of a worker, never seen by a caller
+};
+
+// One worker process, as the pool's thread sees it.
+struct pool_worker {
+  explicit pool_worker(boost::asio::io_context& io) : task_timer(io) {}
+
+  std::shared_ptr<child_connection> connection;
+  pid_type pid = 0; // 0 until it has started
+  // Tasks sent (or being sent), in order; the worker answers them in that order, so the
+  // front one is the one it runs.
+  std::deque<std::shared_ptr<pool_task>> in_flight;
+  bool ready = false;    // its initializer (if any) has succeeded
+  bool retiring = false; // its channel was closed on purpose: it exits by itself
+  std::size_t handed = 0;
+  boost::asio::steady_timer task_timer;
+  std::shared_ptr<pool_task> killed_task; // the task whose timeout or cancel killed it
+  bool timed_out = false;
+  child_report report; // what was seen of it once it ended
+};
+
+struct pool_core : std::enable_shared_from_this<pool_core> {
+  pool_core(std::size_t workers, std::size_t max_tasks, std::string initializer_name,
+            options settings)
+      : size(workers), max_tasks_per_worker(max_tasks), initializer(std::move(initializer_name)),
+        worker_options(std::move(settings)) {}
+  ~pool_core() { loop.stop(); }
+  pool_core(const pool_core&) = delete;
+  pool_core& operator=(const pool_core&) = delete;
+
+  const std::size_t size;
+  const std::size_t max_tasks_per_worker;
+  const std::string initializer;
+  const options worker_options;
+
+  // The pool's thread. Its io_context outlives the workers' timers and connections below;
+  // its thread is stopped (by shutdown, or the destructor) before any of them go.
+  event_loop loop;
+
+  // Everything below is shared with callers, under `mutex`; handlers on the pool's thread
+  // take it too.
+  std::mutex mutex;
+  std::condition_variable stopped_changed;
+  std::deque<std::shared_ptr<pool_task>> queue;
+  std::list<std::shared_ptr<pool_worker>> workers;
+  failure broken; // why every task fails: an initializer or a launch failed
+  bool stopping = false;
+  bool stopped = false;
+  std::size_t completed = 0;
+
+  /// Starts the workers.
+  void start();
+
+  // --- on the pool's thread, with `mutex` held (lib/pool_scheduler.cpp) --------------------
+  void launch_worker();
+  void on_started(const std::shared_ptr<pool_worker>& w);
+  void hand(const std::shared_ptr<pool_worker>& w, const std::shared_ptr<pool_task>& task);
+  void start_timer(const std::shared_ptr<pool_worker>& w);
+  bool on_reply(const std::shared_ptr<pool_worker>& w, incoming_frame frame);
+  void retire(const std::shared_ptr<pool_worker>& w);
+  void conclude(const std::shared_ptr<pool_worker>& w);
+  failure task_failure(const pool_worker& w, const pool_task& task);
+  void requeue(const std::shared_ptr<pool_task>& task);
+  void break_pool(const failure& error);
+  void dispatch();
+  void check_stopped();
+  void cancel_on_loop(const std::shared_ptr<pool_task>& task);
+};
+
+// Finishes a task once; later outcomes (a reply for a task already cancelled) are dropped.
+inline bool finish_task(pool_task& task, failure error, std::string payload = {}) {
+  return task.finish(std::move(error), std::move(payload));
+}
+
+inline failure cancelled_error(const pool_task& task, const char* when) {
+  return failure::cancellation(task.function,
+                               "mpdecor: the pool task '" + task.function + "' was cancelled " +
+                                   when);
+}
+
+} // namespace mpdecor::detail
+
+#endif

@@ -1,0 +1,264 @@
+// mpdecor: a pool's thread (lib/pool_core.hpp).
+#include "pool_core.hpp"
+
+#include "deadline.hpp"
+#include "reply.hpp"
+
+#include <mpdecor/proc.hpp> // encode_call, for the initializer
+#include <mpdecor/detail/wire.hpp>
+
+#include <algorithm>
+
+namespace mpdecor::detail {
+
+void pool_core::start() {
+  loop.post([this] {
+    std::lock_guard lock(mutex);
+    for (std::size_t i = 0; i < size && !broken; ++i)
+      launch_worker();
+  });
+}
+
+// --- on the pool's thread, with `mutex` held ---------------------------------------------
+
+void pool_core::launch_worker() {
+  const std::string label = initializer.empty() ? "pool" : initializer;
+  auto w = std::make_shared<pool_worker>(loop.io());
+  child_events events;
+  events.started = [this, w] {
+    std::lock_guard lock(mutex);
+    on_started(w);
+  };
+  events.not_started = [this, w, label](std::error_code error, std::string what) {
+    std::lock_guard lock(mutex);
+    workers.remove(w);
+    break_pool(failure::launch_failed(label, error, what));
+  };
+  events.frame = [this, w](incoming_frame frame) {
+    std::lock_guard lock(mutex);
+    return on_reply(w, std::move(frame));
+  };
+  events.ended = [this, w](child_report report) {
+    std::lock_guard lock(mutex);
+    w->report = std::move(report);
+    conclude(w);
+  };
+  std::error_code error;
+  std::string what;
+  w->connection = child_connection::launch(loop.io(), label, worker_options, launch_mode::worker,
+                                           std::move(events), error, what);
+  if (!w->connection) {
+    break_pool(failure::launch_failed(label, error, what));
+    return;
+  }
+  // Counted among the workers from now: the pool does not stop while one is starting.
+  workers.push_back(w);
+}
+
+void pool_core::on_started(const std::shared_ptr<pool_worker>& w) {
+  w->pid = w->connection->pid();
+  if (initializer.empty()) {
+    w->ready = true;
+    dispatch();
+  } else {
+    auto task = std::make_shared<pool_task>(
+        pool_request{initializer, encode_call<>(initializer), std::nullopt, 1},
+        std::weak_ptr<pool_core>());
+    task->initializer = true;
+    hand(w, task);
+  }
+}
+
+void pool_core::hand(const std::shared_ptr<pool_worker>& w, const std::shared_ptr<pool_task>& task) {
+  task->start(w->pid);
+  if (!task->initializer)
+    ++w->handed;
+  w->in_flight.push_back(task);
+  w->connection->send(task->frame);
+  if (w->in_flight.size() == 1)
+    start_timer(w);
+}
+
+// The timeout of the task a worker is running starts when it reaches the front.
+void pool_core::start_timer(const std::shared_ptr<pool_worker>& w) {
+  if (w->in_flight.empty())
+    return;
+  const auto task = w->in_flight.front();
+  const auto limit = task->timeout ? task->timeout : worker_options.timeout;
+  if (!limit || task->initializer)
+    return;
+  w->task_timer.expires_at(deadline_after(*limit));
+  w->task_timer.async_wait([this, w, task](boost::system::error_code ec) {
+    std::lock_guard lock(mutex);
+    if (ec || w->connection->exited() || w->killed_task || w->in_flight.empty() ||
+        w->in_flight.front() != task)
+      return;
+    w->timed_out = true;
+    w->killed_task = task;
+    w->connection->kill();
+  });
+}
+
+// A reply from worker `w`: the answer to the task at the front. True to read the next.
+bool pool_core::on_reply(const std::shared_ptr<pool_worker>& w, incoming_frame frame) {
+  if (w->in_flight.empty()) {
+    w->connection->reject("a reply came for no task");
+    return false;
+  }
+  const auto task = w->in_flight.front();
+  failure error;
+  try {
+    error = decode_reply(frame.header.kind, frame.payload,
+                         {task->function, w->pid, worker_options.memory_limit});
+  } catch (const std::exception& e) {
+    w->connection->reject(std::string("the reply could not be decoded: ") + e.what());
+    return false;
+  }
+  w->in_flight.pop_front();
+  w->task_timer.cancel();
+  if (task->initializer) {
+    if (error)
+      break_pool(error);
+    else
+      w->ready = true;
+  } else {
+    ++completed;
+    finish_task(*task, error, error ? std::string() : std::move(frame.payload));
+  }
+  start_timer(w);
+  if (max_tasks_per_worker != 0 && w->handed >= max_tasks_per_worker && w->in_flight.empty())
+    retire(w);
+  dispatch();
+  return true;
+}
+
+// Closing the channel is the worker's signal to exit once it is idle.
+void pool_core::retire(const std::shared_ptr<pool_worker>& w) {
+  if (w->retiring)
+    return;
+  if (w->pid == 0) {
+    // Not started yet (a fork server has not answered): abandoned, and killed by its
+    // launcher if it starts after all.
+    workers.remove(w);
+    w->connection->abandon();
+    check_stopped();
+    return;
+  }
+  w->retiring = true;
+  // A worker whose exit hangs (a static destructor waiting for something) is killed.
+  w->connection->close(std::chrono::seconds(5));
+}
+
+// The worker has exited and every reply it sent has been read: what it was running when
+// it ended failed; what was handed to it but not started goes back to the queue.
+void pool_core::conclude(const std::shared_ptr<pool_worker>& w) {
+  w->task_timer.cancel();
+  workers.remove(w);
+  if (!w->in_flight.empty()) {
+    const auto task = w->in_flight.front();
+    w->in_flight.pop_front();
+    failure error = task_failure(*w, *task);
+    if (task->initializer) {
+      break_pool(error);
+    } else {
+      ++completed;
+      finish_task(*task, error);
+    }
+    for (auto it = w->in_flight.rbegin(); it != w->in_flight.rend(); ++it)
+      requeue(*it);
+  }
+  w->connection.reset();
+  if (!broken && (!stopping || !queue.empty()))
+    launch_worker();
+  dispatch();
+}
+
+failure pool_core::task_failure(const pool_worker& w, const pool_task& task) {
+  if (w.report.out_of_memory.empty() && w.killed_task.get() == &task && w.timed_out)
+    return failure::timed_out(task.function, w.pid,
+                              task.timeout ? *task.timeout : *worker_options.timeout);
+  std::string lead = "the pool worker ended while running the task";
+  if (w.killed_task.get() == &task)
+    lead = "killed through its handle";
+  else if (w.killed_task)
+    lead = "the pool worker was killed for another task";
+  return failure_of_ended_child(task.function, w.pid, w.report,
+                                "the pool worker (pid " + std::to_string(w.pid) +
+                                    ") sent a damaged reply for '" + task.function + "'",
+                                lead);
+}
+
+void pool_core::requeue(const std::shared_ptr<pool_task>& task) {
+  if (finished(*task))
+    return;
+  task->requeue();
+  if (task->initializer)
+    return;
+  if (broken)
+    finish_task(*task, broken);
+  else
+    queue.push_front(task);
+}
+
+void pool_core::break_pool(const failure& error) {
+  if (!broken)
+    broken = error;
+  for (auto& task : queue)
+    finish_task(*task, broken);
+  queue.clear();
+  for (auto& w : std::list<std::shared_ptr<pool_worker>>(workers)) // retire may remove one
+    if (w->in_flight.empty())
+      retire(w);
+  check_stopped();
+}
+
+// Hands queued tasks to idle workers: one each, or a whole chunk of them.
+void pool_core::dispatch() {
+  for (auto& w : workers) {
+    if (queue.empty())
+      break;
+    if (!w->ready || w->retiring || w->connection->exited() || !w->in_flight.empty())
+      continue;
+    if (max_tasks_per_worker != 0 && w->handed >= max_tasks_per_worker)
+      continue;
+    const std::size_t chunk = queue.front()->chunk;
+    do {
+      auto task = queue.front();
+      queue.pop_front();
+      hand(w, task);
+    } while (!queue.empty() && w->in_flight.size() < chunk && queue.front()->chunk == chunk &&
+             (max_tasks_per_worker == 0 || w->handed < max_tasks_per_worker));
+  }
+  if (stopping && queue.empty())
+    for (auto& w : std::list<std::shared_ptr<pool_worker>>(workers)) // retire may remove one
+      if (w->in_flight.empty())
+        retire(w);
+  check_stopped();
+}
+
+void pool_core::check_stopped() {
+  if (stopping && workers.empty() && !stopped) {
+    stopped = true;
+    stopped_changed.notify_all();
+  }
+}
+
+void pool_core::cancel_on_loop(const std::shared_ptr<pool_task>& task) {
+  for (auto& w : workers) {
+    const auto it = std::find(w->in_flight.begin(), w->in_flight.end(), task);
+    if (it == w->in_flight.end())
+      continue;
+    if (it == w->in_flight.begin()) {
+      if (!w->connection->exited() && !w->killed_task) {
+        w->killed_task = task;
+        w->connection->kill();
+      }
+    } else {
+      // Sent but not started: the worker will run it, and its result is dropped.
+      finish_task(*task, cancelled_error(*task, "before its worker started it"));
+    }
+    return;
+  }
+}
+
+} // namespace mpdecor::detail
