@@ -135,13 +135,10 @@ void prepare_child_process() noexcept {
 std::vector<std::string> utf8_arguments(int argc, char** argv) { return {argv, argv + argc}; }
 
 std::size_t read_some(native_channel in, char* data, std::size_t size) {
-  for (;;) {
-    const auto got = ::read(static_cast<int>(in), data, size);
-    if (got >= 0)
-      return static_cast<std::size_t>(got);
-    if (errno != EINTR)
-      throw std::system_error(errno, std::system_category(), "reading the call");
-  }
+  const auto got = os::read(static_cast<int>(in), data, size);
+  if (got < 0)
+    throw std::system_error(errno, std::system_category(), "reading the call");
+  return static_cast<std::size_t>(got);
 }
 
 std::string take_environment_variable(const char* name) {
@@ -157,14 +154,11 @@ void write_all(native_channel out, std::string_view data) {
   while (!data.empty()) {
     // send() with MSG_NOSIGNAL on the socket the parent made: a parent that has gone away
     // gives EPIPE instead of killing the child with SIGPIPE. write() for anything else.
-    auto sent = ::send(static_cast<int>(out), data.data(), data.size(), MSG_NOSIGNAL);
+    auto sent = os::send(static_cast<int>(out), data.data(), data.size(), MSG_NOSIGNAL);
     if (sent < 0 && errno == ENOTSOCK)
-      sent = ::write(static_cast<int>(out), data.data(), data.size());
-    if (sent < 0) {
-      if (errno == EINTR)
-        continue;
+      sent = os::write(static_cast<int>(out), data.data(), data.size());
+    if (sent < 0)
       throw std::system_error(errno, std::system_category(), "sending the result");
-    }
     data.remove_prefix(static_cast<std::size_t>(sent));
   }
 }

@@ -10,6 +10,7 @@
 #include "channel.hpp"
 #include "protocol.hpp"
 #include "launch.hpp"
+#include "os.hpp"
 #include "shared_memory.hpp"
 #include "spawn_posix.hpp"
 #include "worker.hpp"
@@ -123,11 +124,8 @@ void run_fork_server(int argc, char** argv) {
   try {
     for (;;) {
       pollfd watched[2] = {{control, POLLIN, 0}, {signals, POLLIN, 0}};
-      if (::poll(watched, 2, -1) < 0) {
-        if (errno == EINTR)
-          continue;
+      if (os::poll(watched, 2, -1) < 0)
         break;
-      }
       if (watched[1].revents != 0) {
         signalfd_siginfo info;
         while (::read(signals, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {

@@ -173,6 +173,8 @@ bool fork_server::start(std::unique_lock<std::mutex>&, std::error_code& error, s
     what = "creating the fork server's channel";
     return false;
   }
+  os::unique_fd control(ends[0]);
+  os::unique_fd server_end(ends[1]);
   const std::string key = new_launch_key();
   // Not told to die with the launching thread, which may be a pool's that ends before
   // the program does: the server ends when its channel closes, at the latest when this
@@ -180,7 +182,7 @@ bool fork_server::start(std::unique_lock<std::mutex>&, std::error_code& error, s
   spawn_request request{own_executable().string(),
                         spawned_arguments(fork_server_flag, "-"),
                         child_environment(options{}, key, false),
-                        {{ends[1], channel_descriptor}},
+                        {{server_end.get(), channel_descriptor}},
                         {}};
   // The dynamic linker resolves every symbol when the server starts, once, instead of
   // lazily in each fork, which would resolve again each function the server itself
@@ -188,16 +190,14 @@ bool fork_server::start(std::unique_lock<std::mutex>&, std::error_code& error, s
   // variable at once, so that nothing the calls start inherits it.
   request.environment.push_back(std::string(bind_now_variable) + "=1");
   const pid_t pid = spawn(request, error);
-  ::close(ends[1]);
+  server_end.reset(); // the server has its own
   if (pid <= 0) {
-    ::close(ends[0]);
     what = "starting the fork server " + own_executable().string();
     return false;
   }
   try {
-    write_frame(ends[0], hello_frame(key)); // the hello that opens every channel
+    write_frame(control.get(), hello_frame(key)); // the hello that opens every channel
   } catch (const std::system_error& e) {
-    ::close(ends[0]);
     ::kill(pid, SIGKILL);
     ::waitpid(pid, nullptr, 0);
     error = e.code();
@@ -205,16 +205,14 @@ bool fork_server::start(std::unique_lock<std::mutex>&, std::error_code& error, s
     return false;
   }
   // The reader must run before the server is used: nothing else would reap it.
-  error = os::start_thread([this, control = ends[0], pid] { read(control, pid); });
+  error = os::start_thread([this, control = control.get(), pid] { read(control, pid); });
   if (error) {
-    ::close(ends[0]);
     ::kill(pid, SIGKILL);
-    while (::waitpid(pid, nullptr, 0) == -1 && errno == EINTR) {
-    }
+    os::waitpid(pid, nullptr, 0);
     what = "starting the fork server's reader thread";
     return false;
   }
-  control_ = ends[0];
+  control_ = control.release(); // the reader thread closes it
   server_ = pid;
   return true;
 }
@@ -260,8 +258,7 @@ void fork_server::read(int control, pid_t server) {
   // The server is gone, and its children with it (they die with it): every call still
   // watched has ended.
   ::kill(server, SIGKILL);
-  while (::waitpid(server, nullptr, 0) == -1 && errno == EINTR) {
-  }
+  os::waitpid(server, nullptr, 0);
   std::lock_guard lock(mutex_);
   ::close(control);
   control_ = -1;

@@ -81,12 +81,13 @@ private:
 
 std::unique_ptr<child_process> launch_forked(const launch_request& launch,
                                              launch_failure& failed) {
-  int child_end = -1;
+  os::unique_fd child_end;
   if (!make_channel(launch.channel, child_end, failed.error, failed.what))
     return nullptr;
   const std::uint64_t request = fork_server::instance().request_fork(
-      launch.function, launch.mode, launch.key, launch.settings, child_end, failed.error, failed.what);
-  ::close(child_end);
+      launch.function, launch.mode, launch.key, launch.settings, child_end.get(), failed.error,
+      failed.what);
+  child_end.reset(); // the server has its own
   if (request == 0) {
     launch.channel.close();
     return nullptr;

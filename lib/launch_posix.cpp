@@ -70,10 +70,7 @@ public:
       return;
     watched.reaped = true;
     int status = 0;
-    pid_t got = -1;
-    do
-      got = ::waitpid(pid, &status, WNOHANG);
-    while (got == -1 && errno == EINTR);
+    const pid_t got = os::waitpid(pid, &status, WNOHANG);
     exit_status how;
     if (got == pid)
       how = decode_exit_status(status);
@@ -103,9 +100,7 @@ std::unique_ptr<child_process> watch_child(boost::asio::io_context& io, pid_t pi
     auto shared = std::make_shared<thread_watched_child::state>();
     error = os::start_thread([pid, shared, executor = io.get_executor()] {
       siginfo_t info{};
-      while (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOWAIT) == -1 &&
-             errno == EINTR) {
-      }
+      os::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOWAIT);
       boost::asio::post(executor, [pid, shared] { thread_watched_child::reap(pid, *shared); });
     });
     if (!error)
@@ -115,8 +110,7 @@ std::unique_ptr<child_process> watch_child(boost::asio::io_context& io, pid_t pi
   }
   // Not watched, so not kept: a child nobody reaps would stay a zombie.
   ::kill(pid, SIGKILL);
-  while (::waitpid(pid, nullptr, 0) == -1 && errno == EINTR) {
-  }
+  os::waitpid(pid, nullptr, 0);
   what = "watching the child (pid " + std::to_string(pid) + ")";
   return nullptr;
 }
@@ -147,7 +141,7 @@ std::vector<std::string> child_environment(const options& settings, const std::s
   return result;
 }
 
-bool make_channel(channel_ends& channel, int& child_end, std::error_code& error,
+bool make_channel(channel_ends& channel, os::unique_fd& child_end, std::error_code& error,
                   std::string& what) {
   // SOCK_CLOEXEC: no other child, and nothing the program starts itself, inherits either
   // end; spawn hands the child's end to this one child only.
@@ -157,16 +151,17 @@ bool make_channel(channel_ends& channel, int& child_end, std::error_code& error,
     what = "creating the channel";
     return false;
   }
+  os::unique_fd ours(ends[0]);
+  os::unique_fd theirs(ends[1]);
   boost::system::error_code ec;
-  channel.stream.assign(boost::asio::local::stream_protocol(), ends[0], ec);
+  channel.stream.assign(boost::asio::local::stream_protocol(), ours.get(), ec);
   if (ec) {
-    ::close(ends[0]);
-    ::close(ends[1]);
     error = ec;
     what = "creating the channel";
     return false;
   }
-  child_end = ends[1];
+  ours.release(); // the stream's now
+  child_end = std::move(theirs);
   return true;
 }
 
@@ -260,20 +255,20 @@ std::vector<std::string> spawned_arguments(const char* flag, const std::string& 
 
 std::unique_ptr<child_process> launch_spawned(const launch_request& launch,
                                               launch_failure& failed) {
-  int child_end = -1;
+  os::unique_fd child_end;
   if (!make_channel(launch.channel, child_end, failed.error, failed.what))
     return nullptr;
   spawn_request request{own_executable().string(),
                         spawned_arguments(mode_argument(launch.mode), launch.function),
                         child_environment(launch.settings, launch.key, true),
-                        {{child_end, channel_descriptor}},
+                        {{child_end.get(), channel_descriptor}},
                         launch.settings.working_directory};
   // A one-call child may leave a large result to shared memory, as its parent may.
   if (const auto threshold = sharing_threshold(launch.settings); threshold != 0 && launch.mode == launch_mode::call)
     request.environment.push_back(std::string(sharing_threshold_variable) + "=" +
                                   std::to_string(threshold));
   const pid_t pid = spawn(request, failed.error);
-  ::close(child_end);
+  child_end.reset(); // the child has its own
   if (pid <= 0) {
     launch.channel.close();
     failed.what = launch.settings.working_directory.empty()

@@ -11,6 +11,62 @@
 #include <unistd.h>
 
 namespace mpdecor::detail::os {
+namespace {
+
+// Makes `call` until it ends otherwise than with EINTR.
+template <class Call>
+auto retrying(Call call) noexcept {
+  for (;;) {
+    const auto result = call();
+    if (result != -1 || errno != EINTR)
+      return result;
+  }
+}
+
+} // namespace
+
+void unique_fd::reset(int fd) noexcept {
+  const int old = fd_;
+  fd_ = fd;
+  if (old != -1 && old != fd)
+    ::close(old); // never retried: see the declaration
+}
+
+::ssize_t read(int fd, void* data, std::size_t size) noexcept {
+  return retrying([&] { return ::read(fd, data, size); });
+}
+
+::ssize_t write(int fd, const void* data, std::size_t size) noexcept {
+  return retrying([&] { return ::write(fd, data, size); });
+}
+
+::ssize_t pwrite(int fd, const void* data, std::size_t size, ::off_t offset) noexcept {
+  return retrying([&] { return ::pwrite(fd, data, size, offset); });
+}
+
+::ssize_t send(int socket, const void* data, std::size_t size, int flags) noexcept {
+  return retrying([&] { return ::send(socket, data, size, flags); });
+}
+
+::ssize_t sendmsg(int socket, const ::msghdr* message, int flags) noexcept {
+  return retrying([&] { return ::sendmsg(socket, message, flags); });
+}
+
+::ssize_t recvmsg(int socket, ::msghdr* message, int flags) noexcept {
+  return retrying([&] { return ::recvmsg(socket, message, flags); });
+}
+
+int poll(::pollfd* watched, ::nfds_t count, int timeout) noexcept {
+  return retrying([&] { return ::poll(watched, count, timeout); });
+}
+
+::pid_t waitpid(::pid_t pid, int* status, int options) noexcept {
+  return retrying([&] { return ::waitpid(pid, status, options); });
+}
+
+int waitid(::idtype_t type, ::id_t id, ::siginfo_t* info, int options) noexcept {
+  return retrying([&] { return ::waitid(type, id, info, options); });
+}
 
 int socket_pair(int ends[2]) noexcept {
   if (const int error = injected_failure(operation::socketpair)) {

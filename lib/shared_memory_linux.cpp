@@ -35,10 +35,8 @@ constexpr int segment_seals = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEA
 // Waits until `socket` is ready for `events`, after a non-blocking socket said EAGAIN.
 void wait_for(int socket, short events, const char* what) {
   pollfd ready{socket, events, 0};
-  while (::poll(&ready, 1, -1) == -1) {
-    if (errno != EINTR)
-      throw_system_error(errno, what);
-  }
+  if (os::poll(&ready, 1, -1) == -1)
+    throw_system_error(errno, what);
 }
 
 // Copies a block in through the file rather than a mapping: the kernel allocates the
@@ -47,13 +45,10 @@ void wait_for(int socket, short events, const char* what) {
 void write_block(int fd, const char* data, std::size_t size, std::uint64_t offset,
                  std::uint64_t total) {
   while (size != 0) {
-    const ::ssize_t written = ::pwrite(fd, data, size, static_cast<::off_t>(offset));
-    if (written == -1) {
-      if (errno == EINTR)
-        continue;
+    const ::ssize_t written = os::pwrite(fd, data, size, static_cast<::off_t>(offset));
+    if (written == -1)
       throw_system_error(errno, "writing a shared segment of " + std::to_string(total) +
                                     " bytes");
-    }
     data += written;
     size -= static_cast<std::size_t>(written);
     offset += static_cast<std::uint64_t>(written);
@@ -200,10 +195,8 @@ void send_fd(int socket, int fd) {
   for (;;) {
     // One byte goes whole or not at all. MSG_NOSIGNAL: a closed peer is an EPIPE error
     // here, not a SIGPIPE that ends the process.
-    if (::sendmsg(socket, &message, MSG_NOSIGNAL) == 1)
+    if (os::sendmsg(socket, &message, MSG_NOSIGNAL) == 1)
       return;
-    if (errno == EINTR)
-      continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
       wait_for(socket, POLLOUT, "waiting to send a shared segment");
       continue;
@@ -235,11 +228,9 @@ int receive_fd(int socket) {
     message.msg_controllen = sizeof control;
     // MSG_CMSG_CLOEXEC: the descriptor is close-on-exec from its first moment, so that no
     // child that another thread starts meanwhile inherits it.
-    received = ::recvmsg(socket, &message, MSG_CMSG_CLOEXEC);
+    received = os::recvmsg(socket, &message, MSG_CMSG_CLOEXEC);
     if (received != -1)
       break;
-    if (errno == EINTR)
-      continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
       wait_for(socket, POLLIN, "waiting for a shared segment");
       continue;
@@ -247,14 +238,14 @@ int receive_fd(int socket) {
     throw_system_error(errno, "receiving a shared segment's descriptor");
   }
   std::size_t count = 0;
-  int fd = -1;
+  os::unique_fd fd; // closed on every way out but the one that hands it on
   for (cmsghdr* part = CMSG_FIRSTHDR(&message); part != nullptr;
        part = CMSG_NXTHDR(&message, part)) {
     if (part->cmsg_level != SOL_SOCKET || part->cmsg_type != SCM_RIGHTS)
       continue;
     for (std::size_t i = 0; i < descriptor_count(part); ++i, ++count) {
       if (count == 0)
-        fd = descriptor_at(part, i);
+        fd.reset(descriptor_at(part, i));
       else
         ::close(descriptor_at(part, i)); // more than one: refused below
     }
@@ -262,9 +253,7 @@ int receive_fd(int socket) {
   const bool truncated = (message.msg_flags & MSG_CTRUNC) != 0;
   const bool is_marker = marker == static_cast<char>(segment_marker);
   if (received == 1 && is_marker && count == 1 && !truncated)
-    return fd;
-  if (fd != -1)
-    ::close(fd);
+    return fd.release();
   if (received == 0)
     throw std::runtime_error("mpdecor: the peer closed the channel before sending the shared "
                              "segment's descriptor");

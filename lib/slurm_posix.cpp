@@ -251,31 +251,32 @@ private:
 std::unique_ptr<child_process> launch_slurm_step(const launch_request& launch,
                                                  launch_failure& failed) {
   const slurm_options slurm = effective_slurm_options(launch.settings);
-  int child_end = -1;
+  os::unique_fd child_end;
   if (!make_channel(launch.channel, child_end, failed.error, failed.what))
     return nullptr;
   int errors[2];
   if (::pipe2(errors, O_CLOEXEC) != 0) {
     failed.error.assign(errno, std::system_category());
     failed.what = "creating a pipe for srun's messages";
-    ::close(child_end);
     launch.channel.close();
     return nullptr;
   }
+  os::unique_fd read_end(errors[0]);  // ours
+  os::unique_fd write_end(errors[1]); // srun's standard error
   spawn_request request{slurm.srun_program, srun_arguments(launch.function, slurm, launch.mode),
                         // srun is not told to die with this thread: it ends when its
                         // channel closes, and ends the step with it.
                         child_environment(launch.settings, launch.key, false),
-                        {{child_end, STDIN_FILENO},
-                         {child_end, STDOUT_FILENO},
-                         {errors[1], STDERR_FILENO}},
+                        {{child_end.get(), STDIN_FILENO},
+                         {child_end.get(), STDOUT_FILENO},
+                         {write_end.get(), STDERR_FILENO}},
                         launch.settings.working_directory};
   request.search_path = true;
   const pid_t pid = spawn(request, failed.error);
-  ::close(child_end);
-  ::close(errors[1]);
+  // srun has its own copies of both.
+  child_end.reset();
+  write_end.reset();
   if (pid <= 0) {
-    ::close(errors[0]);
     launch.channel.close();
     failed.what = "starting " + slurm.srun_program + " (the slurm start method)";
     return nullptr;
@@ -283,7 +284,9 @@ std::unique_ptr<child_process> launch_slurm_step(const launch_request& launch,
   const int pidfd = os::pidfd_open(pid);
   if (pidfd >= 0) {
     try {
-      return std::make_unique<srun_step>(launch.io, pid, pidfd, errors[0]);
+      auto step = std::make_unique<srun_step>(launch.io, pid, pidfd, read_end.get());
+      read_end.release(); // the step's now
+      return step;
     } catch (const std::system_error& e) {
       failed.error = e.code();
     }
@@ -292,9 +295,7 @@ std::unique_ptr<child_process> launch_slurm_step(const launch_request& launch,
   }
   // Not watched, so not kept: srun ends the step when it dies.
   ::kill(pid, SIGKILL);
-  while (::waitpid(pid, nullptr, 0) == -1 && errno == EINTR) {
-  }
-  ::close(errors[0]);
+  os::waitpid(pid, nullptr, 0);
   launch.channel.close();
   failed.what = "watching srun (pid " + std::to_string(pid) + ")";
   return nullptr;

@@ -9,6 +9,7 @@
 #if defined(MPDECOR_POSIX)
 
 #include "launch.hpp"
+#include "os.hpp"
 
 #include <sys/types.h>
 
@@ -42,7 +43,7 @@ pid_t spawn(const spawn_request& request, std::error_code& error);
 
 /// A fresh socket pair: one end becomes `channel`, the other is returned in `child_end`
 /// (close-on-exec; spawn hands it on). False with `error` and `what` set on failure.
-bool make_channel(channel_ends& channel, int& child_end, std::error_code& error,
+bool make_channel(channel_ends& channel, os::unique_fd& child_end, std::error_code& error,
                   std::string& what);
 
 /// This process's environment with the call's settings, the launch key, and (when
