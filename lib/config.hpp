@@ -97,8 +97,25 @@
 #endif
 #endif
 
+// The Itanium C++ ABI (libstdc++, libc++) tells the type of the exception being handled,
+// even inside catch (...).
+#if defined(__GLIBCXX__) || defined(_LIBCPP_VERSION)
+#include <cxxabi.h>
+#define MPDECOR_HAS_CXXABI 1
+#endif
+#include <typeinfo>
+
 namespace mpdecor::detail {
 namespace process_v2 = boost::process::v2;
+
+/// The type of the exception being handled, where the C++ ABI tells it; nullptr elsewhere.
+inline const std::type_info* current_exception_type_info() noexcept {
+#if defined(MPDECOR_HAS_CXXABI)
+  return abi::__cxa_current_exception_type();
+#else
+  return nullptr;
+#endif
+}
 
 // The features above, for common sources, which test them with `if constexpr` rather than
 // `#if`: both branches are compiled everywhere, and a function named only in a discarded

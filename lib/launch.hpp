@@ -164,8 +164,16 @@ struct launch_failure {
 /// program's own executable with a fresh channel, handing it the launch key in its
 /// environment (and nowhere else), by the request's start method. On failure returns
 /// nothing and fills in `failed`. One launcher per start method and platform:
-/// launch_posix.cpp (spawn), fork_server_posix.cpp, slurm_posix.cpp, launch_windows.cpp.
+/// launch_posix.cpp (spawn), launch_forked_posix.cpp, slurm_posix.cpp, launch_windows.cpp.
 std::unique_ptr<child_process> launch_child(const launch_request& launch, launch_failure& failed);
+
+/// Checks the settings of a call to `function` (or of a pool's workers) on the caller's
+/// thread, and fixes what depends on the caller's state at the call: a relative working
+/// directory is made absolute against the current directory, for every start method
+/// alike. Throws usage_error for an environment variable whose name is empty, holds '='
+/// or a NUL, or is one of mpdecor's own (lib/protocol.hpp), or whose value holds a NUL
+/// (lib/settings.cpp).
+void prepare_settings(options& settings, const std::string& function);
 
 /// The start method and Slurm settings a call with `settings` uses (lib/settings.cpp).
 start_method effective_start_method(const options& settings);

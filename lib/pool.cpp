@@ -20,6 +20,7 @@ std::shared_ptr<pool_core> start_pool(std::size_t workers, std::size_t max_tasks
     const unsigned threads = std::thread::hardware_concurrency();
     workers = threads == 0 ? 2 : threads;
   }
+  prepare_settings(worker_options, initializer.empty() ? "a pool's workers" : initializer);
   if (!initializer.empty() && find_registration(initializer) == nullptr)
     throw not_registered("mpdecor: the pool's initializer '" + initializer +
                              "' is not a registered function",

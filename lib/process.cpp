@@ -1,10 +1,6 @@
-// mpdecor: the one translation unit that completes header-only Boost.Process v2.
+// mpdecor: this program's executable, and a child that is a Boost.Process v2 process of
+// its own.
 #include "config.hpp"
-
-#if defined(MPDECOR_INCLUDE_ENVIRONMENT_IPP)
-#include <boost/process/v2/impl/environment.ipp>
-#endif
-
 #include "launch.hpp"
 
 #include <boost/dll/runtime_symbol_info.hpp>

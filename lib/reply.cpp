@@ -6,19 +6,12 @@
 
 #include <typeinfo>
 
-#if defined(__GLIBCXX__) || defined(_LIBCPP_VERSION)
-#include <cxxabi.h>
-#define MPDECOR_HAS_CXXABI 1
-#endif
-
 namespace mpdecor::detail {
 namespace {
 
 std::string current_exception_type() {
-#if defined(MPDECOR_HAS_CXXABI)
-  if (const std::type_info* type = abi::__cxa_current_exception_type())
+  if (const std::type_info* type = current_exception_type_info())
     return boost::core::demangle(type->name());
-#endif
   return "unknown exception type";
 }
 

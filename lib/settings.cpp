@@ -7,6 +7,7 @@
 #include <mpdecor/options.hpp>
 
 #include <cstdlib>
+#include <filesystem>
 #include <mutex>
 #include <sstream>
 
@@ -31,6 +32,36 @@ std::string variable(const char* name) {
 }
 
 } // namespace
+
+void prepare_settings(options& settings, const std::string& function) {
+  for (const auto& [name, value] : settings.environment) {
+    std::string problem;
+    if (name.empty())
+      problem = "an empty name";
+    else if (name.find('=') != std::string::npos)
+      problem = "a name that holds '=' (the name ends at the first '=')";
+    else if (name.find('\0') != std::string::npos || value.find('\0') != std::string::npos)
+      problem = "a NUL character, where the environment ends a string";
+    else
+      for (const char* own : {launch_key_variable, parent_pid_variable, memory_limit_variable,
+                              sharing_threshold_variable})
+        if (name == own)
+          problem = "a name mpdecor sets itself in every child";
+    if (!problem.empty()) {
+      std::string shown; // the name as it can be printed: a NUL would end the message
+      for (const char c : name)
+        shown += c == '\0' ? std::string("\\0") : std::string(1, c);
+      throw usage_error("mpdecor: the environment variable '" + shown + "' for '" + function +
+                        "' has " + problem + "; nothing was started");
+    }
+  }
+  if (!settings.working_directory.empty() && settings.working_directory.is_relative()) {
+    std::error_code error;
+    auto absolute = std::filesystem::absolute(settings.working_directory, error);
+    if (!error) // otherwise the launch reports the directory it cannot enter
+      settings.working_directory = std::move(absolute);
+  }
+}
 
 start_method effective_start_method(const options& call) {
   if (call.start)

@@ -1,5 +1,6 @@
-// mpdecor: the shared-memory threshold, and the shared-memory functions where the
-// platform has none (lib/shared_memory_linux.cpp has the real ones).
+// mpdecor: the shared-memory threshold, and the call path's use of segments, on every
+// platform (lib/shared_memory_linux.cpp has the segments themselves, and
+// lib/shared_memory_none.cpp their stand-ins where the platform has none).
 #include "config.hpp"
 
 #include "shared_memory.hpp"
@@ -29,44 +30,6 @@ std::size_t shared_memory_threshold() noexcept {
 
 } // namespace mpdecor
 
-#if !defined(MPDECOR_SHARED_MEMORY)
-
-namespace mpdecor::detail {
-namespace {
-
-[[noreturn]] void unsupported(const char* what) {
-  throw std::system_error(std::make_error_code(std::errc::function_not_supported),
-                          std::string("mpdecor: ") + what +
-                              ": no shared memory on this platform");
-}
-
-} // namespace
-
-void prefault(void*, std::size_t) noexcept {}
-
-// Without shared memory a segment is always empty: nothing to close or unmap.
-segment::segment(segment&& other) noexcept
-    : fd_(other.fd_), mapping_(other.mapping_), size_(other.size_) {}
-segment& segment::operator=(segment&& other) noexcept {
-  fd_ = other.fd_;
-  mapping_ = other.mapping_;
-  size_ = other.size_;
-  return *this;
-}
-segment::~segment() = default;
-void segment::release() noexcept {}
-std::string_view segment::view() const noexcept { return {}; }
-segment segment::create(const attachments&) { unsupported("creating a shared segment"); }
-segment segment::open(int) { unsupported("opening a shared segment"); }
-void send_fd(int, int) { unsupported("sending a descriptor"); }
-std::uint64_t segment_size(int) noexcept { return 0; }
-int receive_fd(int) { unsupported("receiving a descriptor"); }
-
-} // namespace mpdecor::detail
-
-#endif
-
-// --- the call path's use of segments, on every platform ------------------------------------
 
 #include "launch.hpp"
 

@@ -77,6 +77,7 @@ public:
     // Checked before taking the lock: a fork may have copied it locked.
     if (loop_.forked())
       throw usage_error(forked_message("'" + request.function + "' was called"));
+    prepare_settings(request.settings, request.function);
     auto call = std::make_shared<call_state>(std::move(request));
     std::lock_guard lock(mutex_);
     if (ended_)

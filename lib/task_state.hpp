@@ -1,5 +1,5 @@
 // mpdecor: the state of one call or pool task, shared by its handles and the event loop
-// that runs it (lib/supervisor.cpp for calls, lib/pool.cpp for pool tasks).
+// that runs it (lib/supervisor.cpp for calls, lib/pool_scheduler.cpp for pool tasks).
 #ifndef MPDECOR_LIB_TASK_STATE_HPP
 #define MPDECOR_LIB_TASK_STATE_HPP
 

@@ -204,6 +204,39 @@ BOOST_AUTO_TEST_CASE(a_failed_launch_throws_launch_error) {
   BOOST_CHECK_THROW(handle.pid(), mpdecor::launch_error);
 }
 
+BOOST_AUTO_TEST_CASE(environment_variables_mpdecor_cannot_set_are_refused_at_the_call) {
+  const auto refused = [](const std::string& name, const std::string& value,
+                          const std::string& why) {
+    for (const auto method : {mpdecor::start_method::spawn, mpdecor::start_method::fork_server}) {
+      BOOST_TEST_CONTEXT("'" << name << "', start method " << static_cast<int>(method)) {
+        try {
+          mpdecor::proc_wait(environment_variable).start_method(method).env(name, value)("A");
+          BOOST_ERROR("no usage_error");
+        } catch (const mpdecor::usage_error& e) {
+          BOOST_TEST(contains(e.what(), why));
+          BOOST_TEST(contains(e.what(), "environment_variable"));
+        }
+      }
+    }
+    mpdecor::pool_options settings;
+    settings.workers = 1;
+    settings.worker_options.environment.emplace_back(name, value);
+    BOOST_CHECK_THROW(mpdecor::pool{settings}, mpdecor::usage_error);
+  };
+  refused("A=B", "c", "holds '='"); // would set A to "B=c"
+  refused("", "c", "an empty name");
+  refused("MPDECOR_LAUNCH_KEY", "c", "mpdecor sets itself");
+  refused("MPDECOR_PARENT_PID", "1", "mpdecor sets itself");
+  refused("MPDECOR_MEMORY_LIMIT", "1", "mpdecor sets itself");
+  refused("MPDECOR_SHARED_MEMORY_THRESHOLD", "1", "mpdecor sets itself");
+  refused(std::string("A\0B", 3), "c", "NUL");
+  refused("A", std::string("b\0c", 3), "NUL");
+  // What is allowed still works, as before.
+  BOOST_TEST(mpdecor::proc_wait(environment_variable).env("A", "b=c")("A") == "b=c");
+  BOOST_TEST(mpdecor::proc_wait(environment_variable).env("MPDECOR_START_METHOD", "spawn")(
+                 "MPDECOR_START_METHOD") == "spawn");
+}
+
 BOOST_AUTO_TEST_CASE(every_error_derives_from_mpdecor_error) {
   BOOST_CHECK_THROW(mpdecor::proc_wait(throw_int)(1), mpdecor::error);
   BOOST_CHECK_THROW(mpdecor::proc_wait(call_abort)(), mpdecor::error);

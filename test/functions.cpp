@@ -276,9 +276,31 @@ void crash_holding(std::vector<double> values) {
     raise_segfault();
 }
 
+tree deep_tree(int depth) {
+  tree root;
+  for (int i = 1; i < depth; ++i) {
+    tree parent;
+    parent.kids.push_back(std::move(root));
+    root = std::move(parent);
+  }
+  return root;
+}
+
+int tree_depth(tree root) {
+  int depth = 1;
+  while (!root.kids.empty()) {
+    tree child = std::move(root.kids.front());
+    root = std::move(child);
+    ++depth;
+  }
+  return depth;
+}
+
 } // namespace fixtures
 
 MPDECOR_REGISTER(fixtures::add);
+MPDECOR_REGISTER(fixtures::deep_tree);
+MPDECOR_REGISTER(fixtures::tree_depth);
 MPDECOR_REGISTER(fixtures::shout);
 MPDECOR_REGISTER(fixtures::do_nothing);
 MPDECOR_REGISTER(fixtures::own_pid);

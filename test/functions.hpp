@@ -139,6 +139,18 @@ std::pair<std::int64_t, int> initializer_runs_here();
 /// This process's pid and how many times this function has run in it.
 std::pair<std::int64_t, int> tasks_served_here();
 
+// --- deep values ---
+/// A tree: each node holds its children (two levels of nesting per node on the wire).
+struct tree {
+  std::vector<tree> kids;
+};
+/// A chain of `depth` nodes, each the only child of the one before.
+tree deep_tree(int depth);
+/// The number of nodes along the first children of `root`. Walks without recursion, and
+/// the tree is taken apart the same way: the test sends trees deeper than any recursive
+/// walk's stack would take.
+int tree_depth(tree root);
+
 } // namespace fixtures
 
 #endif

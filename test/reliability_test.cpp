@@ -364,6 +364,33 @@ BOOST_AUTO_TEST_CASE(a_child_given_garbage_or_nothing_runs_nothing) {
 }
 #endif
 
+BOOST_AUTO_TEST_CASE(values_nested_deeper_than_the_limit_are_refused_in_both_directions) {
+  const auto names_the_limit = [](const mpdecor::protocol_error& e) {
+    return contains(e.what(), std::to_string(mpdecor::detail::max_nesting_depth) + " levels");
+  };
+  // Two levels a node: a tree of half the limit arrives, one deeper does not.
+  const int fits = static_cast<int>(mpdecor::detail::max_nesting_depth / 2) - 1;
+  BOOST_TEST(tree_depth(mpdecor::proc_wait(deep_tree)(fits)) == fits);
+  BOOST_TEST(mpdecor::proc_wait(tree_depth)(deep_tree(fits)) == fits);
+  const int too_deep = static_cast<int>(mpdecor::detail::max_nesting_depth);
+  // A result: the parent refuses it.
+  BOOST_CHECK_EXCEPTION(mpdecor::proc_wait(deep_tree)(too_deep), mpdecor::protocol_error,
+                        names_the_limit);
+  // Arguments: the child refuses them.
+  BOOST_CHECK_EXCEPTION(mpdecor::proc_wait(tree_depth)(deep_tree(too_deep)),
+                        mpdecor::protocol_error, names_the_limit);
+  mpdecor::pool workers;
+  BOOST_CHECK_EXCEPTION(workers.submit(deep_tree)(too_deep).get(), mpdecor::protocol_error,
+                        names_the_limit);
+  BOOST_TEST(workers.submit(tree_depth)(deep_tree(fits)).get() == fits);
+  if constexpr (!sanitized) {
+    // A child that sends a result far deeper (which it encodes without trouble) would
+    // overflow an unbounded decoder's stack and crash this process.
+    BOOST_CHECK_EXCEPTION(mpdecor::proc_wait(deep_tree)(100'000), mpdecor::protocol_error,
+                          names_the_limit);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(the_launch_key_is_not_passed_on_to_the_function) {
   BOOST_TEST(mpdecor::proc_wait(environment_variable)("MPDECOR_LAUNCH_KEY") == "<unset>");
 }

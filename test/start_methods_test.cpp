@@ -108,6 +108,30 @@ BOOST_AUTO_TEST_CASE(fork_server_errors_are_typed_as_with_spawn) {
                     mpdecor::launch_error);
 }
 
+BOOST_AUTO_TEST_CASE(a_relative_working_directory_is_the_callers_for_every_start_method) {
+  // The fork server starts in the test's directory; the caller then moves elsewhere.
+  BOOST_TEST(mpdecor::proc_wait(add).start_method(fork_server)(1, 2) == 3);
+  const auto original = std::filesystem::current_path();
+  const auto base = std::filesystem::canonical(std::filesystem::temp_directory_path()) /
+                    ("mpdecor-test-relative-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(base / "sub");
+  std::filesystem::current_path(base);
+  std::string spawned;
+  std::string forked;
+  try {
+    spawned = mpdecor::proc_wait(working_directory).working_directory("sub")();
+    forked = mpdecor::proc_wait(working_directory)
+                 .start_method(fork_server)
+                 .working_directory("sub")();
+  } catch (const std::exception& e) {
+    BOOST_ERROR(e.what());
+  }
+  std::filesystem::current_path(original);
+  std::filesystem::remove_all(base);
+  BOOST_TEST(spawned == (base / "sub").string());
+  BOOST_TEST(forked == (base / "sub").string());
+}
+
 BOOST_AUTO_TEST_CASE(fork_server_calls_take_environment_directory_and_kill) {
   const auto temporary = std::filesystem::temp_directory_path();
   BOOST_TEST(mpdecor::proc_wait(environment_variable)

@@ -6,15 +6,18 @@
 
 #include "reply.hpp" // internal (mpdecor_internal)
 
+#include <iterator>
+
 MPDECOR_REGISTER(fuzzing::strings);
 MPDECOR_REGISTER(fuzzing::structured);
 MPDECOR_REGISTER(fuzzing::records);
 MPDECOR_REGISTER(fuzzing::plain);
+MPDECOR_REGISTER(fuzzing::branches);
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0)
     return 0;
-  const char* name = fuzzing::function_names[data[0] % 4];
+  const char* name = fuzzing::function_names[data[0] % std::size(fuzzing::function_names)];
   const std::string_view payload(reinterpret_cast<const char*>(data + 1), size - 1);
   fuzzing::largest_allocation = 0;
   fuzzing::tracking = true;

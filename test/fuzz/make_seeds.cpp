@@ -51,12 +51,20 @@ int main(int argc, char** argv) {
             2, std::vector<record>{{1, 0.5, "r", {1, 2, 3}, true}, {}},
             choice(std::vector<std::uint8_t>{7, 8})));
   write(calls / "plain", call_seed<int, double, char, bool>(3, 1, 2.5, 'c', true));
+  // A small tree, and one nested past the limit, which must be refused.
+  write(calls / "tree", call_seed<tree>(4, chain(5)));
+  write(calls / "too_deep",
+        call_seed<tree>(4, chain(static_cast<int>(mpdecor::detail::max_nesting_depth))));
 
   using mpdecor::detail::frame_kind;
   write(replies / "value",
         reply_seed(frame_kind::value,
                    result_type{nested{{"a", {1.5}}}, {record{2, 1.0, "n", {4}, false}},
-                               choice(std::string("s")), std::optional<bool>(true)}));
+                               choice(std::string("s")), std::optional<bool>(true), chain(5)}));
+  write(replies / "too_deep",
+        reply_seed(frame_kind::value,
+                   result_type{{}, {}, choice(1), std::nullopt,
+                               chain(static_cast<int>(mpdecor::detail::max_nesting_depth))}));
   write(replies / "exception",
         reply_seed(frame_kind::exception, std::string("std::runtime_error"), std::string("bad")));
   write(replies / "unknown", reply_seed(frame_kind::unknown_function, std::string("no such name")));

@@ -18,7 +18,7 @@
 
 namespace mpdecor::detail {
 
-struct pool_core; // defined in lib/pool.cpp
+struct pool_core; // defined in lib/pool_core.hpp
 
 /// Everything a pool needs to run one task.
 struct pool_request {

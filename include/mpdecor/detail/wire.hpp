@@ -81,6 +81,13 @@ struct frame_header {
   bool has_segment = false;
 };
 
+/// The deepest nesting of values a message may hold: a struct, a container or an element
+/// inside another each count one level (a tree node holding a vector of nodes counts two
+/// per node). Decoding is recursive, so without a bound a deep message, from a buggy or a
+/// hostile sender, would overflow the receiver's stack; this one keeps the stack used
+/// under a few hundred KiB, within the smallest default thread stack (1 MiB on Windows).
+inline constexpr std::size_t max_nesting_depth = 2000;
+
 /// A message that does not follow the wire format.
 class decode_failure : public std::runtime_error {
 public:
@@ -244,6 +251,15 @@ public:
   }
   std::size_t bytes_left() const noexcept { return left_; }
 
+  /// Counts one more level of values being decoded, one fewer (see `prologue` below).
+  void enter() {
+    if (++depth_ > max_nesting_depth)
+      throw decode_failure("message nests values more than " +
+                           std::to_string(max_nesting_depth) +
+                           " levels deep, mpdecor's limit (see max_nesting_depth)");
+  }
+  void leave() noexcept { --depth_; }
+
   /// A vector's or a string's elements, checked and consumed: `count` elements at `first`,
   /// inside the message or inside the shared segment.
   struct contiguous {
@@ -288,6 +304,7 @@ public:
   }
 
 private:
+  std::size_t depth_ = 0;
   const char* data_;
   std::size_t left_;
   std::string_view segment_;
@@ -449,6 +466,12 @@ void CEREAL_SERIALIZE_FUNCTION_NAME(Archive& ar, T& value) {
   boost::pfr::for_each_field(value, [&ar](auto& field) { ar(field); });
 }
 
+} // namespace mpdecor::detail
+
+namespace mpdecor::detail {
+// cereal calls these around every value it decodes: they bound the nesting depth.
+template <class T> void prologue(input_archive& ar, const T&) { ar.enter(); }
+template <class T> void epilogue(input_archive& ar, const T&) noexcept { ar.leave(); }
 } // namespace mpdecor::detail
 
 CEREAL_REGISTER_ARCHIVE(mpdecor::detail::output_archive)

@@ -1,0 +1,45 @@
+// mpdecor: shared memory where the platform has none (lib/shared_memory.hpp): segments are
+// always empty, and making, opening or passing one fails with function_not_supported.
+#include "config.hpp"
+
+#if !defined(MPDECOR_SHARED_MEMORY)
+
+#include "shared_memory.hpp"
+
+#include <string>
+#include <system_error>
+
+namespace mpdecor::detail {
+namespace {
+
+[[noreturn]] void unsupported(const char* what) {
+  throw std::system_error(std::make_error_code(std::errc::function_not_supported),
+                          std::string("mpdecor: ") + what +
+                              ": no shared memory on this platform");
+}
+
+} // namespace
+
+void prefault(void*, std::size_t) noexcept {}
+
+// Without shared memory a segment is always empty: nothing to close or unmap.
+segment::segment(segment&& other) noexcept
+    : fd_(other.fd_), mapping_(other.mapping_), size_(other.size_) {}
+segment& segment::operator=(segment&& other) noexcept {
+  fd_ = other.fd_;
+  mapping_ = other.mapping_;
+  size_ = other.size_;
+  return *this;
+}
+segment::~segment() = default;
+void segment::release() noexcept {}
+std::string_view segment::view() const noexcept { return {}; }
+segment segment::create(const attachments&) { unsupported("creating a shared segment"); }
+segment segment::open(int) { unsupported("opening a shared segment"); }
+void send_fd(int, int) { unsupported("sending a descriptor"); }
+std::uint64_t segment_size(int) noexcept { return 0; }
+int receive_fd(int) { unsupported("receiving a descriptor"); }
+
+} // namespace mpdecor::detail
+
+#endif
