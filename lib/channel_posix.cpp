@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <charconv>
 #include <cstdlib>
+#include <cstring>
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <system_error>
@@ -146,6 +147,10 @@ std::string take_environment_variable(const char* name) {
   if (value == nullptr)
     return {};
   std::string result = value;
+  // unsetenv only takes the entry out of `environ`: the bytes stay where the kernel put
+  // them, which /proc/PID/environ shows to every process of the user for the child's
+  // whole life. They are overwritten first (a launch key, above all, must leave no trace).
+  std::memset(const_cast<char*>(value), 0, result.size());
   ::unsetenv(name);
   return result;
 }

@@ -47,10 +47,12 @@ namespace {
 
 // In the fork: becomes the call's child. Never returns.
 [[noreturn]] void become_child(int control, int signals, const sigset_t& original_mask,
+                               const struct sigaction& original_sigchld,
                                pid_t server, const std::string& server_directory,
                                control_message& request, int channel_fd) {
   ::close(control);
   ::close(signals);
+  ::sigaction(SIGCHLD, &original_sigchld, nullptr); // as a spawned child would have it
   ::sigprocmask(SIG_SETMASK, &original_mask, nullptr);
   // Dies with the server, which dies with the parent (its channel closes).
   if (::prctl(PR_SET_PDEATHSIG, SIGKILL) == 0)
@@ -93,6 +95,17 @@ void run_fork_server(int argc, char** argv) {
     server_stop(exit_not_started_by_mpdecor,
                 "the requests do not come from the process that started this server");
 
+  // The server's children must stay for it to reap and report: with SIGCHLD ignored (set
+  // by the program, or inherited from whatever started it) the kernel would reap them
+  // itself, and their ends would never be seen. The server takes the default; each child
+  // gets back the disposition the server inherited.
+  struct sigaction original_sigchld {};
+  {
+    struct sigaction reported {};
+    reported.sa_handler = SIG_DFL;
+    sigemptyset(&reported.sa_mask);
+    ::sigaction(SIGCHLD, &reported, &original_sigchld);
+  }
   sigset_t children;
   sigset_t original;
   sigemptyset(&children);
@@ -163,7 +176,8 @@ void run_fork_server(int argc, char** argv) {
       } else {
         const pid_t pid = ::fork();
         if (pid == 0)
-          become_child(control, signals, original, self, directory_now, request, fd);
+          become_child(control, signals, original, original_sigchld, self, directory_now,
+                       request, fd);
         if (pid < 0)
           started.value = errno;
         else

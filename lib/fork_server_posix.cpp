@@ -179,7 +179,7 @@ bool fork_server::start(std::unique_lock<std::mutex>&, std::error_code& error, s
   // Not told to die with the launching thread, which may be a pool's that ends before
   // the program does: the server ends when its channel closes, at the latest when this
   // process ends.
-  spawn_request request{own_executable().string(),
+  spawn_request request{executable_to_run(),
                         spawned_arguments(fork_server_flag, "-"),
                         child_environment(options{}, key, false),
                         {{server_end.get(), channel_descriptor}},

@@ -246,6 +246,19 @@ pid_t spawn(const spawn_request& request, std::error_code& error) {
   return pid;
 }
 
+const std::string& executable_to_run() {
+  // Never destroyed, like own_executable(). In a child that posix_spawn starts, /proc/self/exe
+  // still names this process's executable (the child shares its memory until exec): the
+  // file this process runs, whatever the path names now.
+  static const std::string* const program = [] {
+    const std::filesystem::path running = "/proc/self/exe";
+    std::error_code error;
+    return new std::string(std::filesystem::exists(running, error) ? running.string()
+                                                                   : own_executable().string());
+  }();
+  return *program;
+}
+
 std::vector<std::string> spawned_arguments(const char* flag, const std::string& name) {
   std::vector<std::string> arguments = child_arguments(
       flag, name, std::to_string(channel_descriptor) + "," + std::to_string(channel_descriptor));
@@ -258,7 +271,7 @@ std::unique_ptr<child_process> launch_spawned(const launch_request& launch,
   os::unique_fd child_end;
   if (!make_channel(launch.channel, child_end, failed.error, failed.what))
     return nullptr;
-  spawn_request request{own_executable().string(),
+  spawn_request request{executable_to_run(),
                         spawned_arguments(mode_argument(launch.mode), launch.function),
                         child_environment(launch.settings, launch.key, true),
                         {{child_end.get(), channel_descriptor}},

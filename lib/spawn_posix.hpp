@@ -24,6 +24,12 @@ namespace mpdecor::detail {
 /// The descriptor number a spawned child finds its channel at.
 inline constexpr int channel_descriptor = 3;
 
+/// What a spawned child executes: this process's own executable file, even once the file at
+/// its path has been replaced or removed (a rebuild, an upgrade), through /proc/self/exe
+/// where the system has it, so that parent and children always run the same code; the
+/// path elsewhere.
+const std::string& executable_to_run();
+
 /// The argv of a spawned child: this executable, then `flag name --mp-channel 3,3`.
 std::vector<std::string> spawned_arguments(const char* flag, const std::string& name);
 

@@ -195,6 +195,13 @@ std::string environment_variable(std::string name) {
   return value == nullptr ? "<unset>" : value;
 }
 std::string working_directory() { return std::filesystem::current_path().string(); }
+std::string environment_block_of(long pid) {
+  // Linux shows the block the process started with, as it is in its memory now.
+  std::ifstream block("/proc/" + (pid == 0 ? std::string("self") : std::to_string(pid)) +
+                      "/environ",
+                      std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(block), std::istreambuf_iterator<char>());
+}
 
 std::uint8_t pattern_at(std::uint64_t index) {
   return static_cast<std::uint8_t>((index * 2654435761U) >> 13);
@@ -300,6 +307,7 @@ int tree_depth(tree root) {
 
 MPDECOR_REGISTER(fixtures::add);
 MPDECOR_REGISTER(fixtures::deep_tree);
+MPDECOR_REGISTER(fixtures::environment_block_of);
 MPDECOR_REGISTER(fixtures::tree_depth);
 MPDECOR_REGISTER(fixtures::shout);
 MPDECOR_REGISTER(fixtures::do_nothing);

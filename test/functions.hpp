@@ -100,6 +100,9 @@ void die_while_sending();
 // --- environment ---
 std::string environment_variable(std::string name);
 std::string working_directory();
+/// The environment block of process `pid` (0: this one) as /proc shows it (Linux), NUL
+/// separated; empty elsewhere.
+std::string environment_block_of(long pid);
 
 // --- large data ---
 /// Size and a position-weighted checksum of the bytes.

@@ -350,6 +350,83 @@ BOOST_AUTO_TEST_CASE(a_child_offered_the_wrong_launch_key_runs_nothing) {
   BOOST_TEST(contains(result.output, "did not come from the process that started this child"));
 }
 
+// The value of `name` in an environment block as /proc shows it: what follows "NAME=" up to
+// the next NUL; "<absent>" when the block has no such entry.
+std::string value_in_block(const std::string& block, const std::string& name) {
+  const std::string entry = name + "=";
+  for (std::size_t at = 0; at < block.size();) {
+    const std::size_t end = std::min(block.find('\0', at), block.size());
+    if (block.compare(at, entry.size(), entry) == 0)
+      return block.substr(at + entry.size(), end - at - entry.size());
+    at = end + 1;
+  }
+  return "<absent>";
+}
+
+BOOST_AUTO_TEST_CASE(the_launch_key_leaves_no_trace_in_proc_environ) {
+  const auto no_key = [](const std::string& block, const std::string& whose) {
+    BOOST_TEST_CONTEXT(whose) {
+      BOOST_TEST_REQUIRE(!block.empty());
+      const std::string key = value_in_block(block, "MPDECOR_LAUNCH_KEY");
+      BOOST_TEST((key == "<absent>" || key.empty()), "the key is still readable: " << key);
+      const std::string parent = value_in_block(block, "MPDECOR_PARENT_PID");
+      BOOST_TEST((parent == "<absent>" || parent.empty()));
+    }
+  };
+  no_key(mpdecor::proc_wait(environment_block_of)(0), "a spawned child");
+  no_key(mpdecor::proc_wait(environment_block_of).start_method(mpdecor::start_method::fork_server)(0),
+         "a fork server's child");
+  for (const long server : helpers::fork_servers())
+    no_key(environment_block_of(server), "the fork server");
+  mpdecor::pool_options settings;
+  settings.workers = 1;
+  mpdecor::pool workers(settings);
+  no_key(workers.submit(environment_block_of)(0).get(), "a pool's worker");
+}
+
+// A program that ignores SIGCHLD, or reaps every child itself, still gets each call's
+// outcome from the fork server: its children are reaped and reported by the server alone.
+// (Before, an ignored SIGCHLD reached the server, the kernel reaped its children, and every
+// fork-server call hung, timeout or not.)
+BOOST_AUTO_TEST_CASE(the_programs_sigchld_handling_changes_no_fork_server_outcome) {
+  for (const std::string mode : {"ignore", "reap"}) {
+    BOOST_TEST_CONTEXT("SIGCHLD: " << mode) {
+      // A hang detector only: the calls take about a second.
+      const auto result =
+          helpers::run("timeout -s KILL 60 " + helpers::program("sigchld") + " " + mode);
+      BOOST_TEST(result.exit_code == 0, result.output);
+      BOOST_TEST(contains(result.output, "fork server value: 42"), result.output);
+      BOOST_TEST(contains(result.output, "fork server crash: child_crashed signal=SIGABRT"),
+                 result.output);
+      BOOST_TEST(contains(result.output, "fork server timeout: timeout_error"), result.output);
+      BOOST_TEST(contains(result.output, "fork server pool crash: child_crashed signal=SIGABRT"),
+                 result.output);
+      BOOST_TEST(contains(result.output, "spawn value: 42"), result.output);
+      BOOST_TEST(contains(result.output, "spawn timeout: timeout_error"), result.output);
+    }
+  }
+}
+
+#if defined(__linux__)
+// A program whose file is replaced on disk while it runs (a rebuild, an upgrade that
+// renames over it) still starts its children from its own code: a fresh spawn, a fork
+// server started after the replacement and a pool's worker alike. (Before, they ran the new
+// file: here a program without the function, so every call failed.)
+BOOST_AUTO_TEST_CASE(children_run_the_parents_own_binary_after_its_file_is_replaced) {
+  const auto directory = std::filesystem::temp_directory_path() /
+                         ("mpdecor-test-replaced-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(directory);
+  const auto copy = directory / "program";
+  std::filesystem::copy_file(helpers::program("replaced"), copy);
+  const auto result = helpers::run("timeout -s KILL 60 " + copy.string() + " " +
+                                   helpers::program("print"));
+  std::filesystem::remove_all(directory);
+  BOOST_TEST(result.exit_code == 0, result.output);
+  for (const std::string label : {"before", "spawn", "fork server", "pool"})
+    BOOST_TEST(contains(result.output, label + ": the original program"), result.output);
+}
+#endif
+
 BOOST_AUTO_TEST_CASE(a_child_given_garbage_or_nothing_runs_nothing) {
   const std::string key(64, 'a');
   const auto empty = helpers::run("MPDECOR_LAUNCH_KEY=" + key + " " + helpers::self() +
