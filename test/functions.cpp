@@ -4,6 +4,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <exception>
@@ -175,6 +176,50 @@ void exit_leaving_a_scribbler(int delay_ms) {
 }
 #endif
 
+tree send_hostile_reply(int how, int seconds) {
+  using namespace mpdecor::detail;
+  const auto frame = [](frame_kind kind, const std::string& payload, std::uint64_t length) {
+    std::string bytes(frame_header_size, '\0');
+    write_frame_header(bytes.data(), kind, length);
+    return bytes + payload;
+  };
+  const auto count = [](std::uint64_t value) {
+    return std::string(reinterpret_cast<const char*>(&value), sizeof value);
+  };
+  std::string bytes;
+  switch (how) {
+  case 0: { // a tree 100,000 nodes deep, written without recursion
+    std::string payload;
+    for (int i = 0; i < 100'000; ++i)
+      payload += count(1);
+    payload += count(0);
+    bytes = frame(frame_kind::value, payload, payload.size());
+    break;
+  }
+  case 1: // a vector that claims far more elements than the message holds
+    bytes = frame(frame_kind::value, count(std::uint64_t{1} << 40), 8);
+    break;
+  case 2: { // a kind no version of mpdecor sends
+    bytes = frame(frame_kind::value, count(0), 8);
+    const std::uint16_t unknown = 99;
+    std::memcpy(bytes.data() + 6, &unknown, sizeof unknown);
+    break;
+  }
+  case 3: // a whole result, then garbage
+    bytes = frame(frame_kind::value, count(0), 8) + "and then some garbage";
+    break;
+  case 4: // a header that promises more than ever comes
+    bytes = frame(frame_kind::value, count(0), 1'000'000);
+    break;
+  case 5: // nothing at all, for a long time
+    break;
+  }
+  if (!bytes.empty() && !write_to_channel(bytes))
+    throw std::runtime_error("write failed");
+  std::this_thread::sleep_for(std::chrono::seconds(seconds));
+  ::_exit(0); // mpdecor's own reply never goes
+}
+
 void scribble_on_channel() {
   const std::string garbage = "this is not an mpdecor message at all";
   if (!write_to_channel(garbage))
@@ -336,6 +381,7 @@ MPDECOR_REGISTER(fixtures::hang_after_result);
 MPDECOR_REGISTER(fixtures::exit_leaving_a_scribbler);
 #endif
 MPDECOR_REGISTER(fixtures::scribble_on_channel);
+MPDECOR_REGISTER(fixtures::send_hostile_reply);
 MPDECOR_REGISTER(fixtures::die_while_sending);
 MPDECOR_REGISTER(fixtures::environment_variable);
 MPDECOR_REGISTER(fixtures::working_directory);

@@ -154,6 +154,12 @@ tree deep_tree(int depth);
 /// walk's stack would take.
 int tree_depth(tree root);
 
+/// A hostile child: writes raw bytes on its channel in place of a reply, waits `seconds`,
+/// then exits 0 without a reply of its own. `how`: 0 a tree nested 100,000 levels deep,
+/// 1 a length past the end of the message, 2 an unknown kind, 3 a whole result followed by
+/// garbage, 4 a header that promises more than comes, 5 nothing at all.
+tree send_hostile_reply(int how, int seconds);
+
 } // namespace fixtures
 
 #endif
