@@ -55,7 +55,11 @@ void prepare_settings(options& settings, const std::string& function) {
                         "' has " + problem + "; nothing was started");
     }
   }
-  if (!settings.working_directory.empty() && settings.working_directory.is_relative()) {
+  // Only a path relative to the current directory depends on where it is resolved. On
+  // Windows a path with a root but no drive is relative too, to the current drive, which a
+  // child shares with its parent: it stays as the caller wrote it, as its messages show.
+  if (!settings.working_directory.empty() && settings.working_directory.is_relative() &&
+      !settings.working_directory.has_root_directory()) {
     std::error_code error;
     auto absolute = std::filesystem::absolute(settings.working_directory, error);
     if (!error) // otherwise the launch reports the directory it cannot enter
