@@ -33,9 +33,16 @@ bool open_child_channel(std::string_view argument, child_channel& channel) noexc
 
 /// Platform set-up of a child before it runs its call. Windows: a crash ends the child at
 /// once with its exception code as exit status, without a dialog or a debugger, and
-/// abort() ends it with a crash code, not an exit code. POSIX: the child dies with the
-/// parent named in its environment (Linux) and takes the memory limit it names.
-void prepare_child_process() noexcept;
+/// abort() ends it with a crash code, not an exit code. POSIX: the child's whole process
+/// tree (its process group) ends with the parent named in its environment (Linux; this
+/// child alone where `may_start_threads` is false or no watcher can be had), and it takes
+/// the memory limit it names.
+void prepare_child_process(bool may_start_threads = true) noexcept;
+
+/// Linux: ends this process's group (the call's whole process tree) at once when process
+/// `parent` ends, through a thread that waits on the parent's pidfd. False where no pidfd
+/// or no thread can be had, and on other systems.
+bool end_tree_with_parent(long parent) noexcept;
 
 /// Ends this child at once (exit_parent_gone) when the parent closes `in`, which it does
 /// only when it is gone, rather than let a call run on for nobody. Nothing where the system

@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <system_error>
 #include <sys/resource.h>
@@ -105,20 +106,53 @@ void watch_parent(native_channel in) noexcept {
   });
 }
 
-void prepare_child_process() noexcept {
+bool end_tree_with_parent(long parent) noexcept {
+#if defined(MPDECOR_HAS_PIDFD_OPEN)
+  const int pidfd = os::pidfd_open(static_cast<int>(parent));
+  if (pidfd < 0)
+    return false;
+  const std::error_code error = os::start_thread([pidfd] {
+    pollfd watched{pidfd, POLLIN, 0};
+    while (os::poll(&watched, 1, -1) != 1) {
+    }
+    // The parent is gone. This child leads the process group of its call's whole tree:
+    // the group goes at once, this child included.
+    if (::getpgrp() == ::getpid())
+      ::kill(-::getpid(), SIGKILL);
+    std::_Exit(exit_parent_gone);
+  });
+  if (error) {
+    ::close(pidfd);
+    return false;
+  }
+  return true;
+#else
+  (void)parent;
+  return false;
+#endif
+}
+
+void prepare_child_process(bool may_start_threads) noexcept {
   const std::string parent = take_environment_variable(parent_pid_variable);
 #if defined(__linux__)
-  // The child dies with the thread that started it (the supervisor's or a pool's, which
-  // live as long as their children may run). If that parent died before the setting took
-  // effect, no signal will come: check, and stop.
+  // The call's whole process tree ends with the parent: a thread waits for the parent's
+  // end and then ends this child's process group. Where no thread may run (the fork
+  // server) or none can be had, the parent-death signal ends this child alone, when the
+  // thread that started it ends (the supervisor's or a pool's, which live as long as their
+  // children may run). If the parent died before the watch took effect, nothing will come:
+  // check, and stop.
   if (!parent.empty()) {
     long expected = 0;
     std::from_chars(parent.data(), parent.data() + parent.size(), expected);
-    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) == 0)
+    if (may_start_threads && end_tree_with_parent(expected))
+      mark_dies_with_parent();
+    else if (::prctl(PR_SET_PDEATHSIG, SIGKILL) == 0)
       mark_dies_with_parent();
     if (::getppid() != static_cast<pid_t>(expected))
       std::_Exit(exit_parent_gone);
   }
+#else
+  (void)may_start_threads;
 #endif
   const std::string limit = take_environment_variable(memory_limit_variable);
   if (!limit.empty()) {

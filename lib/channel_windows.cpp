@@ -80,7 +80,9 @@ LONG WINAPI end_on_crash(EXCEPTION_POINTERS* exception) {
 void watch_parent(native_channel) noexcept {}
 void mark_dies_with_parent() noexcept {}
 
-void prepare_child_process() noexcept {
+bool end_tree_with_parent(long) noexcept { return false; }
+
+void prepare_child_process(bool) noexcept {
   // No dialog for a crash or a missing drive: nobody is there to answer it.
   ::SetErrorMode(::GetErrorMode() | SEM_FAILCRITICALERRORS | SEM_NOGPFAULTERRORBOX);
   runtime_filter = ::SetUnhandledExceptionFilter(end_on_crash);

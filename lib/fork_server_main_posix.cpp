@@ -54,8 +54,11 @@ namespace {
   ::close(signals);
   ::sigaction(SIGCHLD, &original_sigchld, nullptr); // as a spawned child would have it
   ::sigprocmask(SIG_SETMASK, &original_mask, nullptr);
-  // Dies with the server, which dies with the parent (its channel closes).
-  if (::prctl(PR_SET_PDEATHSIG, SIGKILL) == 0)
+  // Leads a process group of its own, which its whole process tree shares: the server
+  // ends it when the child ends or is killed. The tree ends with the server, which ends
+  // with the parent (its channel closes, or the parent-death signal).
+  ::setpgid(0, 0);
+  if (end_tree_with_parent(server) || ::prctl(PR_SET_PDEATHSIG, SIGKILL) == 0)
     mark_dies_with_parent();
   if (::getppid() != server)
     std::_Exit(exit_parent_gone);
@@ -84,7 +87,7 @@ namespace {
 
 void run_fork_server(int argc, char** argv) {
   ::unsetenv(bind_now_variable);
-  prepare_child_process();
+  prepare_child_process(/*may_start_threads=*/false); // it forks
   child_start start;
   if (!read_child_start(utf8_arguments(argc, argv), start))
     server_stop(exit_not_started_by_mpdecor, "started with --mp-fork-server but not by mpdecor "
@@ -121,8 +124,14 @@ void run_fork_server(int argc, char** argv) {
 
   auto reap = [&] {
     for (;;) {
+      // Each ended child's process group (the rest of its tree) is ended before the child
+      // is reaped, while the group's id is still the child's own.
+      siginfo_t info{};
+      if (::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) != 0 || info.si_pid <= 0)
+        return;
+      ::kill(-info.si_pid, SIGKILL);
       int status = 0;
-      const pid_t pid = ::waitpid(-1, &status, WNOHANG);
+      const pid_t pid = ::waitpid(info.si_pid, &status, WNOHANG);
       if (pid <= 0)
         return;
       alive.erase(pid);
@@ -152,8 +161,10 @@ void run_fork_server(int argc, char** argv) {
       if (!receive_message(control, request, &fd))
         break; // the parent is gone, or done
       if (request.kind == message_kind::kill) {
-        if (alive.count(static_cast<pid_t>(request.pid)) != 0)
-          ::kill(static_cast<pid_t>(request.pid), SIGKILL);
+        if (const auto pid = static_cast<pid_t>(request.pid); pid > 0 && alive.count(pid) != 0) {
+          ::kill(-pid, SIGKILL); // the child's whole tree
+          ::kill(pid, SIGKILL);
+        }
         continue;
       }
       control_message started;
@@ -178,10 +189,12 @@ void run_fork_server(int argc, char** argv) {
         if (pid == 0)
           become_child(control, signals, original, original_sigchld, self, directory_now,
                        request, fd);
-        if (pid < 0)
+        if (pid < 0) {
           started.value = errno;
-        else
+        } else {
+          ::setpgid(pid, pid); // as the child does: a kill that comes first finds the group
           alive.insert(pid);
+        }
         started.pid = pid;
       }
       if (fd != -1)
@@ -196,8 +209,10 @@ void run_fork_server(int argc, char** argv) {
     std::fprintf(stderr, "mpdecor fork server: %s\n", e.what());
   }
   // The parent is gone: so are the calls.
-  for (pid_t pid : alive)
+  for (pid_t pid : alive) {
+    ::kill(-pid, SIGKILL);
     ::kill(pid, SIGKILL);
+  }
   std::_Exit(0);
 }
 

@@ -14,6 +14,7 @@
 #include <mpdecor/init.hpp>
 
 
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 
 #include <algorithm>
@@ -35,6 +36,72 @@ extern char** environ;
 namespace mpdecor::detail {
 namespace {
 
+// A contained child (spawn_posix.hpp) leads a process group that holds its whole process
+// tree. Ends the group, and the child itself should it have left the group. Only while the
+// child is unreaped: its pid, and so its group's id, cannot have been reused.
+void end_tree(pid_t pid) noexcept {
+  if (pid <= 0)
+    return; // 0 or -1 would signal this process's group or every process: never
+  ::kill(-pid, SIGKILL);
+  ::kill(pid, SIGKILL);
+}
+
+// Reaps child `pid`, which has exited, and ends what remains of its process tree first
+// (a grandchild still running, a forked copy holding the channel), while the group's id is
+// still the child's own.
+exit_status reap(pid_t pid) {
+  ::kill(-pid, SIGKILL);
+  int status = 0;
+  const pid_t got = os::waitpid(pid, &status, WNOHANG);
+  exit_status how;
+  if (got == pid)
+    how = decode_exit_status(status);
+  else // reaped by someone else: the program's own SIGCHLD handling
+    how.notes = "its exit status was collected by another part of the program";
+  return how;
+}
+
+// A spawned child watched through its pidfd on the event loop. Not Boost.Process v2's
+// process, whose wait reaps the child before its process group can be ended.
+class pidfd_child final : public child_process {
+public:
+  pidfd_child(boost::asio::io_context& io, pid_t pid, int pidfd)
+      : pid_(pid), pidfd_(io, pidfd), reaped_(std::make_shared<bool>(false)) {}
+
+  ~pidfd_child() override {
+    if (!*reaped_) { // the event loop is going away with the child still unreaped
+      end_tree(pid_);
+      os::waitpid(pid_, nullptr, 0);
+      *reaped_ = true;
+    }
+  }
+
+  pid_type id() const noexcept override { return pid_; }
+
+  void async_wait(std::function<void(exit_status)> ended) override {
+    pidfd_.async_wait(boost::asio::posix::descriptor_base::wait_read,
+                      [this, reaped = reaped_, ended = std::move(ended)](
+                          const boost::system::error_code& error) mutable {
+                        if (error == boost::asio::error::operation_aborted || *reaped)
+                          return; // destroyed: the destructor reaps
+                        *reaped = true;
+                        boost::system::error_code ignored;
+                        pidfd_.close(ignored); // done with: gone before the call's outcome
+                        ended(reap(pid_));
+                      });
+  }
+
+  void kill() noexcept override {
+    if (!*reaped_)
+      end_tree(pid_);
+  }
+
+private:
+  pid_t pid_;
+  boost::asio::posix::stream_descriptor pidfd_;
+  std::shared_ptr<bool> reaped_;
+};
+
 // A spawned child watched by a thread of mpdecor's, where no pidfd can be had (Linux before
 // 5.3, seccomp filters, valgrind). The thread only waits for the exit (WNOWAIT), leaving
 // the child unreaped, so that its pid stays its own until the event loop's thread reaps it;
@@ -55,29 +122,22 @@ public:
   void async_wait(std::function<void(exit_status)> ended) override {
     state_->ended = std::move(ended);
     if (state_->exited)
-      reap(pid_, *state_);
+      on_exit(pid_, *state_);
   }
 
   void kill() noexcept override {
     if (!state_->reaped)
-      ::kill(pid_, SIGKILL);
+      end_tree(pid_);
   }
 
   // On the event loop's thread, once the watcher saw the exit.
-  static void reap(pid_t pid, state& watched) {
+  static void on_exit(pid_t pid, state& watched) {
     watched.exited = true;
     if (!watched.ended || watched.reaped)
       return;
     watched.reaped = true;
-    int status = 0;
-    const pid_t got = os::waitpid(pid, &status, WNOHANG);
-    exit_status how;
-    if (got == pid)
-      how = decode_exit_status(status);
-    else // reaped by someone else: the program's own SIGCHLD handling
-      how.notes = "its exit status was collected by another part of the program";
     auto ended = std::move(watched.ended);
-    ended(std::move(how));
+    ended(reap(pid));
   }
 
 private:
@@ -92,7 +152,7 @@ std::unique_ptr<child_process> watch_child(boost::asio::io_context& io, pid_t pi
   const int pidfd = os::pidfd_open(pid);
   if (pidfd >= 0) {
     try {
-      return own_child(process_v2::process(io.get_executor(), pid, pidfd));
+      return std::make_unique<pidfd_child>(io, pid, pidfd);
     } catch (const std::system_error& e) {
       error = e.code(); // the event loop could not watch it (epoll: out of memory)
     }
@@ -101,7 +161,7 @@ std::unique_ptr<child_process> watch_child(boost::asio::io_context& io, pid_t pi
     error = os::start_thread([pid, shared, executor = io.get_executor()] {
       siginfo_t info{};
       os::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOWAIT);
-      boost::asio::post(executor, [pid, shared] { thread_watched_child::reap(pid, *shared); });
+      boost::asio::post(executor, [pid, shared] { thread_watched_child::on_exit(pid, *shared); });
     });
     if (!error)
       return std::make_unique<thread_watched_child>(pid, std::move(shared));
@@ -109,7 +169,7 @@ std::unique_ptr<child_process> watch_child(boost::asio::io_context& io, pid_t pi
     error.assign(errno, std::system_category());
   }
   // Not watched, so not kept: a child nobody reaps would stay a zombie.
-  ::kill(pid, SIGKILL);
+  end_tree(pid);
   os::waitpid(pid, nullptr, 0);
   what = "watching the child (pid " + std::to_string(pid) + ")";
   return nullptr;
@@ -163,87 +223,6 @@ bool make_channel(channel_ends& channel, os::unique_fd& child_end, std::error_co
   ours.release(); // the stream's now
   child_end = std::move(theirs);
   return true;
-}
-
-// posix_spawn, not v2's launcher: glibc starts the child with a vfork-like clone that
-// shares the parent's memory until exec, so a launch costs the same whatever the parent's
-// size (a fork copies the page tables: measured 0.95 ms for a small parent, 40 ms with
-// 1 GB touched, 140 ms with 4 GB). Only posix_spawn's own file actions run in the child
-// before exec; whatever else the child needs (dying with its parent, a memory limit) it
-// does itself, told by its environment (lib/channel_posix.cpp).
-pid_t spawn(const spawn_request& request, std::error_code& error) {
-  if (const int injected = os::injected_failure(os::operation::spawn)) {
-    error.assign(injected, std::system_category());
-    return -1;
-  }
-  // Every descriptor handed on is first moved above the numbers it goes to, so that one
-  // dup2 cannot overwrite the source of the next.
-  std::vector<int> spares;
-  std::vector<std::pair<int, int>> moves;
-  auto release = [&spares] {
-    for (int fd : spares)
-      ::close(fd);
-  };
-  for (const auto& [ours, theirs] : request.descriptors) {
-    const int spare = ::fcntl(ours, F_DUPFD_CLOEXEC, 16);
-    if (spare == -1) {
-      error.assign(errno, std::system_category());
-      release();
-      return -1;
-    }
-    spares.push_back(spare);
-    moves.emplace_back(spare, theirs);
-  }
-  posix_spawn_file_actions_t actions;
-  posix_spawnattr_t attributes;
-  ::posix_spawn_file_actions_init(&actions);
-  ::posix_spawnattr_init(&attributes);
-  int last = 2;
-  int status = 0;
-  for (const auto& [spare, theirs] : moves) {
-    if (status == 0)
-      status = ::posix_spawn_file_actions_adddup2(&actions, spare, theirs);
-    last = std::max(last, theirs);
-  }
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 34)
-  // Descriptors that the program opened without close-on-exec stay out of the child.
-  if (status == 0)
-    status = ::posix_spawn_file_actions_addclosefrom_np(&actions, last + 1);
-#endif
-  if (status == 0 && !request.directory.empty())
-    status = ::posix_spawn_file_actions_addchdir_np(&actions, request.directory.c_str());
-  // The child starts with no signal blocked, whatever the launching thread blocks.
-  sigset_t none;
-  sigemptyset(&none);
-  if (status == 0)
-    status = ::posix_spawnattr_setsigmask(&attributes, &none);
-  if (status == 0)
-    status = ::posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK);
-
-  std::vector<char*> argv;
-  for (const auto& argument : request.arguments)
-    argv.push_back(const_cast<char*>(argument.c_str()));
-  argv.push_back(nullptr);
-  std::vector<char*> envp;
-  for (const auto& entry : request.environment)
-    envp.push_back(const_cast<char*>(entry.c_str()));
-  envp.push_back(nullptr);
-
-  pid_t pid = -1;
-  if (status == 0)
-    status = request.search_path
-                 ? ::posix_spawnp(&pid, request.program.c_str(), &actions, &attributes,
-                                  argv.data(), envp.data())
-                 : ::posix_spawn(&pid, request.program.c_str(), &actions, &attributes,
-                                 argv.data(), envp.data());
-  ::posix_spawn_file_actions_destroy(&actions);
-  ::posix_spawnattr_destroy(&attributes);
-  release();
-  if (status != 0) {
-    error.assign(status, std::system_category());
-    return -1;
-  }
-  return pid;
 }
 
 const std::string& executable_to_run() {

@@ -272,6 +272,7 @@ std::unique_ptr<child_process> launch_slurm_step(const launch_request& launch,
                          {write_end.get(), STDERR_FILENO}},
                         launch.settings.working_directory};
   request.search_path = true;
+  request.contained = false; // srun signals its steps itself, and is watched by Boost.Process
   const pid_t pid = spawn(request, failed.error);
   // srun has its own copies of both.
   child_end.reset();

@@ -41,10 +41,13 @@ struct spawn_request {
   std::vector<std::pair<int, int>> descriptors;  ///< (ours, number in the child)
   std::filesystem::path directory;               ///< empty: this process's
   bool search_path = false;                      ///< look `program` up in PATH
+  /// One of mpdecor's own children: it leads a process group of its own, which its whole
+  /// process tree shares and the parent ends with it. Otherwise (srun) a plain child.
+  bool contained = true;
 };
 
-/// Starts a process with posix_spawn; every descriptor but the listed ones and the standard
-/// three is closed in it. Returns its pid, or -1 with `error` set.
+/// Starts a process with posix_spawn; every descriptor but the listed ones and the standard three is closed
+/// in it. Returns its pid, or -1 with `error` set.
 pid_t spawn(const spawn_request& request, std::error_code& error);
 
 /// A fresh socket pair: one end becomes `channel`, the other is returned in `child_end`

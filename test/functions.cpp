@@ -174,6 +174,33 @@ void exit_leaving_a_scribbler(int delay_ms) {
   }
   ::_exit(7);
 }
+
+namespace {
+// Writes `pid` to `file` whole (through a rename), so that a reader never sees half of it.
+void publish_pid(const std::string& file, long pid) {
+  {
+    std::ofstream out(file + ".part");
+    out << pid << std::endl;
+  }
+  std::filesystem::rename(file + ".part", file);
+}
+} // namespace
+
+long leave_grandchild(std::string pid_file, int then) {
+  const pid_t grandchild = ::fork();
+  if (grandchild == 0) {
+    ::execl("/bin/sleep", "sleep", "60", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  publish_pid(pid_file, grandchild);
+  if (then == 1)
+    std::abort();
+  if (then == 2)
+    std::this_thread::sleep_for(std::chrono::minutes(1));
+  return grandchild;
+}
+
+int run_shell(std::string command) { return std::system(command.c_str()); }
 #endif
 
 tree send_hostile_reply(int how, int seconds) {
@@ -379,6 +406,8 @@ MPDECOR_REGISTER(fixtures::close_channel);
 MPDECOR_REGISTER(fixtures::hang_after_result);
 #if !defined(_WIN32)
 MPDECOR_REGISTER(fixtures::exit_leaving_a_scribbler);
+MPDECOR_REGISTER(fixtures::leave_grandchild);
+MPDECOR_REGISTER(fixtures::run_shell);
 #endif
 MPDECOR_REGISTER(fixtures::scribble_on_channel);
 MPDECOR_REGISTER(fixtures::send_hostile_reply);

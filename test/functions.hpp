@@ -82,6 +82,11 @@ int hang_after_result(int value);
 /// Leaves a grandchild that writes garbage to the channel after `delay_ms`, then exits with
 /// code 7 without a result.
 void exit_leaving_a_scribbler(int delay_ms);
+/// Starts a grandchild (`sleep 60`, in this child's process group) and writes its pid to
+/// `pid_file`; then returns the pid (`then` 0), aborts (1) or sleeps for a minute (2).
+long leave_grandchild(std::string pid_file, int then);
+/// std::system(command): its exit status.
+int run_shell(std::string command);
 #endif
 
 // --- the fault matrix: everything a child can do wrong ---

@@ -384,12 +384,14 @@ BOOST_AUTO_TEST_CASE(the_launch_key_leaves_no_trace_in_proc_environ) {
   no_key(workers.submit(environment_block_of)(0).get(), "a pool's worker");
 }
 
-// A program that ignores SIGCHLD, or reaps every child itself, still gets each call's
-// outcome from the fork server: its children are reaped and reported by the server alone.
-// (Before, an ignored SIGCHLD reached the server, the kernel reaped its children, and every
-// fork-server call hung, timeout or not.)
+// A program that ignores SIGCHLD, or reaps every child itself (in a handler or a thread),
+// still gets each call's outcome, crash details included: fork-server children are reaped
+// and reported by the server alone, and spawned children send no SIGCHLD, so that only
+// mpdecor's own wait sees them. (Before, an ignored SIGCHLD reached the server, the kernel
+// reaped its children, and every fork-server call hung, timeout or not; and a spawned
+// child's crash came back as "ended before it sent a result", with no signal.)
 BOOST_AUTO_TEST_CASE(the_programs_sigchld_handling_changes_no_fork_server_outcome) {
-  for (const std::string mode : {"ignore", "reap"}) {
+  for (const std::string mode : {"ignore", "reap", "thread"}) {
     BOOST_TEST_CONTEXT("SIGCHLD: " << mode) {
       // A hang detector only: the calls take about a second.
       const auto result =
@@ -403,6 +405,10 @@ BOOST_AUTO_TEST_CASE(the_programs_sigchld_handling_changes_no_fork_server_outcom
                  result.output);
       BOOST_TEST(contains(result.output, "spawn value: 42"), result.output);
       BOOST_TEST(contains(result.output, "spawn timeout: timeout_error"), result.output);
+      BOOST_TEST(contains(result.output, "spawn crash: child_crashed signal=SIGABRT"),
+                 result.output);
+      BOOST_TEST(contains(result.output, "spawn pool crash: child_crashed signal=SIGABRT"),
+                 result.output);
     }
   }
 }
@@ -424,6 +430,100 @@ BOOST_AUTO_TEST_CASE(children_run_the_parents_own_binary_after_its_file_is_repla
   BOOST_TEST(result.exit_code == 0, result.output);
   for (const std::string label : {"before", "spawn", "fork server", "pool"})
     BOOST_TEST(contains(result.output, label + ": the original program"), result.output);
+}
+#endif
+
+#if !defined(_WIN32)
+// The end of a call ends its whole process tree: a grandchild that the function started
+// (here `sleep 60`) ends with the call, whatever the outcome and the start method.
+// (Before, the grandchild ran on, reparented to init, after every outcome.)
+BOOST_AUTO_TEST_CASE(a_calls_whole_process_tree_ends_with_it) {
+  const auto file = std::filesystem::temp_directory_path() /
+                    ("mpdecor-test-grandchild-" + std::to_string(::getpid()));
+  const auto grandchild = [&file] {
+    long pid = 0;
+    for (int i = 0; i < 2000 && !(std::ifstream(file) >> pid); ++i)
+      std::this_thread::sleep_for(5ms);
+    std::filesystem::remove(file);
+    return pid;
+  };
+  const auto ends_soon = [](long pid) {
+    for (int i = 0; i < 1000 && !helpers::has_ended(pid); ++i)
+      std::this_thread::sleep_for(10ms);
+    return helpers::has_ended(pid);
+  };
+  using method = mpdecor::start_method;
+  for (const auto start : {method::spawn, method::fork_server}) {
+    BOOST_TEST_CONTEXT("start method " << (start == method::spawn ? "spawn" : "fork server")) {
+      auto call = mpdecor::proc_wait(leave_grandchild).start_method(start);
+      BOOST_TEST_CONTEXT("a result") {
+        std::filesystem::remove(file);
+        const long returned = call(file.string(), 0);
+        BOOST_TEST(grandchild() == returned);
+        BOOST_TEST(ends_soon(returned));
+      }
+      BOOST_TEST_CONTEXT("a crash") {
+        BOOST_CHECK_THROW(call(file.string(), 1), mpdecor::child_crashed);
+        const long pid = grandchild();
+        BOOST_TEST_REQUIRE(pid > 0);
+        BOOST_TEST(ends_soon(pid));
+      }
+      BOOST_TEST_CONTEXT("a timeout") {
+        BOOST_CHECK_THROW(mpdecor::proc_wait(leave_grandchild).start_method(start).timeout(
+                              500ms)(file.string(), 2),
+                          mpdecor::timeout_error);
+        const long pid = grandchild();
+        BOOST_TEST_REQUIRE(pid > 0);
+        BOOST_TEST(ends_soon(pid));
+      }
+      BOOST_TEST_CONTEXT("kill()") {
+        auto running = mpdecor::proc(leave_grandchild).start_method(start)(file.string(), 2);
+        const long pid = grandchild();
+        BOOST_TEST_REQUIRE(pid > 0);
+        running.kill();
+        BOOST_CHECK_THROW(running.get(), mpdecor::child_crashed);
+        BOOST_TEST(ends_soon(pid));
+      }
+      BOOST_TEST_CONTEXT("std::system under a timeout") {
+        const std::string part = file.string() + ".part";
+        BOOST_CHECK_THROW(mpdecor::proc_wait(run_shell).start_method(start).timeout(500ms)(
+                              "echo $$ > " + part + " && mv " + part + " " + file.string() +
+                              " && exec sleep 30"),
+                          mpdecor::timeout_error);
+        const long pid = grandchild();
+        BOOST_TEST_REQUIRE(pid > 0);
+        BOOST_TEST(ends_soon(pid));
+      }
+      BOOST_TEST_CONTEXT("a pool task past its timeout") {
+        mpdecor::pool_options settings;
+        settings.workers = 1;
+        settings.worker_options.start = start;
+        mpdecor::pool workers(settings);
+        auto task = workers.submit(leave_grandchild).timeout(500ms)(file.string(), 2);
+        BOOST_CHECK_THROW(task.get(), mpdecor::timeout_error);
+        const long pid = grandchild();
+        BOOST_TEST_REQUIRE(pid > 0);
+        BOOST_TEST(ends_soon(pid));
+      }
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_calls_whole_process_tree_ends_when_the_parent_is_killed) {
+  for (const std::string start : {"spawn", "fork-server"}) {
+    BOOST_TEST_CONTEXT("start method " << start) {
+      auto program = helpers::start_parent_program("MPDECOR_START_METHOD=" + start + " exec " +
+                                                       helpers::program("parent") +
+                                                       " 2 grandchildren",
+                                                   "grandchild");
+      BOOST_REQUIRE(program.output != nullptr);
+      BOOST_REQUIRE_EQUAL(program.children.size(), 2u);
+      const auto ended = helpers::kill_parent(program, SIGKILL, 30s);
+      BOOST_REQUIRE_EQUAL(ended.size(), 2u);
+      for (const auto& [pid, gone] : ended)
+        BOOST_TEST(gone, "grandchild " << pid << " still runs 30 s after the parent died");
+    }
+  }
 }
 #endif
 
