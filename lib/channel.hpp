@@ -53,6 +53,13 @@ void watch_parent(native_channel in) noexcept;
 /// server's child).
 void mark_dies_with_parent() noexcept;
 
+/// POSIX: from here on, a crash signal (SIGSEGV, SIGABRT, ...) that would end this child
+/// by its default action first sends its number to the parent on `out` (a crash_signal
+/// frame, unless a frame is being sent), so that the parent can tell the crash even when
+/// the exit status is lost to the program's own SIGCHLD handling. Windows: nothing (its
+/// exit statuses are never lost).
+void report_crashes_to(native_channel out) noexcept;
+
 /// Reads up to `size` bytes; 0 means the other end closed. Throws std::system_error.
 std::size_t read_some(native_channel in, char* data, std::size_t size);
 

@@ -7,9 +7,13 @@
 #include "os.hpp"
 #include "protocol.hpp"
 
+#include <mpdecor/detail/wire.hpp>
 #include <mpdecor/init.hpp>
 
+#include <atomic>
 #include <cerrno>
+#include <cstdint>
+#include <new>
 #include <csignal>
 #include <cstdio>
 #include <charconv>
@@ -189,7 +193,64 @@ std::string take_environment_variable(const char* name) {
   return result;
 }
 
+namespace {
+
+// The crash report (report_crashes_to): where it goes, whether a frame is being sent (a
+// report then would land inside it), and its header, made before any crash.
+std::atomic<int> crash_channel{-1};
+std::atomic<bool> sending{false};
+char crash_header[frame_header_size];
+
+extern "C" void report_crash(int number) {
+  const int out = crash_channel.load();
+  if (out >= 0 && !sending.load()) {
+    char frame[frame_header_size + sizeof(std::int32_t)];
+    std::memcpy(frame, crash_header, frame_header_size);
+    const std::int32_t value = number;
+    std::memcpy(frame + frame_header_size, &value, sizeof value);
+    // One small send, never blocking: all of it or nothing goes.
+    [[maybe_unused]] const auto sent =
+        ::send(out, frame, sizeof frame, MSG_NOSIGNAL | MSG_DONTWAIT);
+  }
+  // The handler was reset (SA_RESETHAND): the signal, blocked while this handler runs,
+  // ends the child with its default action as soon as the handler returns.
+  ::raise(number);
+}
+
+} // namespace
+
+void report_crashes_to(native_channel out) noexcept {
+  write_frame_header(crash_header, frame_kind::crash_signal, sizeof(std::int32_t));
+  crash_channel = static_cast<int>(out);
+  // A stack overflow's SIGSEGV needs a stack of its own to run the handler on.
+  static char* const alternate = new (std::nothrow) char[64 * 1024];
+  stack_t current{};
+  if (alternate != nullptr && ::sigaltstack(nullptr, &current) == 0 &&
+      (current.ss_flags & SS_DISABLE) != 0) {
+    stack_t stack{};
+    stack.ss_sp = alternate;
+    stack.ss_size = 64 * 1024;
+    ::sigaltstack(&stack, nullptr);
+  }
+  for (const int number : {SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS}) {
+    struct sigaction action {};
+    // Only where the default would act: a handler of the program's, or a sanitizer's,
+    // stays in charge.
+    if (::sigaction(number, nullptr, &action) != 0 || (action.sa_flags & SA_SIGINFO) != 0 ||
+        action.sa_handler != SIG_DFL)
+      continue;
+    action.sa_handler = report_crash;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESETHAND | SA_ONSTACK;
+    ::sigaction(number, &action, nullptr);
+  }
+}
+
 void write_all(native_channel out, std::string_view data) {
+  sending = true;
+  struct sent_all {
+    ~sent_all() { sending = false; }
+  } done;
   while (!data.empty()) {
     // send() with MSG_NOSIGNAL on the socket the parent made: a parent that has gone away
     // gives EPIPE instead of killing the child with SIGPIPE. write() for anything else.

@@ -82,6 +82,8 @@ void mark_dies_with_parent() noexcept {}
 
 bool end_tree_with_parent(long) noexcept { return false; }
 
+void report_crashes_to(native_channel) noexcept {}
+
 void prepare_child_process(bool) noexcept {
   // No dialog for a crash or a missing drive: nobody is there to answer it.
   ::SetErrorMode(::GetErrorMode() | SEM_FAILCRITICALERRORS | SEM_NOGPFAULTERRORBOX);

@@ -90,6 +90,7 @@ void read_expected(native_channel in, frame_kind expected, std::string& payload,
     leave(exit_bad_call_message, std::string("mpdecor: could not read the call: ") + e.what());
   }
   watch_parent(channel.in);
+  report_crashes_to(channel.out);
   attachments side(threshold);
   std::string reply =
       serve_call(name, payload, shared.view(), threshold != 0 ? &side : nullptr);

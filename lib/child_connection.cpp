@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstdio>
+#include <cstring>
 #include <utility>
 
 namespace mpdecor::detail {
@@ -144,6 +145,14 @@ void child_connection::on_frame(incoming_frame frame) {
     return;
   switch (frame.how) {
   case incoming_frame::end::complete:
+    if (frame.header.kind == frame_kind::crash_signal && !frame.header.has_segment) {
+      // The child's own word on its crash, kept for an exit status that gets lost.
+      std::int32_t number = 0;
+      if (frame.payload.size() == sizeof number)
+        std::memcpy(&number, frame.payload.data(), sizeof number);
+      report_.reported_signal = number;
+      return read_next();
+    }
     if (events_.frame(std::move(frame)) && !read_done_)
       return read_next();
     break;
@@ -273,6 +282,8 @@ failure failure_of_ended_child(const std::string& function, pid_type pid,
   result.what = failure::kind::crashed;
   result.exit_code = report.how.exit_code;
   result.signal = report.how.signal;
+  if (!result.exit_code && !result.signal && report.reported_signal > 0)
+    result.signal = report.reported_signal;
   result.message = detail;
   return result;
 }

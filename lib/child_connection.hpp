@@ -27,6 +27,7 @@ struct child_report {
   bool damaged = false;         ///< it sent something that is not a valid frame: killed
   std::string out_of_memory;    ///< this process could not hold a frame: the child was killed
   std::uint64_t frame_size = 0; ///< the size of that frame
+  int reported_signal = 0;      ///< the crash signal the child said it got (POSIX), or 0
 };
 
 /// What a connection tells its driver: always on the event loop's thread, never from
@@ -124,7 +125,8 @@ private:
 /// without a result to show for it: a result too large for this process to hold, a
 /// damaged frame (the message starts with `damaged`, which names what sent it), or else
 /// the child's end, told by `lead` (what the driver knows of it, may be empty), the read
-/// problem and the launcher's notes.
+/// problem and the launcher's notes. When the exit status was lost (the program's own
+/// SIGCHLD handling took it), the signal the child reported stands in for it.
 failure failure_of_ended_child(const std::string& function, pid_type pid,
                                const child_report& report, const std::string& damaged,
                                const std::string& lead);

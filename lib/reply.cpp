@@ -97,6 +97,7 @@ failure decode_reply(frame_kind kind, std::string_view payload, const reply_cont
     result.what = failure::kind::protocol;
     return result;
   case frame_kind::call:
+  case frame_kind::crash_signal: // taken by the connection, never a reply
   case frame_kind::hello:
   case frame_kind::control:
     break;

@@ -61,6 +61,7 @@ void serve_worker(child_channel channel, const std::string& key) {
   case hello_result::damaged:
     stop(exit_bad_call_message, "could not read the hello: " + problem);
   }
+  report_crashes_to(channel.out);
   std::string payload;
   try {
     for (;;) {

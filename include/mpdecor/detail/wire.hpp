@@ -58,6 +58,8 @@ enum class frame_kind : std::uint16_t {
   bad_call = 5,         ///< child -> parent: the call could not be decoded
   hello = 6,            ///< parent -> child, first: the launch key that proves the parent
   control = 7,          ///< parent <-> fork server: a control message (lib/fork_server.hpp)
+  crash_signal = 8,     ///< child -> parent: the signal ending the child (4 bytes), sent by
+                        ///< its handler, for when the exit status cannot be had (POSIX)
 };
 
 inline constexpr std::uint32_t frame_magic = 0x6364706DU; // "mpdc" in memory order
@@ -124,7 +126,7 @@ inline frame_header read_frame_header(const char* in) {
                          " (parent and child built from different mpdecor versions?)");
   header.has_segment = (kind & segment_flag) != 0;
   kind = static_cast<std::uint16_t>(kind & ~segment_flag);
-  if (kind < 1 || kind > 7)
+  if (kind < 1 || kind > static_cast<std::uint16_t>(frame_kind::crash_signal))
     throw decode_failure("unknown message kind " + std::to_string(kind));
   header.kind = static_cast<frame_kind>(kind);
   return header;

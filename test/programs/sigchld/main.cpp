@@ -1,8 +1,9 @@
 // Makes calls in a program that handles SIGCHLD its own way, to show that what mpdecor
 // reports does not depend on it. Prints one line per call: its label and what it gave.
-// Usage: mpdecor_sigchld ignore|reap
+// Usage: mpdecor_sigchld ignore|reap|thread
 //   ignore: SIGCHLD set to SIG_IGN, as daemons do (the kernel then reaps children itself).
 //   reap:   a SIGCHLD handler that reaps every child with waitpid(-1), as some programs do.
+//   thread: a thread that reaps every child with waitpid(-1), as others do.
 #include <mpdecor/mpdecor.hpp>
 
 #if defined(_WIN32)
@@ -76,8 +77,14 @@ int main(int argc, char** argv) {
     sigemptyset(&action.sa_mask);
     action.sa_flags = SA_RESTART;
     ::sigaction(SIGCHLD, &action, nullptr);
+  } else if (mode == "thread") {
+    std::thread([] {
+      for (;;)
+        if (::waitpid(-1, nullptr, 0) < 0)
+          std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }).detach();
   } else {
-    std::cerr << "usage: mpdecor_sigchld ignore|reap" << std::endl;
+    std::cerr << "usage: mpdecor_sigchld ignore|reap|thread" << std::endl;
     return 2;
   }
   using namespace std::chrono_literals;
@@ -100,7 +107,15 @@ int main(int argc, char** argv) {
     return workers.submit(crash)().get();
   });
   report("spawn value", [] { return mpdecor::proc_wait(twice)(21); });
+  report("spawn crash", [] { return mpdecor::proc_wait(crash).timeout(20s)(); });
   report("spawn timeout", [] { return mpdecor::proc_wait(hang).timeout(500ms)(); });
+  report("spawn pool crash", [&] {
+    mpdecor::pool_options settings;
+    settings.workers = 1;
+    settings.worker_options.timeout = 20s;
+    mpdecor::pool workers(settings);
+    return workers.submit(crash)().get();
+  });
   return 0;
 }
 #endif
