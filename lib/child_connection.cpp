@@ -189,6 +189,7 @@ void child_connection::finish_read() {
 void child_connection::on_exit(exit_status how) {
   exited_ = true;
   report_.how = std::move(how);
+  channel_->end_tree(); // what the child started ends with it (Windows; POSIX reaped it so)
   timer_.cancel();
   if (!read_done_)
     stop_reading_when_drained(std::chrono::steady_clock::now() + std::chrono::seconds(2));
@@ -230,8 +231,10 @@ void child_connection::check_done() {
 }
 
 void child_connection::kill() noexcept {
-  if (started_ && !exited_ && process_)
+  if (started_ && !exited_ && process_) {
     process_->kill();
+    channel_->end_tree();
+  }
 }
 
 void child_connection::close(std::chrono::steady_clock::duration grace) {

@@ -66,6 +66,8 @@ struct channel_ends {
   }
   void send_descriptor(int fd) { send_fd(stream.native_handle(), fd); }
   int receive_descriptor() { return receive_fd(stream.native_handle()); }
+  /// Nothing: on POSIX the child's process group is ended with the child (lib/launch_posix.cpp).
+  void end_tree() noexcept {}
 };
 #else
 /// Closes a job object handle (lib/launch_windows.cpp).
@@ -78,10 +80,11 @@ struct channel_ends {
   explicit channel_ends(boost::asio::io_context& io) : in(io), out(io) {}
   boost::asio::readable_pipe in;
   boost::asio::writable_pipe out;
-  /// The child's own job object, when its memory limit needs one. Closing it kills the
-  /// child, so it lives as long as the channel, which the supervisor keeps until the child
-  /// has exited.
+  /// The child's own job object, which holds its whole process tree. Closing it kills
+  /// what remains of the tree, so it lives until the child has ended or is killed.
   std::unique_ptr<void, job_closer> job;
+  /// Ends what remains of the child's process tree: closes its job.
+  void end_tree() noexcept { job.reset(); }
   boost::asio::readable_pipe& reader() { return in; }
   boost::asio::writable_pipe& writer() { return out; }
   void close() {

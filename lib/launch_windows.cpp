@@ -173,10 +173,11 @@ bool child_environment(const options& settings, const std::string& key,
   return true;
 }
 
-// A job object that kills its processes when its last handle closes, which at the latest
-// happens when this process ends, however it ends. SILENT_BREAKAWAY_OK: what a child
-// starts itself is not in the job, as a child's children on POSIX outlive their
-// grandparent (a child that uses mpdecor puts its own children in a job of its own).
+// The job object of one child: it holds the child's whole process tree (what the child
+// starts joins it) and kills what remains of it when its last handle closes: when the
+// child has ended or is killed (channel_ends::end_tree), and at the latest when this
+// process ends, however it ends. A child that uses mpdecor puts its own children in jobs
+// of their own, nested in its own.
 HANDLE create_job(std::size_t memory_limit, std::error_code& error) {
   // Not inheritable (no security attributes): a child holding it would keep it alive.
   owned_handle job(::CreateJobObjectW(nullptr, nullptr));
@@ -185,8 +186,7 @@ HANDLE create_job(std::size_t memory_limit, std::error_code& error) {
     return nullptr;
   }
   JOBOBJECT_EXTENDED_LIMIT_INFORMATION limits{};
-  limits.BasicLimitInformation.LimitFlags =
-      JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE | JOB_OBJECT_LIMIT_SILENT_BREAKAWAY_OK;
+  limits.BasicLimitInformation.LimitFlags = JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE;
   if (memory_limit != 0) {
     limits.BasicLimitInformation.LimitFlags |= JOB_OBJECT_LIMIT_PROCESS_MEMORY;
     limits.ProcessMemoryLimit = memory_limit;
@@ -197,18 +197,6 @@ HANDLE create_job(std::size_t memory_limit, std::error_code& error) {
     return nullptr;
   }
   return job.release();
-}
-
-// The job of every child without a memory limit; a memory limit applies to each process
-// of a job alike, so a child with one gets a job of its own.
-HANDLE program_job(std::error_code& error) {
-  // Made by the first launch and kept until the program ends; the supervisor's thread is
-  // the only one that launches, the static's guard covers any other.
-  static std::error_code creation_error;
-  static const HANDLE job = create_job(0, creation_error);
-  if (job == nullptr)
-    error = creation_error;
-  return job;
 }
 
 // Sets up CreateProcess for one child: the only handles it inherits are its channel ends
@@ -324,13 +312,8 @@ std::unique_ptr<child_process> launch_child(const launch_request& launch,
   }
 
   failed.what = "creating the child's job object";
-  HANDLE job = nullptr;
-  if (launch.settings.memory_limit != 0) {
-    launch.channel.job.reset(create_job(launch.settings.memory_limit, failed.error));
-    job = launch.channel.job.get();
-  } else {
-    job = program_job(failed.error);
-  }
+  launch.channel.job.reset(create_job(launch.settings.memory_limit, failed.error));
+  const HANDLE job = launch.channel.job.get();
   if (job == nullptr) {
     launch.channel.close();
     return nullptr;

@@ -20,6 +20,7 @@
 #include <cstdlib>
 #include <cwchar>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -111,6 +112,31 @@ std::string wide_environment_variable(std::string name) {
 
 int twice(int value) { return 2 * value; }
 
+/// Starts `program 0` (the parent helper with no children: it sleeps for five minutes) as a
+/// grandchild, and returns its process id (`then` 0), or ends this child with exit code 3
+/// (1), or sleeps for a minute (2). The id goes to `pid_file` first, whole.
+long leave_grandchild(std::string program, std::string pid_file, int then) {
+  std::wstring command = L"\"" + std::filesystem::u8path(program).wstring() + L"\" 0";
+  STARTUPINFOW startup{};
+  startup.cb = sizeof startup;
+  PROCESS_INFORMATION created{};
+  if (!::CreateProcessW(nullptr, command.data(), nullptr, nullptr, FALSE, 0, nullptr, nullptr,
+                        &startup, &created))
+    return -1;
+  ::CloseHandle(created.hThread);
+  ::CloseHandle(created.hProcess);
+  {
+    std::ofstream out(pid_file + ".part");
+    out << created.dwProcessId << std::endl;
+  }
+  std::filesystem::rename(pid_file + ".part", pid_file);
+  if (then == 1)
+    std::exit(3);
+  if (then == 2)
+    std::this_thread::sleep_for(std::chrono::minutes(1));
+  return static_cast<long>(created.dwProcessId);
+}
+
 } // namespace windows_fixtures
 
 MPDECOR_REGISTER(windows_fixtures::write_through_null);
@@ -121,6 +147,7 @@ MPDECOR_REGISTER(windows_fixtures::channel_is_inheritable);
 MPDECOR_REGISTER(windows_fixtures::channel_pipes_held);
 MPDECOR_REGISTER(windows_fixtures::wide_environment_variable);
 MPDECOR_REGISTER_AS(windows_fixtures::twice, u8"doppelt größer ☃");
+MPDECOR_REGISTER(windows_fixtures::leave_grandchild);
 
 namespace {
 
@@ -365,6 +392,59 @@ BOOST_AUTO_TEST_CASE(every_child_runs_in_a_job_object) {
   BOOST_TEST(in_job == TRUE);
   handle.kill();
   BOOST_CHECK_THROW(handle.get(), mpdecor::child_crashed);
+}
+
+// The end of a call ends its whole process tree: each child has a job object of its own,
+// which holds what it starts and is closed (killing the rest) when the child ends. (Before,
+// grandchildren broke away from the one job of every child and ran on.)
+BOOST_AUTO_TEST_CASE(a_calls_whole_process_tree_ends_with_it) {
+  const std::string file =
+      (std::filesystem::temp_directory_path() /
+       ("mpdecor-test-grandchild-" + std::to_string(::GetCurrentProcessId())))
+          .string();
+  const std::string program = helpers::program("parent");
+  const auto grandchild = [&file] {
+    long pid = 0;
+    for (int i = 0; i < 2000 && !(std::ifstream(file) >> pid); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    std::filesystem::remove(file);
+    return pid;
+  };
+  const auto ends_soon = [](long pid) {
+    for (int i = 0; i < 1000 && helpers::process_exists(pid); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    return !helpers::process_exists(pid);
+  };
+  using windows_fixtures::leave_grandchild;
+  BOOST_TEST_CONTEXT("a result") {
+    const long returned = mpdecor::proc_wait(leave_grandchild)(program, file, 0);
+    BOOST_TEST(grandchild() == returned);
+    BOOST_TEST(ends_soon(returned));
+  }
+  BOOST_TEST_CONTEXT("an exit without a result") {
+    BOOST_CHECK_THROW(mpdecor::proc_wait(leave_grandchild)(program, file, 1),
+                      mpdecor::child_crashed);
+    const long pid = grandchild();
+    BOOST_TEST_REQUIRE(pid > 0);
+    BOOST_TEST(ends_soon(pid));
+  }
+  BOOST_TEST_CONTEXT("a timeout") {
+    BOOST_CHECK_THROW(
+        mpdecor::proc_wait(leave_grandchild).timeout(std::chrono::milliseconds(1500))(
+            program, file, 2),
+        mpdecor::timeout_error);
+    const long pid = grandchild();
+    BOOST_TEST_REQUIRE(pid > 0);
+    BOOST_TEST(ends_soon(pid));
+  }
+  BOOST_TEST_CONTEXT("kill()") {
+    auto running = mpdecor::proc(leave_grandchild)(program, file, 2);
+    const long pid = grandchild();
+    BOOST_TEST_REQUIRE(pid > 0);
+    running.kill();
+    BOOST_CHECK_THROW(running.get(), mpdecor::child_crashed);
+    BOOST_TEST(ends_soon(pid));
+  }
 }
 
 BOOST_AUTO_TEST_CASE(children_end_when_the_parent_is_terminated) {
