@@ -199,6 +199,14 @@ std::unique_ptr<child_process> own_child(process_v2::process process);
 /// The executable of this program (found with Boost.DLL), computed once.
 const std::filesystem::path& own_executable();
 
+#if defined(MPDECOR_WINDOWS)
+/// Where this program's own executable file is now (lib/executable_windows.cpp): the path
+/// it started from, or, once an upgrade renamed the file away and put another at that
+/// path, the file's new path, so that children run the program's own code. Empty, with
+/// `error` set, when no path to the file can be found.
+std::filesystem::path own_executable_now(std::error_code& error);
+#endif
+
 } // namespace mpdecor::detail
 
 #endif

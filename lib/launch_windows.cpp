@@ -332,6 +332,14 @@ std::unique_ptr<child_process> launch_child(const launch_request& launch,
   setup.environment = &environment;
   setup.job = job;
 
+  failed.what = "finding the program's own executable (" + own_executable().string() +
+                " was replaced on disk, and the program's own file cannot be found)";
+  const std::filesystem::path program = own_executable_now(failed.error);
+  if (program.empty()) {
+    launch.channel.close();
+    launch.channel.job.reset();
+    return nullptr;
+  }
   const std::vector<std::string> arguments =
       child_arguments(mode_argument(launch.mode), launch.function,
                       handle_value(child_in.get()) + "," + handle_value(child_out.get()));
@@ -341,9 +349,9 @@ std::unique_ptr<child_process> launch_child(const launch_request& launch,
   // it converts a process to another executor type (see config.hpp).
   const process_v2::process::executor_type executor = launch.io.get_executor();
   if (launch.settings.working_directory.empty())
-    child.emplace(launcher(executor, ec, own_executable(), arguments, setup));
+    child.emplace(launcher(executor, ec, program, arguments, setup));
   else
-    child.emplace(launcher(executor, ec, own_executable(), arguments, setup,
+    child.emplace(launcher(executor, ec, program, arguments, setup,
                            process_v2::process_start_dir{launch.settings.working_directory}));
   // The child has its copies now (or never will): ours must go, or the parent would not
   // see the channel close when the child ends.
@@ -360,8 +368,8 @@ std::unique_ptr<child_process> launch_child(const launch_request& launch,
     launch.channel.close();
     launch.channel.job.reset();
     failed.what = launch.settings.working_directory.empty()
-               ? "starting " + own_executable().string()
-               : "starting " + own_executable().string() + " in " +
+               ? "starting " + program.string()
+               : "starting " + program.string() + " in " +
                      launch.settings.working_directory.string();
     return nullptr;
   }

@@ -447,6 +447,32 @@ BOOST_AUTO_TEST_CASE(a_calls_whole_process_tree_ends_with_it) {
   }
 }
 
+// A program whose file an upgrade renamed away, putting another program at its path,
+// still starts its children from its own file, found at its new path, or, where no path to
+// it can be found, fails the call with a launch_error that says so: never the new file.
+// (Before, the children ran the new file: here a program without the function.)
+BOOST_AUTO_TEST_CASE(children_run_the_parents_own_binary_after_its_file_is_renamed_away) {
+  const auto directory = std::filesystem::temp_directory_path() /
+                         ("mpdecor-test-replaced-" + std::to_string(::GetCurrentProcessId()));
+  std::filesystem::create_directories(directory);
+  const auto copy = directory / "program.exe";
+  std::filesystem::copy_file(helpers::program("replaced"), copy);
+  const auto result = helpers::run("\"" + copy.string() + "\" \"" + helpers::program("print") + "\"");
+  std::error_code ignored;
+  std::filesystem::remove_all(directory, ignored);
+  BOOST_TEST(result.exit_code == 0, result.output);
+  for (const std::string label : {"before", "spawn", "fork server", "pool"}) {
+    const auto start = result.output.find(label + ": ");
+    BOOST_TEST_REQUIRE(start != std::string::npos, result.output);
+    std::string line = result.output.substr(start, result.output.find('\n', start) - start);
+    if (!line.empty() && line.back() == '\r')
+      line.pop_back();
+    const bool own = line == label + ": the original program";
+    const bool refused = line.find("was replaced on disk") != std::string::npos;
+    BOOST_TEST((own || (label != "before" && refused)), line);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(children_end_when_the_parent_is_terminated) {
   // The parent program prints its pid, one line per child, then "ready".
   SECURITY_ATTRIBUTES inheritable{sizeof(SECURITY_ATTRIBUTES), nullptr, TRUE};

@@ -1,11 +1,16 @@
-// Linux only (it finds its own file through /proc).
 // A program whose executable file is replaced on disk while it runs, as a rebuild or an
 // upgrade does: its children must still run its own code, not the new file's.
 // Usage: mpdecor_replaced REPLACEMENT
-//   Makes a call, renames a copy of REPLACEMENT (another program) over its own executable,
-//   then calls again with a fresh spawn, with a fork server started afterwards and with a
+//   Makes a call, replaces its own executable with a copy of REPLACEMENT (another
+//   program): on Linux renamed over it, on Windows, which keeps a running program's file
+//   from being overwritten, put at its path once the running file is renamed away. Then
+//   calls again with a fresh spawn, with a fork server started afterwards and with a
 //   pool's worker. Prints one line per call: its label and what it gave.
 #include <mpdecor/mpdecor.hpp>
+
+#if defined(_WIN32)
+#include <windows.h>
+#endif
 
 #include <filesystem>
 #include <iostream>
@@ -35,10 +40,18 @@ int main(int argc, char** argv) {
     return 2;
   }
   report("before", [] { return mpdecor::proc_wait(marker)(); });
+#if defined(_WIN32)
+  std::wstring buffer(32768, L'\0');
+  buffer.resize(::GetModuleFileNameW(nullptr, buffer.data(), static_cast<DWORD>(buffer.size())));
+  const std::filesystem::path self = buffer;
+  std::filesystem::rename(self, self.string() + ".old"); // as an installer does
+  std::filesystem::copy_file(argv[1], self);
+#else
   const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe");
   const std::filesystem::path incoming = self.string() + ".new";
   std::filesystem::copy_file(argv[1], incoming, std::filesystem::copy_options::overwrite_existing);
   std::filesystem::rename(incoming, self); // the new file takes the old one's name at once
+#endif
   report("spawn", [] { return mpdecor::proc_wait(marker)(); });
   report("fork server", [] {
     return mpdecor::proc_wait(marker).start_method(mpdecor::start_method::fork_server)();
