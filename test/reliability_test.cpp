@@ -386,8 +386,8 @@ BOOST_AUTO_TEST_CASE(the_launch_key_leaves_no_trace_in_proc_environ) {
 
 // A program that ignores SIGCHLD, or reaps every child itself (in a handler or a thread),
 // still gets each call's outcome, crash details included: fork-server children are reaped
-// and reported by the server alone, and spawned children send no SIGCHLD, so that only
-// mpdecor's own wait sees them. (Before, an ignored SIGCHLD reached the server, the kernel
+// and reported by the server alone, and a spawned child or worker reports the crash signal
+// that ends it, which stands in for the exit status the program took. (Before, an ignored SIGCHLD reached the server, the kernel
 // reaped its children, and every fork-server call hung, timeout or not; and a spawned
 // child's crash came back as "ended before it sent a result", with no signal.)
 BOOST_AUTO_TEST_CASE(the_programs_sigchld_handling_changes_no_fork_server_outcome) {

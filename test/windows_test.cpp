@@ -24,11 +24,13 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
 
 #include <windows.h>
+#include <winternl.h>
 #include <shellapi.h>
 #include <tlhelp32.h>
 
@@ -137,6 +139,32 @@ long leave_grandchild(std::string program, std::string pid_file, int then) {
   return static_cast<long>(created.dwProcessId);
 }
 
+/// How many times `name=` appears in this process's environment block as the system keeps
+/// it (the PEB's, which another process of the user can read), over its whole size: the
+/// bytes left past its end after a removal included.
+int raw_environment_mentions(std::string name) {
+  using query_type = LONG(WINAPI*)(HANDLE, int, void*, ULONG, ULONG*);
+  const auto query = reinterpret_cast<query_type>(reinterpret_cast<void*>(
+      ::GetProcAddress(::GetModuleHandleW(L"ntdll.dll"), "NtQueryInformationProcess")));
+  PROCESS_BASIC_INFORMATION basic{};
+  if (query == nullptr ||
+      query(::GetCurrentProcess(), 0 /* ProcessBasicInformation */, &basic, sizeof basic,
+            nullptr) != 0)
+    return -1;
+  // x64 offsets: PEB.ProcessParameters, and in it Environment and EnvironmentSize.
+  const auto* peb = reinterpret_cast<const char*>(basic.PebBaseAddress);
+  const char* parameters = *reinterpret_cast<const char* const*>(peb + 0x20);
+  const auto* block = *reinterpret_cast<const wchar_t* const*>(parameters + 0x80);
+  const auto size = *reinterpret_cast<const std::size_t*>(parameters + 0x3F0);
+  const std::wstring wanted = std::filesystem::u8path(name + "=").wstring();
+  const std::wstring_view region(block, size / sizeof(wchar_t));
+  int found = 0;
+  for (auto at = region.find(wanted); at != std::wstring_view::npos;
+       at = region.find(wanted, at + 1))
+    ++found;
+  return found;
+}
+
 } // namespace windows_fixtures
 
 MPDECOR_REGISTER(windows_fixtures::write_through_null);
@@ -148,6 +176,7 @@ MPDECOR_REGISTER(windows_fixtures::channel_pipes_held);
 MPDECOR_REGISTER(windows_fixtures::wide_environment_variable);
 MPDECOR_REGISTER_AS(windows_fixtures::twice, u8"doppelt größer ☃");
 MPDECOR_REGISTER(windows_fixtures::leave_grandchild);
+MPDECOR_REGISTER(windows_fixtures::raw_environment_mentions);
 
 namespace {
 
@@ -470,6 +499,21 @@ BOOST_AUTO_TEST_CASE(children_run_the_parents_own_binary_after_its_file_is_renam
     const bool own = line == label + ": the original program";
     const bool refused = line.find("was replaced on disk") != std::string::npos;
     BOOST_TEST((own || (label != "before" && refused)), line);
+  }
+}
+
+// The launch key and the parent's pid leave no trace in the environment block that other
+// processes can read: the child overwrites them in place before removing them.
+BOOST_AUTO_TEST_CASE(the_launch_key_leaves_no_trace_in_the_environment_block) {
+  // The scan itself finds what is there.
+  BOOST_TEST(mpdecor::proc_wait(windows_fixtures::raw_environment_mentions)("PATH") >= 1);
+  for (const std::string name : {"MPDECOR_LAUNCH_KEY", "MPDECOR_PARENT_PID"}) {
+    BOOST_TEST(mpdecor::proc_wait(windows_fixtures::raw_environment_mentions)(name) == 0, name);
+    mpdecor::pool_options settings;
+    settings.workers = 1;
+    mpdecor::pool workers(settings);
+    BOOST_TEST(workers.submit(windows_fixtures::raw_environment_mentions)(name).get() == 0,
+               name << " in a pool's worker");
   }
 }
 
