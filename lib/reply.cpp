@@ -15,6 +15,15 @@ std::string current_exception_type() {
   return "unknown exception type";
 }
 
+// "int(std::string)" for the identity of `int (*)(std::string)` (signature_id).
+std::string readable_signature(const char* id) {
+  std::string text = boost::core::demangle(id);
+  const auto pointer = text.find(" (*)");
+  if (pointer != std::string::npos)
+    text.erase(pointer, 4);
+  return text;
+}
+
 std::string frame_of(frame_kind kind, const std::string& first, const std::string* second = nullptr) {
   std::string frame(frame_header_size, '\0');
   output_archive archive(frame);
@@ -30,8 +39,9 @@ std::string serve_call_named(const std::string& name, std::string_view payload,
                              std::string_view segment, attachments* side) {
   input_archive archive(payload, segment);
   std::string called;
+  std::string called_as;
   try {
-    archive(called);
+    archive(called, called_as);
   } catch (const std::exception& e) {
     return frame_of(frame_kind::bad_call, std::string("the call names no function: ") + e.what());
   }
@@ -43,6 +53,11 @@ std::string serve_call_named(const std::string& name, std::string_view payload,
     return frame_of(frame_kind::unknown_function,
                     "no function is registered as '" + name + "' in this executable (registered: " +
                         registered_names() + ")");
+  if (!called_as.empty() && called_as != entry->signature)
+    return frame_of(frame_kind::bad_call, "'" + name + "' is registered as " +
+                                              readable_signature(entry->signature) +
+                                              " but was called as " +
+                                              readable_signature(called_as.c_str()));
   std::string frame(frame_header_size, '\0');
   try {
     entry->invoke(entry->function, archive, frame, side);

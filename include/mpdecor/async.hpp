@@ -75,8 +75,9 @@ struct async_traits<decorator<Wait, Result, Parameters...>> {
   static auto prepare(const decorator<Wait, Result, Parameters...>& call, Arguments&&... arguments) {
     return [request = make_request(call.name(), call.settings(),
                                    [&](attachments* side) {
-                                     return encode_call_sharing<Parameters...>(side, call.name(),
-                                                                               arguments...);
+                                     return encode_call_sharing<Parameters...>(
+                                         side, call.name(), signature_id<Result, Parameters...>(),
+                                         arguments...);
                                    })]() mutable {
       auto state = submit(std::move(request));
       return std::make_pair(handle<Result>(state), state);
@@ -91,6 +92,7 @@ struct async_traits<pool_decorator<Result, Parameters...>> {
   template <class... Arguments>
   static auto prepare(const pool_decorator<Result, Parameters...>& call, Arguments&&... arguments) {
     return [call, frame = encode_call<Parameters...>(call.name(),
+                                                     signature_id<Result, Parameters...>(),
                                                      std::forward<Arguments>(arguments)...)]() mutable {
       auto task = call.submit_encoded(std::move(frame));
       return std::make_pair(task, task.state());

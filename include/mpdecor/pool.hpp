@@ -96,7 +96,8 @@ public:
                   "mpdecor: these arguments do not match the function's parameters "
                   "(a direct call with them would not compile either)");
     return submit_encoded(
-        encode_call<Parameters...>(name_, std::forward<Arguments>(arguments)...));
+        encode_call<Parameters...>(name_, signature_id<Result, Parameters...>(),
+                                   std::forward<Arguments>(arguments)...));
   }
 
   /// Queues a call frame already encoded for this function (what `async_call` starts).

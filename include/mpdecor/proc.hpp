@@ -36,15 +36,17 @@ decltype(auto) as_parameter(Argument&& argument) {
     return value_type(std::forward<Argument>(argument));
 }
 
-/// Encodes a call frame: header, function name, arguments in parameter order. With `side`,
-/// large vectors and strings are left to shared memory (recorded in `side`).
+/// Encodes a call frame: header, function name, the caller's signature (`signature_id`;
+/// empty: not checked), arguments in parameter order. With `side`, large vectors and
+/// strings are left to shared memory (recorded in `side`).
 template <class... Parameters, class... Arguments>
 std::string encode_call_sharing(attachments* side, std::string_view name,
-                                const Arguments&... arguments) {
+                                const char* signature, const Arguments&... arguments) {
   std::string frame(frame_header_size, '\0');
   const std::string function(name);
+  const std::string called_as(signature);
   encode_sized(frame, side, [&](output_archive& archive) {
-    archive(function);
+    archive(function, called_as);
     (archive(as_parameter<Parameters>(arguments)), ...);
   });
   write_frame_header(frame.data(), frame_kind::call, frame.size() - frame_header_size,
@@ -54,8 +56,9 @@ std::string encode_call_sharing(attachments* side, std::string_view name,
 
 /// Encodes a call frame with everything inline.
 template <class... Parameters, class... Arguments>
-std::string encode_call(std::string_view name, Arguments&&... arguments) {
-  return encode_call_sharing<Parameters...>(nullptr, name, arguments...);
+std::string encode_call(std::string_view name, const char* signature,
+                        Arguments&&... arguments) {
+  return encode_call_sharing<Parameters...>(nullptr, name, signature, arguments...);
 }
 
 /// What `proc` and `proc_wait` return: a callable with the function's parameters.
@@ -75,7 +78,8 @@ public:
                   "mpdecor: these arguments do not match the function's parameters "
                   "(a direct call with them would not compile either)");
     auto state = submit(make_request(name_, settings_, [&](attachments* side) {
-      return encode_call_sharing<Parameters...>(side, name_, arguments...);
+      return encode_call_sharing<Parameters...>(side, name_, signature_id<Result, Parameters...>(),
+                                                arguments...);
     }));
     handle<Result> call(std::move(state));
     if constexpr (Wait)

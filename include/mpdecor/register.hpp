@@ -36,6 +36,7 @@ struct registration {
   std::string_view name;
   erased_function function;
   invoker invoke;
+  const char* signature; ///< signature_id of the function
   const char* file;
   int line;
 };
@@ -85,7 +86,8 @@ struct registrar {
             int line) noexcept {
     static_assert(check_signature<Result, Parameters...>());
     add_registration({name, reinterpret_cast<erased_function>(function),
-                      &invoke<Result, Parameters...>, file, line});
+                      &invoke<Result, Parameters...>, signature_id<Result, Parameters...>(),
+                      file, line});
   }
 };
 

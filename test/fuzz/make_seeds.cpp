@@ -17,7 +17,7 @@ void write(const std::filesystem::path& file, const std::string& bytes) {
 template <class... Parameters, class... Arguments>
 std::string call_seed(std::uint8_t selector, Arguments&&... arguments) {
   const std::string frame = mpdecor::detail::encode_call<Parameters...>(
-      fuzzing::function_names[selector], std::forward<Arguments>(arguments)...);
+      fuzzing::function_names[selector], "", std::forward<Arguments>(arguments)...);
   return static_cast<char>(selector) + frame.substr(mpdecor::detail::frame_header_size);
 }
 

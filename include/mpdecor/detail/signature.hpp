@@ -7,6 +7,7 @@
 #include <mpdecor/serialization.hpp>
 
 #include <type_traits>
+#include <typeinfo>
 
 namespace mpdecor::detail {
 
@@ -52,6 +53,15 @@ constexpr bool check_result() {
 template <class Result, class... Parameters>
 constexpr bool check_signature() {
   return check_result<Result>() && (true && ... && check_parameter<Parameters>());
+}
+
+/// The identity of a signature as a call frame carries it and a registration records it:
+/// the type's name in this executable (parent and children always run the same one), with
+/// references and const taken off the parameters, which travel as values either way. A
+/// call by name whose signature differs from the registered function's is refused.
+template <class Result, class... Parameters>
+const char* signature_id() noexcept {
+  return typeid(Result (*)(std::remove_cv_t<std::remove_reference_t<Parameters>>...)).name();
 }
 
 } // namespace mpdecor::detail

@@ -63,7 +63,7 @@ enum class frame_kind : std::uint16_t {
 };
 
 inline constexpr std::uint32_t frame_magic = 0x6364706DU; // "mpdc" in memory order
-inline constexpr std::uint16_t wire_version = 1;
+inline constexpr std::uint16_t wire_version = 2; // 2: a call carries its signature
 inline constexpr std::size_t frame_header_size = 16;
 /// Set in a frame header's kind field when a shared segment accompanies the frame.
 inline constexpr std::uint16_t segment_flag = 0x8000;
