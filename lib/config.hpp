@@ -74,7 +74,7 @@
 // memory, and calls ::exit (not ::_exit) there when execve fails. posix::bind_fd::on_setup
 // falls off its end without returning its error_code, and the default launcher never reaps
 // a child whose exec failed. mpdecor therefore starts its POSIX children with posix_spawn
-// (lib/launch_posix.cpp) and only attaches a v2 process to the pid, for its pidfd wait.
+// (lib/spawn_posix.cpp) and watches them through a pidfd of its own (lib/launch_posix.cpp).
 
 // The fork-server start method needs Linux's signalfd, prctl and SCM_RIGHTS passing;
 // elsewhere a call asking for it starts a fresh process.

@@ -167,7 +167,8 @@ struct launch_failure {
 /// program's own executable with a fresh channel, handing it the launch key in its
 /// environment (and nowhere else), by the request's start method. On failure returns
 /// nothing and fills in `failed`. One launcher per start method and platform:
-/// launch_posix.cpp (spawn), launch_forked_posix.cpp, slurm_posix.cpp, launch_windows.cpp.
+/// launch_posix.cpp (spawn, with spawn_posix.cpp), launch_forked_posix.cpp, slurm_posix.cpp,
+/// launch_windows.cpp (with executable_windows.cpp).
 std::unique_ptr<child_process> launch_child(const launch_request& launch, launch_failure& failed);
 
 /// Checks the settings of a call to `function` (or of a pool's workers) on the caller's

@@ -1,6 +1,6 @@
-// mpdecor: the POSIX launch helpers that the start methods share (lib/launch_posix.cpp),
-// and the start methods other than a plain spawn (lib/launch_forked_posix.cpp,
-// lib/slurm_posix.cpp).
+// mpdecor: the POSIX launch helpers that the start methods share (lib/spawn_posix.cpp,
+// lib/launch_posix.cpp), and the start methods other than a plain spawn
+// (lib/launch_forked_posix.cpp, lib/slurm_posix.cpp).
 #ifndef MPDECOR_LIB_SPAWN_POSIX_HPP
 #define MPDECOR_LIB_SPAWN_POSIX_HPP
 
