@@ -435,7 +435,9 @@ BOOST_AUTO_TEST_CASE(children_run_the_parents_own_binary_after_its_file_is_repla
 
 #if !defined(_WIN32)
 // The end of a call ends its whole process tree: a grandchild that the function started
-// (here `sleep 60`) ends with the call, whatever the outcome and the start method.
+// (here `sleep 60`) ends with the call, whatever the outcome and the start method. The
+// timeouts leave a slow child (a sanitizer build, a busy machine) time to start its
+// grandchild first.
 // (Before, the grandchild ran on, reparented to init, after every outcome.)
 BOOST_AUTO_TEST_CASE(a_calls_whole_process_tree_ends_with_it) {
   const auto file = std::filesystem::temp_directory_path() /
@@ -470,7 +472,7 @@ BOOST_AUTO_TEST_CASE(a_calls_whole_process_tree_ends_with_it) {
       }
       BOOST_TEST_CONTEXT("a timeout") {
         BOOST_CHECK_THROW(mpdecor::proc_wait(leave_grandchild).start_method(start).timeout(
-                              500ms)(file.string(), 2),
+                              3s)(file.string(), 2),
                           mpdecor::timeout_error);
         const long pid = grandchild();
         BOOST_TEST_REQUIRE(pid > 0);
@@ -486,7 +488,7 @@ BOOST_AUTO_TEST_CASE(a_calls_whole_process_tree_ends_with_it) {
       }
       BOOST_TEST_CONTEXT("std::system under a timeout") {
         const std::string part = file.string() + ".part";
-        BOOST_CHECK_THROW(mpdecor::proc_wait(run_shell).start_method(start).timeout(500ms)(
+        BOOST_CHECK_THROW(mpdecor::proc_wait(run_shell).start_method(start).timeout(3s)(
                               "echo $$ > " + part + " && mv " + part + " " + file.string() +
                               " && exec sleep 30"),
                           mpdecor::timeout_error);
@@ -499,7 +501,7 @@ BOOST_AUTO_TEST_CASE(a_calls_whole_process_tree_ends_with_it) {
         settings.workers = 1;
         settings.worker_options.start = start;
         mpdecor::pool workers(settings);
-        auto task = workers.submit(leave_grandchild).timeout(500ms)(file.string(), 2);
+        auto task = workers.submit(leave_grandchild).timeout(3s)(file.string(), 2);
         BOOST_CHECK_THROW(task.get(), mpdecor::timeout_error);
         const long pid = grandchild();
         BOOST_TEST_REQUIRE(pid > 0);

@@ -459,7 +459,7 @@ BOOST_AUTO_TEST_CASE(a_calls_whole_process_tree_ends_with_it) {
   }
   BOOST_TEST_CONTEXT("a timeout") {
     BOOST_CHECK_THROW(
-        mpdecor::proc_wait(leave_grandchild).timeout(std::chrono::milliseconds(1500))(
+        mpdecor::proc_wait(leave_grandchild).timeout(std::chrono::seconds(3))(
             program, file, 2),
         mpdecor::timeout_error);
     const long pid = grandchild();
