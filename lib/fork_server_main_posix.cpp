@@ -161,10 +161,8 @@ void run_fork_server(int argc, char** argv) {
       if (!receive_message(control, request, &fd))
         break; // the parent is gone, or done
       if (request.kind == message_kind::kill) {
-        if (const auto pid = static_cast<pid_t>(request.pid); pid > 0 && alive.count(pid) != 0) {
-          ::kill(-pid, SIGKILL); // the child's whole tree
-          ::kill(pid, SIGKILL);
-        }
+        if (alive.count(static_cast<pid_t>(request.pid)) != 0)
+          end_tree(static_cast<pid_t>(request.pid));
         continue;
       }
       control_message started;
@@ -209,10 +207,8 @@ void run_fork_server(int argc, char** argv) {
     std::fprintf(stderr, "mpdecor fork server: %s\n", e.what());
   }
   // The parent is gone: so are the calls.
-  for (pid_t pid : alive) {
-    ::kill(-pid, SIGKILL);
-    ::kill(pid, SIGKILL);
-  }
+  for (pid_t pid : alive)
+    end_tree(pid);
   std::_Exit(0);
 }
 

@@ -36,16 +36,6 @@ extern char** environ;
 namespace mpdecor::detail {
 namespace {
 
-// A contained child (spawn_posix.hpp) leads a process group that holds its whole process
-// tree. Ends the group, and the child itself should it have left the group. Only while the
-// child is unreaped: its pid, and so its group's id, cannot have been reused.
-void end_tree(pid_t pid) noexcept {
-  if (pid <= 0)
-    return; // 0 or -1 would signal this process's group or every process: never
-  ::kill(-pid, SIGKILL);
-  ::kill(pid, SIGKILL);
-}
-
 // Reaps child `pid`, which has exited, and ends what remains of its process tree first
 // (a grandchild still running, a forked copy holding the channel), while the group's id is
 // still the child's own.
@@ -66,13 +56,12 @@ exit_status reap(pid_t pid) {
 class pidfd_child final : public child_process {
 public:
   pidfd_child(boost::asio::io_context& io, pid_t pid, int pidfd)
-      : pid_(pid), pidfd_(io, pidfd), reaped_(std::make_shared<bool>(false)) {}
+      : pid_(pid), pidfd_(io, pidfd) {}
 
   ~pidfd_child() override {
-    if (!*reaped_) { // the event loop is going away with the child still unreaped
+    if (!reaped_) { // the event loop is going away with the child still unreaped
       end_tree(pid_);
       os::waitpid(pid_, nullptr, 0);
-      *reaped_ = true;
     }
   }
 
@@ -80,11 +69,12 @@ public:
 
   void async_wait(std::function<void(exit_status)> ended) override {
     pidfd_.async_wait(boost::asio::posix::descriptor_base::wait_read,
-                      [this, reaped = reaped_, ended = std::move(ended)](
+                      [this, ended = std::move(ended)](
                           const boost::system::error_code& error) mutable {
-                        if (error == boost::asio::error::operation_aborted || *reaped)
-                          return; // destroyed: the destructor reaps
-                        *reaped = true;
+                        // Aborted: this child is being destroyed, and its destructor reaps.
+                        if (error == boost::asio::error::operation_aborted || reaped_)
+                          return;
+                        reaped_ = true;
                         boost::system::error_code ignored;
                         pidfd_.close(ignored); // done with: gone before the call's outcome
                         ended(reap(pid_));
@@ -92,14 +82,14 @@ public:
   }
 
   void kill() noexcept override {
-    if (!*reaped_)
+    if (!reaped_)
       end_tree(pid_);
   }
 
 private:
   pid_t pid_;
   boost::asio::posix::stream_descriptor pidfd_;
-  std::shared_ptr<bool> reaped_;
+  bool reaped_ = false;
 };
 
 // A spawned child watched by a thread of mpdecor's, where no pidfd can be had (Linux before
@@ -176,6 +166,13 @@ std::unique_ptr<child_process> watch_child(boost::asio::io_context& io, pid_t pi
 }
 
 } // namespace
+
+void end_tree(pid_t pid) noexcept {
+  if (pid <= 0)
+    return; // 0 or -1 would signal this process's group or every process: never
+  ::kill(-pid, SIGKILL);
+  ::kill(pid, SIGKILL);
+}
 
 std::vector<std::string> child_environment(const options& settings, const std::string& key,
                                            bool watch_parent) {

@@ -46,6 +46,11 @@ struct spawn_request {
   bool contained = true;
 };
 
+/// Ends a contained child's whole process tree: its process group, and the child itself
+/// should it have left the group. Only while the child is unreaped, so that its pid, and
+/// so its group's id, cannot have been reused. Nothing for a pid of 0 or less.
+void end_tree(pid_t pid) noexcept;
+
 /// Starts a process with posix_spawn; every descriptor but the listed ones and the standard three is closed
 /// in it. Returns its pid, or -1 with `error` set.
 pid_t spawn(const spawn_request& request, std::error_code& error);
