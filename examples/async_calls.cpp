@@ -31,8 +31,8 @@ MPDECOR_REGISTER(slow_square);
 // One coroutine per call: a hundred of them wait at once, all on the thread running io.
 asio::awaitable<void> add_square(mpdecor::pool& workers, int x, int& total) {
   auto executor = co_await asio::this_coro::executor;
-  const auto call = workers.submit(slow_square); // named: see async.hpp on GCC 12
-  total += co_await mpdecor::async_call(executor, call, x, asio::use_awaitable);
+  total += co_await mpdecor::async_call(executor, workers.submit(slow_square), x,
+                                        asio::use_awaitable);
 }
 #endif
 
@@ -53,8 +53,9 @@ int main(int argc, char** argv) {
                           sum += value;
                         });
 
-  // A fresh child per call works the same way.
-  mpdecor::async_call(io.get_executor(), mpdecor::proc(slow_square), 9,
+  // A fresh child per call works the same way: the function itself, or a `proc` decorator
+  // where the call needs options (`mpdecor::proc(slow_square).timeout(5s)`).
+  mpdecor::async_call(io.get_executor(), slow_square, 9,
                       [&](std::exception_ptr error, int value) {
                         failures += error ? 1 : 0;
                         sum += value;

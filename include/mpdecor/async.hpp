@@ -1,12 +1,14 @@
 // mpdecor: calls as Asio asynchronous operations.
 //
-//     auto loss = co_await mpdecor::async_call(ex, mpdecor::proc(train), "a.cfg", 5,
-//                                              boost::asio::use_awaitable);
+//     auto loss = co_await mpdecor::async_call(ex, train, "a.cfg", 5, boost::asio::use_awaitable);
+//     auto quick = co_await mpdecor::async_call(ex, mpdecor::proc(train).timeout(30s), "b.cfg",
+//                                               5, boost::asio::use_awaitable);
 //     mpdecor::async_call(ex, workers.submit(score), 7,
 //                         [](std::exception_ptr error, double value) { ... });
 //
-// The operation starts a fresh child (a `proc` or `proc_wait` decorator) or queues a pool
-// task (`pool::submit`), and completes on the completion handler's associated executor
+// The operation starts a fresh child (a registered function itself, or a `proc` or
+// `proc_wait` decorator with its options) or queues a pool task (`pool::submit`), and
+// completes on the completion handler's associated executor
 // (`ex` by default) with `void(std::exception_ptr, Result)` (`void(std::exception_ptr)` for
 // a void function): the exception is the call's error (`remote_error`, `child_crashed`, ...).
 // No Asio thread ever waits for the child. Any completion token works: callbacks,
@@ -15,10 +17,6 @@
 // Cancellation through the handler's cancellation slot kills the child (or withdraws the
 // queued pool task, or kills its worker) and completes with a `boost::system::system_error`
 // holding `boost::asio::error::operation_aborted`, unless the call had succeeded already.
-//
-// In a coroutine built with GCC 12, keep the decorator in a named variable rather than a
-// temporary inside the co_await expression: that compiler destroys such temporaries twice
-// (seen with GCC 12.2; the test suite's coroutine cases follow this rule).
 //
 // Unlike the other public headers, this one includes Asio: include it where you use it.
 #ifndef MPDECOR_ASYNC_HPP
@@ -82,6 +80,24 @@ struct async_traits<decorator<Wait, Result, Parameters...>> {
       auto state = submit(std::move(request));
       return std::make_pair(handle<Result>(state), state);
     };
+  }
+};
+
+/// A registered function itself runs as `proc(function)` would.
+template <class Result, class... Parameters>
+struct async_traits<Result(Parameters...)> : async_traits<decorator<false, Result, Parameters...>> {
+  template <class... Arguments>
+  static auto prepare(Result (&function)(Parameters...), Arguments&&... arguments) {
+    return async_traits<decorator<false, Result, Parameters...>>::prepare(
+        mpdecor::proc(&function), std::forward<Arguments>(arguments)...);
+  }
+};
+template <class Result, class... Parameters>
+struct async_traits<Result (*)(Parameters...)> : async_traits<Result(Parameters...)> {
+  template <class... Arguments>
+  static auto prepare(Result (*function)(Parameters...), Arguments&&... arguments) {
+    return async_traits<Result(Parameters...)>::prepare(*function,
+                                                        std::forward<Arguments>(arguments)...);
   }
 };
 
@@ -264,9 +280,9 @@ auto async_call_split(const Executor& executor, const Decorator& call, Arguments
 
 } // namespace detail
 
-/// Runs `call` (a `proc`/`proc_wait` decorator, or a pool's `submit(f)`) with `arguments`
-/// as an Asio asynchronous operation; the last argument is the completion token. See the
-/// file comment for the completion signature and cancellation.
+/// Runs `call` (a registered function, a `proc`/`proc_wait` decorator, or a pool's
+/// `submit(f)`) with `arguments` as an Asio asynchronous operation; the last argument is the
+/// completion token. See the file comment for the completion signature and cancellation.
 template <class Executor, class Decorator, class... ArgumentsAndToken>
 auto async_call(const Executor& executor, const Decorator& call,
                 ArgumentsAndToken&&... arguments_and_token) {

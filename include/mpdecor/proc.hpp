@@ -155,33 +155,59 @@ struct by_name<Result(Parameters...)> {
 
 } // namespace detail
 
+// Each form below is overloaded rather than given a defaulted `options` parameter: GCC 12
+// destroys a default argument's temporary twice when the call is written inside a co_await
+// expression (`co_await async_call(ex, mpdecor::proc(f), ...)`), which frees the options'
+// memory twice. Seen with GCC 12.2; clang is unaffected.
+
 /// Decorates a registered function: each call starts a child and returns a `handle` at once.
 /// Throws `not_registered` if the function was not registered with MPDECOR_REGISTER.
 template <class Result, class... Parameters>
-auto proc(Result (*function)(Parameters...), options settings = {}) {
+auto proc(Result (*function)(Parameters...), options settings) {
   return detail::decorate<false>(function, std::move(settings));
+}
+/// `proc(function, options)` with default options.
+template <class Result, class... Parameters>
+auto proc(Result (*function)(Parameters...)) {
+  return detail::decorate<false>(function, options());
 }
 
 /// Decorates a registered function: each call runs in a child and returns its result.
 template <class Result, class... Parameters>
-auto proc_wait(Result (*function)(Parameters...), options settings = {}) {
+auto proc_wait(Result (*function)(Parameters...), options settings) {
   return detail::decorate<true>(function, std::move(settings));
+}
+/// `proc_wait(function, options)` with default options.
+template <class Result, class... Parameters>
+auto proc_wait(Result (*function)(Parameters...)) {
+  return detail::decorate<true>(function, options());
 }
 
 /// Calls a function by its registered name, with the signature given explicitly:
 /// `mpdecor::proc<double(std::string, int)>("train")`. The child reports an unknown name
-/// as `not_registered`, and arguments that do not fit as `protocol_error`.
+/// as `not_registered`, and a call whose signature differs from the registered function's
+/// as `protocol_error` naming both.
 template <class Signature>
-auto proc(std::string name, options settings = {}) {
+auto proc(std::string name, options settings) {
   return typename detail::by_name<Signature>::template type<false>(std::move(name),
                                                                    std::move(settings));
+}
+/// `proc<Signature>(name, options)` with default options.
+template <class Signature>
+auto proc(std::string name) {
+  return proc<Signature>(std::move(name), options());
 }
 
 /// `proc_wait` by registered name; see `proc<Signature>(name)`.
 template <class Signature>
-auto proc_wait(std::string name, options settings = {}) {
+auto proc_wait(std::string name, options settings) {
   return typename detail::by_name<Signature>::template type<true>(std::move(name),
                                                                   std::move(settings));
+}
+/// `proc_wait<Signature>(name, options)` with default options.
+template <class Signature>
+auto proc_wait(std::string name) {
+  return proc_wait<Signature>(std::move(name), options());
 }
 
 } // namespace mpdecor

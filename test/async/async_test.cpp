@@ -124,11 +124,9 @@ BOOST_AUTO_TEST_CASE(a_hundred_coroutines_await_pool_calls_concurrently_on_one_t
     asio::co_spawn(
         io,
         [&, i]() -> asio::awaitable<void> {
-          // Named, not a temporary in the co_await expression: see async.hpp on GCC 12.
-          const auto call = workers.submit(timed_sleep);
           most_awaiting = std::max(most_awaiting, ++awaiting);
-          results[static_cast<std::size_t>(i)] =
-              co_await mpdecor::async_call(io.get_executor(), call, 20, asio::use_awaitable);
+          results[static_cast<std::size_t>(i)] = co_await mpdecor::async_call(
+              io.get_executor(), workers.submit(timed_sleep), 20, asio::use_awaitable);
           --awaiting;
           co_return; // gcc 12 warns of a coroutine lambda without one
         },
@@ -146,6 +144,38 @@ BOOST_AUTO_TEST_CASE(a_hundred_coroutines_await_pool_calls_concurrently_on_one_t
   BOOST_TEST(helpers::max_overlap(results) <= 4U);
   // A hang detector only: about 0.5 s when the calls overlap, 2 s if serialized.
   BOOST_TEST((elapsed < 60s));
+}
+
+// The spellings a user writes first, with every decorator a temporary inside the co_await
+// expression. GCC 12 destroyed a default argument's temporary there twice, so a
+// `proc(f)` with a defaulted options parameter freed memory twice (abort or heap corruption).
+BOOST_AUTO_TEST_CASE(a_coroutine_awaits_calls_written_with_temporary_decorators) {
+  mpdecor::pool workers(with_workers(1));
+  asio::io_context io;
+  std::vector<int> results;
+  std::exception_ptr error;
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        auto ex = co_await asio::this_coro::executor;
+        results.push_back(co_await mpdecor::async_call(ex, square, 2, asio::use_awaitable));
+        results.push_back(
+            co_await mpdecor::async_call(ex, mpdecor::proc(square), 3, asio::use_awaitable));
+        results.push_back(co_await mpdecor::async_call(ex, mpdecor::proc_wait(square), 4,
+                                                       asio::use_awaitable));
+        results.push_back(co_await mpdecor::async_call(ex, mpdecor::proc(square).timeout(60s), 5,
+                                                       asio::use_awaitable));
+        results.push_back(co_await mpdecor::async_call(ex, mpdecor::proc<int(int)>("fixtures::square"), 6,
+                                                       asio::use_awaitable));
+        results.push_back(
+            co_await mpdecor::async_call(ex, workers.submit(square), 7, asio::use_awaitable));
+        results.push_back(co_await mpdecor::async_call(
+            ex, workers.submit(square).timeout(60s), 8, asio::use_awaitable));
+      },
+      [&](std::exception_ptr e) { error = e; });
+  io.run();
+  BOOST_TEST(!error);
+  BOOST_TEST(results == (std::vector<int>{4, 9, 16, 25, 36, 49, 64}), boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(a_coroutine_gets_a_fresh_process_call_error_as_an_exception) {

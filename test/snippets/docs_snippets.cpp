@@ -1,0 +1,163 @@
+// The C++ snippets of README.md and docs/, each inside a function of this program, written
+// exactly as the documents show them (check_snippets keeps the two identical). main runs
+// every one that needs no Slurm cluster and checks what it computed; the cluster ones are
+// compiled here and run by the Slurm tests' own programs.
+#include <mpdecor/async.hpp>
+#include <mpdecor/mpdecor.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdio>
+#include <exception>
+#include <future>
+#include <string>
+#include <utility>
+#include <vector>
+
+double train(std::string config, int epochs) { return config.size() + epochs * 0.5; }
+MPDECOR_REGISTER(train);
+
+double score(int item) { return item * 2.0; }
+MPDECOR_REGISTER(score);
+
+void load_model() {}
+MPDECOR_REGISTER(load_model);
+
+namespace {
+
+int failures = 0;
+
+void expect(bool condition, const char* what) {
+  if (!condition) {
+    std::fprintf(stderr, "docs_snippets: %s\n", what);
+    ++failures;
+  }
+}
+
+const std::vector<int> items{1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+
+// README.md, "Per-call options".
+void per_call_options() {
+  using namespace std::chrono_literals;
+  auto quick = mpdecor::proc_wait(train).timeout(30s).env("SEED", "1").working_directory("/tmp");
+  double loss = quick("a.cfg", 5);
+
+  mpdecor::options opts;                        // or all at once
+  opts.timeout = 30s;                           // then kill the child: timeout_error
+  opts.memory_limit = std::size_t{1} << 30;     // bytes; 0 = none (also .memory_limit(bytes))
+  opts.environment = {{"SEED", "1"}};           // added to, or replacing, the parent's variables
+  auto handle = mpdecor::proc(train, opts)("b.cfg", 5);
+
+  expect(loss == 7.5, "per-call options: the first call's result");
+  expect(handle.get() == 7.5, "per-call options: the second call's result");
+}
+
+// README.md, "Start methods".
+void start_methods() {
+  auto fast = mpdecor::proc_wait(train).start_method(mpdecor::start_method::fork_server);
+  auto remote = mpdecor::proc(train).slurm({{"--partition=gpu", "--gpus=1"}});
+
+  expect(fast("a.cfg", 5) == 7.5, "start methods: the fork-server call's result");
+  expect(remote.settings().start == mpdecor::start_method::slurm,
+         "start methods: .slurm() chooses the slurm start method");
+}
+
+// README.md, "Worker pools".
+void worker_pools() {
+  using namespace std::chrono_literals;
+  std::atomic<std::size_t> seen{0};
+  std::size_t last_total = 0;
+  double sum_as_completed = 0;
+
+  mpdecor::pool_options settings;
+  settings.workers = 4;                          // 0 (the default): one per hardware thread
+  settings.max_tasks_per_worker = 1000;          // replace a worker after that many tasks
+  settings.worker_options.timeout = 30s;         // default per-task timeout
+  mpdecor::pool workers(settings, load_model);   // load_model() runs once in each worker
+
+  auto h = workers.submit(train).timeout(5s)("a.cfg", 5);   // a handle, as proc's: get, wait, cancel
+  std::vector<double> scores = workers.map(score, items);    // results in input order
+
+  mpdecor::map_options opts;
+  opts.chunk = 8;                                // hand 8 items to a worker at once
+  opts.progress = [](std::size_t done, std::size_t total) { /* progress bar */ };
+  workers.map_as_completed(score, items, [](std::size_t index, const auto& task) {
+    /* task.get() gives item `index`'s result or throws its error, as items finish */
+  }, opts);
+
+  // The same map again, with the callbacks doing something this program can check.
+  opts.progress = [&](std::size_t done, std::size_t total) {
+    seen = done;
+    last_total = total;
+  };
+  workers.map_as_completed(score, items, [&](std::size_t index, const auto& task) {
+    expect(task.get() == items[index] * 2.0, "pools: map_as_completed's result for its item");
+    sum_as_completed += task.get();
+  }, opts);
+
+  expect(h.get() == 7.5, "pools: the submitted task's result");
+  expect(scores == std::vector<double>{2, 4, 6, 8, 10, 12, 14, 16, 18, 20}, "pools: map's results");
+  expect(sum_as_completed == 110, "pools: every item of map_as_completed");
+  expect(seen == items.size() && last_total == items.size(), "pools: the last progress report");
+}
+
+// README.md, "Asio".
+boost::asio::awaitable<void> asio_calls(mpdecor::pool& workers, std::future<double>& scored) {
+  using namespace std::chrono_literals;
+  auto ex = co_await boost::asio::this_coro::executor;
+
+  double loss = co_await mpdecor::async_call(ex, train, "a.cfg", 5, boost::asio::use_awaitable);
+  double quick = co_await mpdecor::async_call(ex, mpdecor::proc(train).timeout(30s), "b.cfg", 5,
+                                              boost::asio::use_awaitable);
+  auto future = mpdecor::async_call(ex, workers.submit(score), 7, boost::asio::use_future);
+
+  expect(loss == 7.5 && quick == 7.5, "asio: the awaited calls' results");
+  // The future completes through this io_context: main waits for it after run() returns.
+  scored = std::move(future);
+}
+
+// docs/cluster.md: compiled only; scripts/slurm-test.sh runs the same calls on a cluster.
+[[maybe_unused]] void gpu_step() {
+  mpdecor::slurm_options gpu;
+  gpu.srun_options = {"--partition=gpu", "--gpus=1", "--time=30"};
+  double loss = mpdecor::proc_wait(train).slurm(gpu)("a.cfg", 5);   // one step on a GPU node
+  (void)loss;
+}
+
+[[maybe_unused]] void slurm_pool() {
+  mpdecor::pool_options settings;
+  settings.workers = 8;
+  settings.worker_options.start = mpdecor::start_method::slurm;
+  settings.worker_options.slurm = mpdecor::slurm_options{{"--cpus-per-task=2"}};
+  mpdecor::pool workers(settings);
+  auto results = workers.map(score, items);
+  (void)results;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  mpdecor::init(argc, argv);
+  per_call_options();
+  start_methods();
+  worker_pools();
+  {
+    mpdecor::pool workers;
+    boost::asio::io_context io;
+    std::exception_ptr error;
+    std::future<double> scored;
+    boost::asio::co_spawn(io, asio_calls(workers, scored),
+                          [&](std::exception_ptr e) { error = e; });
+    io.run();
+    expect(!error, "asio: the coroutine ended without an exception");
+    expect(scored.valid() && scored.get() == 14.0, "asio: the pool call's future");
+  }
+  std::printf("docs_snippets: %s\n", failures == 0 ? "every snippet ran as documented" : "FAILED");
+  return failures == 0 ? 0 : 1;
+}
