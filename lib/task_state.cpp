@@ -1,6 +1,13 @@
 // mpdecor: the state of one call or pool task (lib/task_state.hpp) and what handles ask of it.
 #include "task_state.hpp"
 
+#include <boost/core/demangle.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <deque>
+#include <typeinfo>
+
 namespace mpdecor::detail {
 
 void task_state::start(pid_type child) {
@@ -22,7 +29,7 @@ void task_state::requeue() {
 
 bool task_state::finish(failure why, std::string result, std::shared_ptr<const segment> shared,
                         const std::function<void()>& under_lock) {
-  std::vector<std::function<void()>> waiting;
+  std::vector<std::pair<std::uint64_t, std::function<void()>>> waiting;
   {
     std::lock_guard lock(mutex);
     if (stage == task_stage::finished)
@@ -37,7 +44,7 @@ bool task_state::finish(failure why, std::string result, std::shared_ptr<const s
   }
   changed.notify_all();
   for (auto& listener : waiting)
-    listener();
+    listener.second();
   return true;
 }
 
@@ -99,15 +106,96 @@ bool finished(task_state& task) {
 
 const std::string& function_name(const task_state& task) { return task.function; }
 
-void when_finished(task_state& task, std::function<void()> listener) {
+std::uint64_t when_finished(task_state& task, std::function<void()> listener) {
   {
     std::lock_guard lock(task.mutex);
     if (task.stage != task_stage::finished) {
-      task.listeners.push_back(std::move(listener));
-      return;
+      const auto id = task.next_listener++;
+      task.listeners.emplace_back(id, std::move(listener));
+      return id;
     }
   }
   listener();
+  return 0;
+}
+
+void forget_listener(task_state& task, std::uint64_t id) {
+  if (id == 0)
+    return;
+  std::lock_guard lock(task.mutex);
+  auto& listeners = task.listeners;
+  listeners.erase(std::remove_if(listeners.begin(), listeners.end(),
+                                 [id](const auto& listener) { return listener.first == id; }),
+                  listeners.end());
+}
+
+std::exception_ptr error_of(task_state& task) {
+  wait(task);
+  std::lock_guard lock(task.mutex);
+  return task.error.as_exception_ptr();
+}
+
+bool was_cancelled(task_state& task) {
+  std::lock_guard lock(task.mutex);
+  return task.stage == task_stage::finished && task.error.what == failure::kind::cancelled;
+}
+
+void run_callback(const task_state& task, const std::function<void()>& callback) noexcept {
+  try {
+    callback();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "mpdecor: a completion callback of '%s' threw %s: %s; it was ignored\n",
+                 task.function.c_str(), boost::core::demangle(typeid(e).name()).c_str(), e.what());
+  } catch (...) {
+    std::fprintf(stderr,
+                 "mpdecor: a completion callback of '%s' threw something that is not a "
+                 "std::exception; it was ignored\n",
+                 task.function.c_str());
+  }
+}
+
+struct completion_queue::finished_indices {
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::deque<std::size_t> indices;
+};
+
+completion_queue::completion_queue(std::vector<std::shared_ptr<task_state>> tasks)
+    : finished_(std::make_shared<finished_indices>()), tasks_(std::move(tasks)) {
+  listeners_.reserve(tasks_.size());
+  for (std::size_t index = 0; index < tasks_.size(); ++index) {
+    // The listener holds the indices, not the queue: it may run after the queue is gone.
+    listeners_.push_back(when_finished(*tasks_[index], [finished = finished_, index] {
+      {
+        std::lock_guard lock(finished->mutex);
+        finished->indices.push_back(index);
+      }
+      finished->changed.notify_all();
+    }));
+  }
+}
+
+completion_queue::~completion_queue() {
+  for (std::size_t index = 0; index < tasks_.size(); ++index)
+    forget_listener(*tasks_[index], listeners_[index]);
+}
+
+std::optional<std::size_t> completion_queue::next(
+    std::optional<std::chrono::steady_clock::time_point> deadline) {
+  if (given_ == tasks_.size())
+    return std::nullopt;
+  std::unique_lock lock(finished_->mutex);
+  const auto ready = [&] { return !finished_->indices.empty(); };
+  if (deadline) {
+    if (!finished_->changed.wait_until(lock, *deadline, ready))
+      return std::nullopt;
+  } else {
+    finished_->changed.wait(lock, ready);
+  }
+  const auto index = finished_->indices.front();
+  finished_->indices.pop_front();
+  ++given_;
+  return index;
 }
 
 } // namespace mpdecor::detail

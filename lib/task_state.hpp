@@ -9,10 +9,12 @@
 #include <mpdecor/detail/task.hpp>
 
 #include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace mpdecor::detail {
@@ -49,7 +51,9 @@ struct task_state : std::enable_shared_from_this<task_state> {
   failure error; // none unless the task failed; made an exception on the caller's thread
   std::string payload;
   std::shared_ptr<const segment> reply_segment; // the result's shared memory, if any
-  std::vector<std::function<void()>> listeners; // when_finished(), called once finished
+  /// when_finished() listeners by id, called once finished.
+  std::vector<std::pair<std::uint64_t, std::function<void()>>> listeners;
+  std::uint64_t next_listener = 1;
 };
 
 } // namespace mpdecor::detail

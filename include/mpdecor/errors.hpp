@@ -136,6 +136,13 @@ public:
   using error::error;
 };
 
+/// Waiting gave up before the call finished (`handle::get(timeout)`); the call runs on.
+/// Not the call's own timeout, which kills the child (`timeout_error`).
+class wait_timeout : public error {
+public:
+  using error::error;
+};
+
 /// Two registrations share a name, or mpdecor is used before `mpdecor::init`.
 class usage_error : public error {
 public:

@@ -6,7 +6,10 @@
 #include <mpdecor/detail/wire.hpp>
 
 #include <chrono>
+#include <exception>
+#include <functional>
 #include <memory>
+#include <string>
 #include <type_traits>
 #include <utility>
 
@@ -33,6 +36,13 @@ public:
                             std::chrono::duration_cast<std::chrono::nanoseconds>(timeout));
   }
 
+  /// Waits until `deadline`; true when the call has finished.
+  template <class Clock, class Duration>
+  bool wait_until(std::chrono::time_point<Clock, Duration> deadline) const {
+    const auto left = deadline - Clock::now();
+    return wait_for(left < decltype(left)::zero() ? decltype(left)::zero() : left);
+  }
+
   /// Waits, then returns the function's result or throws the call's error
   /// (`remote_error`, `child_crashed`, `timeout_error`, `launch_error`, ...).
   /// May be called more than once; each call decodes the result again.
@@ -50,6 +60,36 @@ public:
       }
       return value;
     }
+  }
+
+  /// `get()`, waiting at most `timeout`: throws `wait_timeout` if the call has not finished
+  /// by then (it runs on, and can be waited for again), as Python's `Future.result(timeout)`.
+  template <class Rep, class Period>
+  Result get(std::chrono::duration<Rep, Period> timeout) const {
+    if (!wait_for(timeout))
+      throw wait_timeout("mpdecor: '" + function() + "' had not finished when get() stopped waiting",
+                         function(), detail::last_pid(*state_));
+    return get();
+  }
+
+  /// Waits, then returns the call's error without throwing it, or nullptr when the function
+  /// returned (Python's `Future.exception()`). A result that cannot be decoded shows in
+  /// `get()` alone.
+  std::exception_ptr exception() const { return detail::error_of(*state_); }
+
+  /// True once the call has finished as `cancelled`: withdrawn before its child started.
+  /// A call killed while running is not cancelled; it fails with `child_crashed`.
+  bool cancelled() const { return detail::was_cancelled(*state_); }
+
+  /// Calls `callback(handle)` once the call has finished, however it ended: at once, on
+  /// this thread, if it has; otherwise on the mpdecor thread that finishes it, so it must
+  /// be quick and must not wait for other calls. What it throws is reported on stderr and
+  /// otherwise ignored, as Python's `Future.add_done_callback` does.
+  template <class Callback>
+  void on_finished(Callback callback) const {
+    detail::when_finished(*state_, [copy = *this, callback = std::move(callback)]() mutable {
+      detail::run_callback(*copy.state_, [&] { callback(std::as_const(copy)); });
+    });
   }
 
   /// Kills the child (the call then fails with `child_crashed`; a pool replaces its

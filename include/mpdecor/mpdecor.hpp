@@ -23,5 +23,6 @@
 #include <mpdecor/register.hpp>
 #include <mpdecor/serialization.hpp>
 #include <mpdecor/shared_memory.hpp>
+#include <mpdecor/wait.hpp>
 
 #endif

@@ -10,12 +10,14 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdio>
 #include <exception>
 #include <future>
+#include <iostream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -56,6 +58,31 @@ void per_call_options() {
 
   expect(loss == 7.5, "per-call options: the first call's result");
   expect(handle.get() == 7.5, "per-call options: the second call's result");
+}
+
+// README.md, "Waiting on many calls".
+void waiting_on_many_calls() {
+  using namespace std::chrono_literals;
+  std::vector<std::size_t> order;
+  std::vector<mpdecor::handle<double>> runs;
+  for (int epochs : {5, 10, 20})
+    runs.push_back(mpdecor::proc(train)("a.cfg", epochs));
+  for (std::size_t i : mpdecor::as_completed(runs))       // each index once, as calls finish
+    if (auto error = runs[i].exception())                 // the call's error, not thrown
+      std::cerr << "run " << i << " failed\n";
+    else
+      std::cout << "run " << i << ": " << runs[i].get() << "\n";
+
+  std::size_t first = mpdecor::wait_any(runs);            // FIRST_COMPLETED
+  bool all_done = mpdecor::wait_all_for(runs, 10s);       // ALL_COMPLETED, bounded
+  double loss = runs[0].get(5s);                          // wait_timeout if not done in 5 s
+  runs[1].on_finished([](const mpdecor::handle<double>& run) { /* quick; never blocks */ });
+
+  for (std::size_t i : mpdecor::as_completed(runs))
+    order.push_back(i);
+  std::sort(order.begin(), order.end());
+  expect(order == std::vector<std::size_t>{0, 1, 2}, "waiting: as_completed gives every run once");
+  expect(first == 0 && all_done && loss == 7.5, "waiting: wait_any, wait_all_for and get(5s)");
 }
 
 // README.md, "Start methods".
@@ -145,6 +172,7 @@ boost::asio::awaitable<void> asio_calls(mpdecor::pool& workers, std::future<doub
 int main(int argc, char** argv) {
   mpdecor::init(argc, argv);
   per_call_options();
+  waiting_on_many_calls();
   start_methods();
   worker_pools();
   {

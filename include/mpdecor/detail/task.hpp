@@ -6,9 +6,15 @@
 #include <mpdecor/errors.hpp>
 
 #include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
 #include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace mpdecor::detail {
 
@@ -32,7 +38,41 @@ bool finished(task_state& task);
 const std::string& function_name(const task_state& task);
 /// Calls `listener` once the task has finished: at once, on this thread, if it has; else on
 /// the thread that finishes it (an event loop's, or one cancelling it). It must not block.
-void when_finished(task_state& task, std::function<void()> listener);
+/// Returns an id for `forget_listener`, or 0 when the listener has run already.
+std::uint64_t when_finished(task_state& task, std::function<void()> listener);
+/// Drops a listener that has not run yet (nothing if it has, or `id` is 0).
+void forget_listener(task_state& task, std::uint64_t id);
+/// Waits, then returns the task's error, or nullptr when it succeeded. Never throws it.
+std::exception_ptr error_of(task_state& task);
+/// True once the task has finished as `cancelled` (withdrawn before it started).
+bool was_cancelled(task_state& task);
+/// Runs a user's completion callback, reporting (never passing on) what it throws: it runs
+/// on one of mpdecor's own threads, which must go on serving every other call.
+void run_callback(const task_state& task, const std::function<void()>& callback) noexcept;
+
+/// The indices of a set of tasks in the order they finish (`as_completed`, `wait_any`).
+/// Listens to each task until it finishes or this queue is destroyed.
+class completion_queue {
+public:
+  explicit completion_queue(std::vector<std::shared_ptr<task_state>> tasks);
+  ~completion_queue();
+  completion_queue(const completion_queue&) = delete;
+  completion_queue& operator=(const completion_queue&) = delete;
+
+  /// The index of the next task to finish, waiting for it at most until `deadline` (no
+  /// limit when unset); nullopt when every index has been given, or at the deadline.
+  std::optional<std::size_t> next(
+      std::optional<std::chrono::steady_clock::time_point> deadline = std::nullopt);
+  /// How many tasks the queue watches.
+  std::size_t size() const noexcept { return tasks_.size(); }
+
+private:
+  struct finished_indices;
+  std::shared_ptr<finished_indices> finished_;
+  std::vector<std::shared_ptr<task_state>> tasks_;
+  std::vector<std::uint64_t> listeners_;
+  std::size_t given_ = 0;
+};
 
 } // namespace mpdecor::detail
 
