@@ -15,7 +15,7 @@ namespace mpdecor::detail {
 
 child_connection::child_connection(boost::asio::io_context& io, child_events events)
     : io_(io), events_(std::move(events)), channel_(std::make_unique<channel_ends>(io)),
-      timer_(io) {}
+      timer_(io), terminate_timer_(io) {}
 
 std::shared_ptr<child_connection> child_connection::launch(
     boost::asio::io_context& io, const std::string& function, const options& settings,
@@ -191,6 +191,7 @@ void child_connection::on_exit(exit_status how) {
   report_.how = std::move(how);
   channel_->end_tree(); // what the child started ends with it (Windows; POSIX reaped it so)
   timer_.cancel();
+  terminate_timer_.cancel();
   if (!read_done_)
     stop_reading_when_drained(std::chrono::steady_clock::now() + std::chrono::seconds(2));
   check_done();
@@ -235,6 +236,18 @@ void child_connection::kill() noexcept {
     process_->kill();
     channel_->end_tree();
   }
+}
+
+void child_connection::terminate(std::chrono::steady_clock::duration grace) {
+  if (!started_ || exited_ || !process_ || terminating_)
+    return;
+  terminating_ = true;
+  process_->terminate();
+  terminate_timer_.expires_after(grace);
+  terminate_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (!ec && !self->exited_)
+      self->kill();
+  });
 }
 
 void child_connection::close(std::chrono::steady_clock::duration grace) {

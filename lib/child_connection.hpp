@@ -70,6 +70,11 @@ public:
   /// Kills the child at once; nothing before it has started or once it has exited.
   void kill() noexcept;
 
+  /// Asks the child to end (SIGTERM to its process group; on Windows it is killed at once)
+  /// and kills it if it is still running `grace` later. Nothing before it has started or
+  /// once it has exited; a second request keeps the first one's deadline.
+  void terminate(std::chrono::steady_clock::duration grace);
+
   /// Marks what the child sent as damaged (`problem`) and kills it: it cannot be trusted
   /// any more. Only from a frame handler that finds a frame it cannot use.
   void reject(std::string problem) noexcept;
@@ -109,6 +114,8 @@ private:
   std::unique_ptr<channel_ends> channel_;
   std::unique_ptr<child_process> process_;
   boost::asio::steady_timer timer_; // a closed worker's grace, then the drain after exit
+  boost::asio::steady_timer terminate_timer_; // terminate()'s grace
+  bool terminating_ = false;
   std::deque<outgoing> outgoing_;
   child_report report_;
   pid_type pid_ = 0;

@@ -34,7 +34,7 @@ namespace mpdecor::detail {
 // The glibc dynamic linker's switch for binding every symbol at start-up.
 constexpr const char* bind_now_variable = "LD_BIND_NOW";
 
-enum class message_kind : std::uint8_t { fork = 1, kill = 2, started = 3, ended = 4 };
+enum class message_kind : std::uint8_t { fork = 1, kill = 2, started = 3, ended = 4, terminate = 5 };
 
 /// One message on the control channel.
 struct control_message {
@@ -96,6 +96,9 @@ public:
 
   /// Kills child `pid`, unless the server has reaped it already.
   void kill(pid_t pid);
+  /// Asks the server to send SIGTERM to child `pid`'s process group (nothing once the
+  /// server has reaped it).
+  void terminate(pid_t pid);
 
 private:
   struct watcher {
@@ -115,7 +118,7 @@ private:
   void kill_abandoned(pid_t pid);
 
   // With `mutex_` held.
-  void send_kill(pid_t pid);
+  void send_kill(pid_t pid, message_kind kind = message_kind::kill);
 
   bool start(std::unique_lock<std::mutex>&, std::error_code& error, std::string& what);
 

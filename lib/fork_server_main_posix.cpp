@@ -160,9 +160,14 @@ void run_fork_server(int argc, char** argv) {
       int fd = -1;
       if (!receive_message(control, request, &fd))
         break; // the parent is gone, or done
-      if (request.kind == message_kind::kill) {
-        if (alive.count(static_cast<pid_t>(request.pid)) != 0)
-          end_tree(static_cast<pid_t>(request.pid));
+      if (request.kind == message_kind::kill || request.kind == message_kind::terminate) {
+        // Only a child not reaped yet: its pid cannot be another process's.
+        if (alive.count(static_cast<pid_t>(request.pid)) != 0) {
+          if (request.kind == message_kind::kill)
+            end_tree(static_cast<pid_t>(request.pid));
+          else
+            ask_tree_to_end(request.pid);
+        }
         continue;
       }
       control_message started;

@@ -135,6 +135,11 @@ void fork_server::kill(pid_t pid) {
   send_kill(pid);
 }
 
+void fork_server::terminate(pid_t pid) {
+  std::lock_guard lock(mutex_);
+  send_kill(pid, message_kind::terminate);
+}
+
 void fork_server::post_started(const boost::asio::any_io_executor& executor,
                                std::function<void(pid_t, std::error_code)> done,
                                std::int64_t pid, int code) {
@@ -153,11 +158,11 @@ void fork_server::kill_abandoned(pid_t pid) {
   send_kill(pid);
 }
 
-void fork_server::send_kill(pid_t pid) {
+void fork_server::send_kill(pid_t pid, message_kind kind) {
   if (control_ == -1)
     return;
   control_message request;
-  request.kind = message_kind::kill;
+  request.kind = kind;
   request.pid = pid;
   try {
     send_message(control_, request);

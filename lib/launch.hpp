@@ -144,6 +144,10 @@ public:
   virtual void async_wait(std::function<void(exit_status)> ended) = 0;
   /// Kills the child at once; nothing once it has ended.
   virtual void kill() noexcept = 0;
+  /// Asks the child to end: SIGTERM to its process group on POSIX (an srun passes it on to
+  /// its step). Where there is no such request (Windows) it is killed at once. Nothing
+  /// once it has ended.
+  virtual void terminate() noexcept { kill(); }
 };
 
 /// Everything a launcher needs to start one child, resolved once per launch.
@@ -189,6 +193,11 @@ slurm_options effective_slurm_options(const options& settings);
 /// address space (reserving touches no page); a reservation that fails is not an error.
 void reserve_for_reply(std::string& buffer, std::uint64_t length) noexcept;
 
+
+/// Sends SIGTERM to the process group led by `pid` (and to `pid` itself), the graceful end
+/// `terminate()` asks for; POSIX only (lib/launch_posix.cpp). `pid` must not have been
+/// reaped yet.
+void ask_tree_to_end(pid_type pid) noexcept;
 
 /// Kills the child at once without reaping it (its wait reaps it).
 void kill_child(process_v2::process& child) noexcept;

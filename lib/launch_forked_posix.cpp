@@ -67,6 +67,16 @@ public:
     }
   }
 
+  void terminate() noexcept override {
+    if (ended_ || pid_ <= 0)
+      return;
+    try {
+      fork_server::instance().terminate(pid_);
+    } catch (...) {
+      // As in kill(); the grace period's kill follows anyway.
+    }
+  }
+
 private:
   std::uint64_t request_;
   pid_t pid_ = 0;

@@ -86,6 +86,11 @@ public:
       end_tree(pid_);
   }
 
+  void terminate() noexcept override {
+    if (!reaped_)
+      ask_tree_to_end(pid_);
+  }
+
 private:
   pid_t pid_;
   boost::asio::posix::stream_descriptor pidfd_;
@@ -118,6 +123,11 @@ public:
   void kill() noexcept override {
     if (!state_->reaped)
       end_tree(pid_);
+  }
+
+  void terminate() noexcept override {
+    if (!state_->reaped)
+      ask_tree_to_end(pid_);
   }
 
   // On the event loop's thread, once the watcher saw the exit.
@@ -166,6 +176,13 @@ std::unique_ptr<child_process> watch_child(boost::asio::io_context& io, pid_t pi
 }
 
 } // namespace
+
+void ask_tree_to_end(pid_type pid) noexcept {
+  if (pid <= 0)
+    return; // 0 or -1 would signal this process's group or every process: never
+  ::kill(static_cast<pid_t>(-pid), SIGTERM);
+  ::kill(static_cast<pid_t>(pid), SIGTERM);
+}
 
 void end_tree(pid_t pid) noexcept {
   if (pid <= 0)

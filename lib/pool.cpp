@@ -116,7 +116,7 @@ std::vector<pid_type> worker_pids(pool_core& pool) {
   return pids;
 }
 
-void pool_task::kill() {
+void pool_task::end(std::optional<std::chrono::milliseconds> grace) {
   pool_task& task = *this;
   const auto pool = task.pool.lock();
   if (!pool)
@@ -135,9 +135,9 @@ void pool_task::kill() {
     return;
   // Signals go from the pool's thread only: there a worker's pid cannot have been reaped
   // (and reused) between the check and the kill.
-  pool->loop.post([pool, self] {
+  pool->loop.post([pool, self, grace] {
     std::lock_guard lock(pool->mutex);
-    pool->cancel_on_loop(self);
+    pool->cancel_on_loop(self, grace);
   });
 }
 

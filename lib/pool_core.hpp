@@ -34,7 +34,11 @@ struct pool_task final : task_state {
         timeout(request.timeout), chunk(request.chunk == 0 ? 1 : request.chunk),
         pool(std::move(owner)) {}
 
-  void kill() override;
+  void kill() override { end(std::nullopt); }
+  void terminate(std::chrono::milliseconds grace) override { end(grace); }
+  /// Withdraws the task if queued; otherwise kills its worker, or (with `grace`) asks the
+  /// worker to end and kills it `grace` later.
+  void end(std::optional<std::chrono::milliseconds> grace);
 
   // Kept until the task is gone: a task handed to a worker that dies before running it is
   // queued again and sent to another.
@@ -59,6 +63,7 @@ struct pool_worker {
   std::size_t handed = 0;
   boost::asio::steady_timer task_timer;
   std::shared_ptr<pool_task> killed_task; // the task whose timeout or cancel killed it
+  bool terminated = false; // killed_task's handle asked it to end (terminate), not killed it
   bool timed_out = false;
   child_report report; // what was seen of it once it ended
 };
@@ -108,7 +113,8 @@ struct pool_core : std::enable_shared_from_this<pool_core> {
   void break_pool(const failure& error);
   void dispatch();
   void check_stopped();
-  void cancel_on_loop(const std::shared_ptr<pool_task>& task);
+  void cancel_on_loop(const std::shared_ptr<pool_task>& task,
+                      std::optional<std::chrono::milliseconds> grace = std::nullopt);
 };
 
 // Finishes a task once; later outcomes (a reply for a task already cancelled) are dropped.

@@ -179,7 +179,7 @@ failure pool_core::task_failure(const pool_worker& w, const pool_task& task) {
                               task.timeout ? *task.timeout : *worker_options.timeout);
   std::string lead = "the pool worker ended while running the task";
   if (w.killed_task.get() == &task)
-    lead = "killed through its handle";
+    lead = w.terminated ? "terminated through its handle" : "killed through its handle";
   else if (w.killed_task)
     lead = "the pool worker was killed for another task";
   return failure_of_ended_child(task.function, w.pid, w.report,
@@ -243,14 +243,22 @@ void pool_core::check_stopped() {
   }
 }
 
-void pool_core::cancel_on_loop(const std::shared_ptr<pool_task>& task) {
+void pool_core::cancel_on_loop(const std::shared_ptr<pool_task>& task,
+                               std::optional<std::chrono::milliseconds> grace) {
   for (auto& w : workers) {
     const auto it = std::find(w->in_flight.begin(), w->in_flight.end(), task);
     if (it == w->in_flight.end())
       continue;
     if (it == w->in_flight.begin()) {
-      if (!w->connection->exited() && !w->killed_task) {
+      if (w->connection->exited())
+        return;
+      if (grace && (!w->killed_task || w->terminated)) {
         w->killed_task = task;
+        w->terminated = true;
+        w->connection->terminate(*grace);
+      } else if (!grace && (!w->killed_task || w->terminated)) {
+        w->killed_task = task; // a kill after a terminate: killed now
+        w->terminated = false;
         w->connection->kill();
       }
     } else {

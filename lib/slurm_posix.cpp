@@ -158,6 +158,12 @@ public:
   // srun passes SIGTERM on to the task and then ends the step (and the job it created)
   // cleanly; a SIGKILL would leave the job to Slurm's own time-outs. One that does not end
   // in five seconds is killed.
+  // srun passes a SIGTERM on to the step's tasks and ends when they do.
+  void terminate() noexcept override {
+    if (!reaped_ && !killing_)
+      ::kill(pid_, SIGTERM);
+  }
+
   void kill() noexcept override {
     if (reaped_ || killing_)
       return;

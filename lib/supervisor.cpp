@@ -28,6 +28,7 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <set>
 #include <thread>
@@ -40,6 +41,7 @@ struct call_state final : task_state {
         shared(std::move(request.shared)), settings(std::move(request.settings)) {}
 
   void kill() override;
+  void terminate(std::chrono::milliseconds grace) override;
 
   std::string frame; // handed to the connection once launched
   std::shared_ptr<const segment> shared; // the call's shared memory, until handed over
@@ -55,6 +57,7 @@ struct call_state final : task_state {
   bool got_result = false;
   bool timed_out = false;
   bool killed = false;
+  bool terminated = false; // asked to end through its handle (killed, if at all, later)
   child_report report; // what was seen of the child once it ended
 };
 
@@ -94,8 +97,10 @@ public:
     return call;
   }
 
-  void kill(const std::shared_ptr<call_state>& call) {
-    loop_.post([this, call] { kill_on_loop(call); });
+  /// Kills the call's child, or asks it to end and kills it `grace` later.
+  void kill(const std::shared_ptr<call_state>& call,
+            std::optional<std::chrono::milliseconds> grace = std::nullopt) {
+    loop_.post([this, call, grace] { kill_on_loop(call, grace); });
   }
 
   void wait_all() {
@@ -279,7 +284,9 @@ private:
     return failure_of_ended_child(
         name, call.pid, report,
         "'" + name + "' (pid " + std::to_string(call.pid) + ") sent a damaged result",
-        call.killed ? "killed through its handle" : "");
+        call.killed       ? "killed through its handle"
+        : call.terminated ? "terminated through its handle"
+                          : "");
   }
 
   void finish(const std::shared_ptr<call_state>& call, failure error, bool held_slot) {
@@ -305,7 +312,8 @@ private:
       idle_.notify_all();
   }
 
-  void kill_on_loop(const std::shared_ptr<call_state>& call) {
+  void kill_on_loop(const std::shared_ptr<call_state>& call,
+                    std::optional<std::chrono::milliseconds> grace = std::nullopt) {
     task_stage stage;
     {
       std::lock_guard lock(call->mutex);
@@ -319,9 +327,15 @@ private:
                                                           "started"));
     if (call->connection) {
       // Nothing once it has exited: the call finishes as soon as its channel is read.
-      if (!call->connection->exited())
+      if (call->connection->exited())
+        return;
+      if (grace) {
+        call->terminated = true;
+        call->connection->terminate(*grace);
+      } else {
         call->killed = true;
-      call->connection->kill();
+        call->connection->kill();
+      }
       return;
     }
     // Not started yet: it is in the queue, or its start is already posted.
@@ -384,6 +398,10 @@ std::shared_ptr<task_state> submit(call_request request) {
 void call_state::kill() {
   // The handle's shared pointer keeps the state alive; the supervisor needs its own.
   supervisor::instance().kill(std::static_pointer_cast<call_state>(shared_from_this()));
+}
+
+void call_state::terminate(std::chrono::milliseconds grace) {
+  supervisor::instance().kill(std::static_pointer_cast<call_state>(shared_from_this()), grace);
 }
 
 } // namespace mpdecor::detail

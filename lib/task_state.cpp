@@ -78,6 +78,8 @@ std::string_view result_segment(task_state& task) {
 
 void kill(task_state& task) { task.kill(); }
 
+void terminate(task_state& task, std::chrono::milliseconds grace) { task.terminate(grace); }
+
 pid_type pid(task_state& task) {
   std::unique_lock lock(task.mutex);
   task.changed.wait(lock, [&] { return task.stage != task_stage::queued; });

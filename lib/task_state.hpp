@@ -8,6 +8,7 @@
 
 #include <mpdecor/detail/task.hpp>
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -29,6 +30,8 @@ struct task_state : std::enable_shared_from_this<task_state> {
 
   /// Kills the child running the task, or withdraws the task if it has not started.
   virtual void kill() = 0;
+  /// As kill(), but a running child is asked to end first and killed `grace` later.
+  virtual void terminate(std::chrono::milliseconds grace) = 0;
 
   /// Marks the task started in child `child`.
   void start(pid_type child);

@@ -157,6 +157,21 @@ bool write_to_channel(const std::string& data) {
 
 void close_channel() { close_channel_end(); }
 
+namespace {
+volatile std::sig_atomic_t got_sigterm = 0;
+extern "C" void note_sigterm(int) { got_sigterm = 1; }
+} // namespace
+
+int on_sigterm(std::string ready_file, bool ignore) {
+  std::signal(SIGTERM, ignore ? SIG_IGN : note_sigterm);
+  std::ofstream(ready_file + ".part") << "ready" << std::endl;
+  std::filesystem::rename(ready_file + ".part", ready_file);
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+  while (!got_sigterm && std::chrono::steady_clock::now() < give_up)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  return got_sigterm ? 1 : 0;
+}
+
 int hang_after_result(int value) {
   struct hang_at_exit {
     ~hang_at_exit() { std::this_thread::sleep_for(std::chrono::minutes(1)); }
@@ -404,6 +419,7 @@ MPDECOR_REGISTER(fixtures::allocate_megabytes);
 MPDECOR_REGISTER(fixtures::endless_loop);
 MPDECOR_REGISTER(fixtures::close_channel);
 MPDECOR_REGISTER(fixtures::hang_after_result);
+MPDECOR_REGISTER(fixtures::on_sigterm);
 #if !defined(_WIN32)
 MPDECOR_REGISTER(fixtures::exit_leaving_a_scribbler);
 MPDECOR_REGISTER(fixtures::leave_grandchild);

@@ -78,6 +78,11 @@ int exit_with(int code);
 int sleep_ms(int milliseconds);
 /// Returns `value`; the child then hangs in a static destructor for a minute.
 int hang_after_result(int value);
+/// Handles SIGTERM (`ignore` false: notes it and returns 1 at once, as a function that
+/// cleans up would; true: ignores it), then creates `ready_file` and waits up to a minute
+/// for the signal; returns 0 if none came.
+int on_sigterm(std::string ready_file, bool ignore);
+
 #if !defined(_WIN32)
 /// Leaves a grandchild that writes garbage to the channel after `delay_ms`, then exits with
 /// code 7 without a result.

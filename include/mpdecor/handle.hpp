@@ -4,6 +4,7 @@
 
 #include <mpdecor/detail/call.hpp>
 #include <mpdecor/detail/wire.hpp>
+#include <mpdecor/options.hpp>
 
 #include <chrono>
 #include <exception>
@@ -98,6 +99,19 @@ public:
   void kill() const { detail::kill(*state_); }
   /// Same as `kill`, named as Python's `Future.cancel`.
   void cancel() const { detail::kill(*state_); }
+
+  /// Asks the child to end, then kills it if it still runs `grace` later: SIGTERM to the
+  /// child's process group on POSIX (a Slurm step's srun passes it on to the step), so that
+  /// a function can clean up; on Windows the child is killed at once (its job is ended).
+  /// A child that dies of it fails the call with `child_crashed` (signal SIGTERM); one that
+  /// returns its result within the grace period succeeds. A call that has not started yet
+  /// is cancelled, as with `kill`. On a pool task, the pool replaces its worker.
+  template <class Rep, class Period>
+  void terminate(std::chrono::duration<Rep, Period> grace) const {
+    detail::terminate(*state_, detail::saturating_milliseconds(grace));
+  }
+  /// `terminate` with a grace period of 10 seconds (as `docker stop` gives).
+  void terminate() const { terminate(std::chrono::seconds(10)); }
 
   /// The child's pid (a pool task: its worker's); waits until the child has been started.
   /// Throws `launch_error` if it could not be, and `cancelled` if the call was cancelled

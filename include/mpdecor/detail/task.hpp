@@ -28,6 +28,8 @@ std::string_view result(task_state& task);
 std::string_view result_segment(task_state& task);
 /// Kills the child running the task, or withdraws it if it has not started yet.
 void kill(task_state& task);
+/// As kill(), asking a running child to end first and killing it `grace` later.
+void terminate(task_state& task, std::chrono::milliseconds grace);
 /// The pid of the child that runs the task; waits until one has it. Throws the task's
 /// error if it ended before reaching one.
 pid_type pid(task_state& task);
