@@ -85,6 +85,17 @@ void waiting_on_many_calls() {
   expect(first == 0 && all_done && loss == 7.5, "waiting: wait_any, wait_all_for and get(5s)");
 }
 
+// README.md, "Ending a call".
+void ending_a_call() {
+  using namespace std::chrono_literals;
+  auto job = mpdecor::proc(train)("long.cfg", 1000);
+  job.terminate(30s);   // SIGTERM to its process group, then killed if it still runs 30 s later
+  job.kill();           // at once: SIGKILL to its process group (Windows: its job object ends)
+
+  job.wait();
+  expect(job.finished(), "ending a call: the call ended");
+}
+
 // README.md, "Start methods".
 void start_methods() {
   auto fast = mpdecor::proc_wait(train).start_method(mpdecor::start_method::fork_server);
@@ -173,6 +184,7 @@ int main(int argc, char** argv) {
   mpdecor::init(argc, argv);
   per_call_options();
   waiting_on_many_calls();
+  ending_a_call();
   start_methods();
   worker_pools();
   {
