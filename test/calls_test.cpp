@@ -140,4 +140,39 @@ BOOST_AUTO_TEST_CASE(a_dropped_handle_still_runs_and_is_reaped) {
   BOOST_TEST(helpers::zombie_children().empty());
 }
 
+BOOST_AUTO_TEST_CASE(a_registered_captureless_lambda_runs_in_a_child_like_a_function) {
+  BOOST_TEST(mpdecor::proc_wait(cube)(3) == 27);
+  auto handle = mpdecor::proc(cube)(4);
+  BOOST_TEST(handle.get() == 64);
+  BOOST_TEST(handle.function() == "fixtures::cube");
+  BOOST_TEST(mpdecor::proc(cube).timeout(60s)(2).get() == 8);
+  BOOST_TEST(mpdecor::proc<int(int)>("fixtures::cube")(5).get() == 125);
+  BOOST_CHECK_THROW(mpdecor::proc_wait(refuse)("no"), mpdecor::remote_error);
+  BOOST_TEST(mpdecor::proc(refuse)("x").function() == "refuse");
+}
+
+BOOST_AUTO_TEST_CASE(a_registered_stateless_function_object_runs_in_a_child) {
+  BOOST_TEST(mpdecor::proc_wait(word_length{})("seven") == 5U);
+  auto handle = mpdecor::proc(word_length{})("four");
+  BOOST_TEST(handle.get() == 4U);
+  BOOST_TEST(handle.function() == "fixtures::word_length"); // registered as word_length{}
+  mpdecor::pool workers;
+  BOOST_TEST(workers.submit(cube)(3).get() == 27);
+  BOOST_TEST(workers.map(cube, std::vector<int>{1, 2, 3}) == (std::vector<int>{1, 8, 27}),
+             boost::test_tools::per_element());
+  BOOST_TEST(workers.map(word_length{}, std::vector<std::string>{"a", "bb"}) ==
+                 (std::vector<std::size_t>{1, 2}),
+             boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(an_unregistered_lambda_is_not_registered_naming_its_signature) {
+  constexpr auto unregistered = [](int x) { return x + 1; };
+  try {
+    mpdecor::proc(unregistered);
+    BOOST_FAIL("proc of an unregistered lambda should throw");
+  } catch (const mpdecor::not_registered& e) {
+    BOOST_TEST(std::string(e.what()).find("int(int)") != std::string::npos, e.what());
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -420,6 +420,9 @@ MPDECOR_REGISTER(fixtures::endless_loop);
 MPDECOR_REGISTER(fixtures::close_channel);
 MPDECOR_REGISTER(fixtures::hang_after_result);
 MPDECOR_REGISTER(fixtures::on_sigterm);
+MPDECOR_REGISTER(fixtures::cube);
+MPDECOR_REGISTER(fixtures::word_length{});
+MPDECOR_REGISTER_AS(fixtures::refuse, "refuse");
 #if !defined(_WIN32)
 MPDECOR_REGISTER(fixtures::exit_leaving_a_scribbler);
 MPDECOR_REGISTER(fixtures::leave_grandchild);

@@ -65,6 +65,16 @@ std::optional<int> parse_int(std::string text);
 std::variant<int, std::string> classify(std::variant<int, std::string> value);
 std::tuple<int, std::string, double> rotate(std::tuple<std::string, double, int> value);
 
+// --- lambdas and function objects ---
+/// A captureless lambda, registered as "fixtures::cube".
+inline constexpr auto cube = [](int x) { return x * x * x; };
+/// A stateless function object, registered as "fixtures::word_length".
+struct word_length {
+  std::size_t operator()(const std::string& word) const { return word.size(); }
+};
+/// A lambda that throws, registered under an explicit name.
+inline constexpr auto refuse = [](std::string why) -> int { throw std::invalid_argument(why); };
+
 // --- failures ---
 struct config_error : std::runtime_error {
   using std::runtime_error::runtime_error;

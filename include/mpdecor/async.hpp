@@ -288,7 +288,11 @@ auto async_call(const Executor& executor, const Decorator& call,
                 ArgumentsAndToken&&... arguments_and_token) {
   static_assert(sizeof...(ArgumentsAndToken) >= 1,
                 "mpdecor: async_call's last argument is the completion token");
-  return detail::async_call_split(
+  if constexpr (detail::is_function_object_v<Decorator>) // a lambda or function object
+    return async_call(executor, *detail::function_pointer_of(call),
+                      std::forward<ArgumentsAndToken>(arguments_and_token)...);
+  else
+    return detail::async_call_split(
       executor, call,
       std::forward_as_tuple(std::forward<ArgumentsAndToken>(arguments_and_token)...),
       std::make_index_sequence<sizeof...(ArgumentsAndToken) - 1>{});

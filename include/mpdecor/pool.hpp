@@ -194,6 +194,12 @@ public:
     return {core_, detail::registered_name_of(function)};
   }
 
+  /// `submit` of a registered captureless lambda or stateless function object.
+  template <class Object, std::enable_if_t<detail::is_function_object_v<Object>, int> = 0>
+  auto submit(const Object& object) const {
+    return submit(detail::function_pointer_of(object));
+  }
+
   /// Runs `function` on every item of `inputs` and returns the results in input order.
   /// Waits for every item; if some failed, throws the error of the first failed one.
   template <class Result, class Parameter, class Range>
@@ -208,6 +214,13 @@ public:
     return results;
   }
 
+  /// `map` of a registered captureless lambda or stateless function object.
+  template <class Object, class Range,
+            std::enable_if_t<detail::is_function_object_v<Object>, int> = 0>
+  auto map(const Object& object, const Range& inputs, const map_options& settings = {}) const {
+    return map(detail::function_pointer_of(object), inputs, settings);
+  }
+
   /// Runs `function` on every item of `inputs`, and calls `on_result(index, handle)` on this
   /// thread as each item finishes, in the order they finish; `handle.get()` gives that
   /// item's result or throws its error. Returns once every item has finished.
@@ -215,6 +228,15 @@ public:
   void map_as_completed(Result (*function)(Parameter), const Range& inputs, Callback&& on_result,
                         const map_options& settings = {}) const {
     run_map(function, inputs, settings, on_result);
+  }
+
+  /// `map_as_completed` of a registered captureless lambda or stateless function object.
+  template <class Object, class Range, class Callback,
+            std::enable_if_t<detail::is_function_object_v<Object>, int> = 0>
+  void map_as_completed(const Object& object, const Range& inputs, Callback&& on_result,
+                        const map_options& settings = {}) const {
+    map_as_completed(detail::function_pointer_of(object), inputs,
+                     std::forward<Callback>(on_result), settings);
   }
 
   /// Stops taking tasks and waits until the workers have exited. `wait` runs the queued

@@ -183,6 +183,27 @@ auto proc_wait(Result (*function)(Parameters...)) {
   return detail::decorate<true>(function, options());
 }
 
+/// `proc` and `proc_wait` of a registered captureless lambda or stateless function object.
+template <class Object, std::enable_if_t<detail::is_function_object_v<Object>, int> = 0>
+auto proc(const Object& object, options settings) {
+  return proc(detail::function_pointer_of(object), std::move(settings));
+}
+/// `proc(object, options)` with default options.
+template <class Object, std::enable_if_t<detail::is_function_object_v<Object>, int> = 0>
+auto proc(const Object& object) {
+  return proc(detail::function_pointer_of(object));
+}
+/// `proc_wait(object, options)`; see `proc(object)`.
+template <class Object, std::enable_if_t<detail::is_function_object_v<Object>, int> = 0>
+auto proc_wait(const Object& object, options settings) {
+  return proc_wait(detail::function_pointer_of(object), std::move(settings));
+}
+/// `proc_wait(object, options)` with default options.
+template <class Object, std::enable_if_t<detail::is_function_object_v<Object>, int> = 0>
+auto proc_wait(const Object& object) {
+  return proc_wait(detail::function_pointer_of(object));
+}
+
 /// Calls a function by its registered name, with the signature given explicitly:
 /// `mpdecor::proc<double(std::string, int)>("train")`. The child reports an unknown name
 /// as `not_registered`, and a call whose signature differs from the registered function's

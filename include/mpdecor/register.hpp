@@ -4,12 +4,17 @@
 //     MPDECOR_REGISTER(train);                  // name "train"
 //     MPDECOR_REGISTER_AS(train, "train_v2");   // or an explicit name
 //
+//     inline constexpr auto square = [](int x) { return x * x; };
+//     MPDECOR_REGISTER(square);                 // a captureless lambda, or an empty
+//                                               // function object: called as a function
+//
 // Register at namespace scope in a source file of the executable itself: the linker drops
 // a registration from a static library that nothing else references, and the child then
 // reports the name as unknown.
 #ifndef MPDECOR_REGISTER_HPP
 #define MPDECOR_REGISTER_HPP
 
+#include <mpdecor/detail/callable.hpp>
 #include <mpdecor/detail/signature.hpp>
 #include <mpdecor/detail/wire.hpp>
 
@@ -82,12 +87,25 @@ void invoke(erased_function function, input_archive& in, std::string& out, attac
 /// The object MPDECOR_REGISTER defines: it registers during static initialization.
 struct registrar {
   template <class Result, class... Parameters>
-  registrar(Result (*function)(Parameters...), const char* name, const char* file,
+  registrar(Result (*function)(Parameters...), std::string_view name, const char* file,
             int line) noexcept {
     static_assert(check_signature<Result, Parameters...>());
     add_registration({name, reinterpret_cast<erased_function>(function),
                       &invoke<Result, Parameters...>, signature_id<Result, Parameters...>(),
                       file, line});
+  }
+  /// A captureless lambda or a stateless function object (detail/callable.hpp). A name
+  /// spelled as an object is made, `MPDECOR_REGISTER(scorer{})`, is registered as "scorer".
+  template <class Object, std::enable_if_t<std::is_class_v<Object>, int> = 0>
+  registrar(const Object& object, std::string_view name, const char* file, int line) noexcept
+      : registrar(function_pointer_of(object), without_braces(name), file, line) {}
+
+private:
+  static constexpr std::string_view without_braces(std::string_view name) noexcept {
+    const auto ends_with = [name](std::string_view end) {
+      return name.size() > end.size() && name.substr(name.size() - end.size()) == end;
+    };
+    return ends_with("{}") || ends_with("()") ? name.substr(0, name.size() - 2) : name;
   }
 };
 
