@@ -25,6 +25,25 @@
 double train(std::string config, int epochs) { return config.size() + epochs * 0.5; }
 MPDECOR_REGISTER(train);
 
+std::size_t count_words_in(const std::string& text) {
+  std::size_t words = 0;
+  bool in_word = false;
+  for (char c : text) {
+    words += !in_word && c != ' ' ? 1 : 0;
+    in_word = c != ' ';
+  }
+  return words;
+}
+
+// README.md, "Registration".
+inline constexpr auto square = [](int x) { return x * x; };
+MPDECOR_REGISTER(square);                        // "square"
+
+struct word_count {
+  std::size_t operator()(const std::string& text) const { return count_words_in(text); }
+};
+MPDECOR_REGISTER(word_count{});                  // "word_count"
+
 double score(int item) { return item * 2.0; }
 MPDECOR_REGISTER(score);
 
@@ -43,6 +62,15 @@ void expect(bool condition, const char* what) {
 }
 
 const std::vector<int> items{1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+
+// README.md, "Registration" (the calls).
+void registration() {
+  int nine = mpdecor::proc_wait(square)(3);
+  auto words = mpdecor::proc(word_count{})("to be or not to be");
+
+  expect(nine == 9, "registration: the lambda's result");
+  expect(words.get() == 6 && words.function() == "word_count", "registration: the object's call");
+}
 
 // README.md, "Per-call options".
 void per_call_options() {
@@ -182,6 +210,7 @@ boost::asio::awaitable<void> asio_calls(mpdecor::pool& workers, std::future<doub
 
 int main(int argc, char** argv) {
   mpdecor::init(argc, argv);
+  registration();
   per_call_options();
   waiting_on_many_calls();
   ending_a_call();
