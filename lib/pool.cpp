@@ -5,6 +5,7 @@
 #include "state.hpp"
 
 #include <mpdecor/errors.hpp>
+#include <mpdecor/proc.hpp> // encode_call, for an initializer without arguments
 
 #include <algorithm>
 #include <thread>
@@ -12,7 +13,8 @@
 namespace mpdecor::detail {
 
 std::shared_ptr<pool_core> start_pool(std::size_t workers, std::size_t max_tasks_per_worker,
-                                      std::string initializer, options worker_options) {
+                                      std::string initializer, options worker_options,
+                                      std::string initializer_frame) {
   if (!is_initialized())
     throw usage_error("mpdecor: call mpdecor::init(argc, argv) at the top of main before "
                       "starting a pool (without it the workers would run main from its start)");
@@ -26,8 +28,11 @@ std::shared_ptr<pool_core> start_pool(std::size_t workers, std::size_t max_tasks
                              "' is not a registered function",
                          initializer, 0);
   try {
-    auto pool = std::make_shared<pool_core>(workers, max_tasks_per_worker,
-                                            std::move(initializer), std::move(worker_options));
+    if (!initializer.empty() && initializer_frame.empty())
+      initializer_frame = encode_call<>(initializer, "");
+    auto pool = std::make_shared<pool_core>(workers, max_tasks_per_worker, std::move(initializer),
+                                            std::move(initializer_frame),
+                                            std::move(worker_options));
     pool->start();
     return pool;
   } catch (const std::exception& e) {

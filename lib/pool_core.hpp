@@ -70,9 +70,9 @@ struct pool_worker {
 
 struct pool_core : std::enable_shared_from_this<pool_core> {
   pool_core(std::size_t workers, std::size_t max_tasks, std::string initializer_name,
-            options settings)
+            std::string initializer_call, options settings)
       : size(workers), max_tasks_per_worker(max_tasks), initializer(std::move(initializer_name)),
-        worker_options(std::move(settings)) {}
+        initializer_frame(std::move(initializer_call)), worker_options(std::move(settings)) {}
   ~pool_core() { loop.stop(); }
   pool_core(const pool_core&) = delete;
   pool_core& operator=(const pool_core&) = delete;
@@ -80,6 +80,7 @@ struct pool_core : std::enable_shared_from_this<pool_core> {
   const std::size_t size;
   const std::size_t max_tasks_per_worker;
   const std::string initializer;
+  const std::string initializer_frame; // its encoded call, arguments included
   const options worker_options;
 
   // The pool's thread. Its io_context outlives the workers' timers and connections below;

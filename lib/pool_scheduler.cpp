@@ -4,7 +4,6 @@
 #include "deadline.hpp"
 #include "reply.hpp"
 
-#include <mpdecor/proc.hpp> // encode_call, for the initializer
 #include <mpdecor/detail/wire.hpp>
 
 #include <algorithm>
@@ -62,7 +61,7 @@ void pool_core::on_started(const std::shared_ptr<pool_worker>& w) {
     dispatch();
   } else {
     auto task = std::make_shared<pool_task>(
-        pool_request{initializer, encode_call<>(initializer, ""), std::nullopt, 1},
+        pool_request{initializer, initializer_frame, std::nullopt, 1},
         std::weak_ptr<pool_core>());
     task->initializer = true;
     hand(w, task);

@@ -337,6 +337,15 @@ int initializer_runs = 0;
 int tasks_served = 0;
 } // namespace
 void count_initializer_run() { ++initializer_runs; }
+namespace {
+std::string model_name;
+int model_size = 0;
+} // namespace
+void load_named_model(std::string name, int size) {
+  model_name = std::move(name);
+  model_size = size;
+}
+std::string loaded_model() { return model_name + ":" + std::to_string(model_size); }
 void failing_initializer() { throw std::runtime_error("the model could not be loaded"); }
 std::pair<std::int64_t, int> initializer_runs_here() { return {own_pid(), initializer_runs}; }
 std::pair<std::int64_t, int> tasks_served_here() { return {own_pid(), ++tasks_served}; }
@@ -442,6 +451,8 @@ MPDECOR_REGISTER(fixtures::square);
 MPDECOR_REGISTER(fixtures::square_unless_thirteen);
 MPDECOR_REGISTER(fixtures::count_initializer_run);
 MPDECOR_REGISTER(fixtures::failing_initializer);
+MPDECOR_REGISTER(fixtures::load_named_model);
+MPDECOR_REGISTER(fixtures::loaded_model);
 MPDECOR_REGISTER(fixtures::initializer_runs_here);
 MPDECOR_REGISTER(fixtures::tasks_served_here);
 MPDECOR_REGISTER(fixtures::sum_doubles);

@@ -155,6 +155,10 @@ int square(int x);
 int square_unless_thirteen(int x);
 /// A pool's initializer: counts its runs in this process.
 void count_initializer_run();
+/// A pool's initializer with arguments: keeps `name` and `size` in this process.
+void load_named_model(std::string name, int size);
+/// What load_named_model kept here ("" and 0 if it never ran).
+std::string loaded_model();
 /// An initializer that always throws.
 void failing_initializer();
 /// This process's pid and the number of initializer runs it has seen.

@@ -11,12 +11,17 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstddef>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <numeric>
 #include <set>
+#include <string>
 #include <thread>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include <unistd.h>
@@ -141,6 +146,97 @@ BOOST_AUTO_TEST_CASE(a_failing_initializer_fails_every_task_with_its_error) {
     BOOST_TEST(e.message() == "the model could not be loaded");
   }
   BOOST_CHECK_THROW(workers.submit(add)(1, 2).get(), mpdecor::remote_error);
+}
+
+BOOST_AUTO_TEST_CASE(the_initializer_takes_arguments) {
+  mpdecor::pool_options settings = with_workers(2);
+  settings.max_tasks_per_worker = 1; // every task in a fresh worker, initialized again
+  mpdecor::pool workers(settings, load_named_model, "resnet", 50);
+  for (int i = 0; i < 4; ++i)
+    BOOST_TEST(workers.submit(loaded_model)().get() == "resnet:50");
+  mpdecor::pool without(with_workers(1));
+  BOOST_TEST(without.submit(loaded_model)().get() == ":0");
+}
+
+BOOST_AUTO_TEST_CASE(starmap_calls_a_function_of_several_parameters_with_each_tuple) {
+  mpdecor::pool workers(with_workers(2));
+  const std::vector<std::tuple<int, int>> pairs{{1, 2}, {3, 4}, {5, 6}};
+  BOOST_TEST(workers.starmap(add, pairs) == (std::vector<int>{3, 7, 11}),
+             boost::test_tools::per_element());
+  const std::vector<std::pair<int, int>> as_pairs{{10, 1}, {20, 2}};
+  mpdecor::map_options opts;
+  opts.chunk = 2;
+  BOOST_TEST(workers.starmap(add, as_pairs, opts) == (std::vector<int>{11, 22}),
+             boost::test_tools::per_element());
+  const std::vector<std::tuple<std::string>> texts{{"a"}, {"b"}};
+  BOOST_TEST(workers.starmap(shout, texts) == (std::vector<std::string>{"A!", "B!"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(workers.starmap(add, std::vector<std::tuple<int, int>>{}).empty());
+}
+
+// A range that can be read once, through non-const begin(): a generator of 1..count.
+class counting_range {
+public:
+  explicit counting_range(int count) : count_(count) {}
+  class iterator {
+  public:
+    using iterator_category = std::input_iterator_tag;
+    using value_type = int;
+    using difference_type = std::ptrdiff_t;
+    using pointer = const int*;
+    using reference = const int&;
+    explicit iterator(counting_range* range) : range_(range) {}
+    const int& operator*() const { return range_->current_; }
+    iterator& operator++() {
+      ++range_->current_;
+      return *this;
+    }
+    bool operator!=(const iterator&) const { return range_->current_ <= range_->count_; }
+    bool operator==(const iterator& other) const { return !(*this != other); }
+
+  private:
+    counting_range* range_;
+  };
+  iterator begin() { return iterator(this); }
+  iterator end() { return iterator(this); }
+
+private:
+  int count_;
+  int current_ = 1;
+};
+
+BOOST_AUTO_TEST_CASE(map_reads_any_input_range_once) {
+  mpdecor::pool workers(with_workers(2));
+  BOOST_TEST(workers.map(square, counting_range(4)) == (std::vector<int>{1, 4, 9, 16}),
+             boost::test_tools::per_element());
+  counting_range three(3);
+  std::vector<int> seen(3, 0);
+  workers.map_as_completed(square, three, [&](std::size_t index, const auto& task) {
+    seen[index] = task.get();
+  });
+  BOOST_TEST(seen == (std::vector<int>{1, 4, 9}), boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(a_map_past_its_whole_timeout_ends_its_items_and_throws_timeout_error) {
+  mpdecor::pool workers(with_workers(2));
+  mpdecor::map_options opts;
+  opts.timeout = 300ms;
+  const auto started = std::chrono::steady_clock::now();
+  try {
+    workers.map(sleep_ms, std::vector<int>{0, 60'000, 60'000, 60'000}, opts);
+    BOOST_FAIL("the map should have run past its timeout");
+  } catch (const mpdecor::timeout_error& e) {
+    BOOST_TEST(e.timeout().count() == 300);
+    BOOST_TEST(std::string(e.what()).find("3 of its 4 items") != std::string::npos, e.what());
+  }
+  BOOST_TEST((std::chrono::steady_clock::now() - started < 30s)); // not the items' minute
+  // Every item ended: nothing runs or waits, and the pool serves on.
+  BOOST_TEST(workers.running() == 0U);
+  BOOST_TEST(workers.queued() == 0U);
+  BOOST_TEST(workers.submit(add)(2, 2).get() == 4);
+  opts.timeout = 60s; // a limit that is not reached changes nothing
+  BOOST_TEST(workers.map(square, std::vector<int>{2, 3}, opts) == (std::vector<int>{4, 9}),
+             boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(max_tasks_per_worker_replaces_the_worker_after_that_many_tasks) {

@@ -95,6 +95,10 @@ private:
 class timeout_error : public error {
 public:
   timeout_error(const std::string& function, pid_type pid, std::chrono::milliseconds timeout);
+  /// With a message of its own (a whole map's timeout).
+  timeout_error(const std::string& message, const std::string& function,
+                std::chrono::milliseconds timeout)
+      : error(message, function, 0), timeout_(timeout) {}
   /// The timeout that expired.
   std::chrono::milliseconds timeout() const noexcept { return timeout_; }
 

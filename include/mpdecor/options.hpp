@@ -62,6 +62,17 @@ std::chrono::milliseconds saturating_milliseconds(std::chrono::duration<Rep, Per
   return whole < wide ? whole + milliseconds(1) : whole;
 }
 
+/// The steady-clock time `timeout` from now; a timeout too long to add never expires.
+template <class Rep, class Period>
+std::chrono::steady_clock::time_point deadline_after(std::chrono::duration<Rep, Period> timeout) {
+  const auto now = std::chrono::steady_clock::now();
+  const auto left = saturating_milliseconds(timeout);
+  if (left >= std::chrono::duration_cast<std::chrono::milliseconds>(
+                  std::chrono::steady_clock::time_point::max() - now))
+    return std::chrono::steady_clock::time_point::max();
+  return now + left;
+}
+
 } // namespace detail
 
 /// Options of one call, set on a decorator: `proc(f, opts)` or `proc(f).timeout(5s)`.

@@ -22,15 +22,13 @@
 #include <boost/core/type_name.hpp>
 
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
-#include <deque>
 #include <functional>
 #include <iterator>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -69,6 +67,11 @@ struct map_options {
   /// Called on the calling thread after each item finishes, with the number finished so far
   /// and the total.
   std::function<void(std::size_t done, std::size_t total)> progress;
+  /// A limit on the whole map, counted from its start (each task keeps its own timeout
+  /// too). When it passes, the items not finished are cancelled (queued) or their workers
+  /// killed (running; the pool replaces them), and the map throws `timeout_error` saying
+  /// how many items were left. Unset: no limit.
+  std::optional<std::chrono::milliseconds> timeout;
 };
 
 /// A task submitted to a pool: a `handle`, the same type as `proc` returns. `cancel()`
@@ -131,31 +134,6 @@ private:
   std::size_t chunk_ = 1;
 };
 
-/// Indices of finished tasks, handed from the threads that finish them to the one that
-/// waits for them.
-class finished_indices {
-public:
-  void push(std::size_t index) {
-    {
-      std::lock_guard lock(mutex_);
-      indices_.push_back(index);
-    }
-    ready_.notify_one();
-  }
-  std::size_t pop() {
-    std::unique_lock lock(mutex_);
-    ready_.wait(lock, [this] { return !indices_.empty(); });
-    const std::size_t index = indices_.front();
-    indices_.pop_front();
-    return index;
-  }
-
-private:
-  std::mutex mutex_;
-  std::condition_variable ready_;
-  std::deque<std::size_t> indices_;
-};
-
 template <class Result, class... Parameters>
 std::string registered_name_of(Result (*function)(Parameters...)) {
   return std::string(registered_name(reinterpret_cast<erased_function>(function),
@@ -176,10 +154,23 @@ public:
                                  std::move(settings.initializer),
                                  std::move(settings.worker_options))) {}
 
-  /// Starts the workers, each of which runs `initializer` once before its first task.
-  template <class Result>
-  pool(pool_options settings, Result (*initializer)())
-      : pool(with_initializer(std::move(settings), detail::registered_name_of(initializer))) {}
+  /// Starts the workers, each of which runs `initializer(arguments...)` once before its
+  /// first task (to load a model, say). If it fails, the pool is broken: every task fails
+  /// with its error.
+  template <class Result, class... Parameters, class... Arguments>
+  pool(pool_options settings, Result (*initializer)(Parameters...), Arguments&&... arguments)
+      : core_(detail::start_pool(
+            settings.workers, settings.max_tasks_per_worker,
+            detail::registered_name_of(initializer), std::move(settings.worker_options),
+            initializer_frame(initializer, std::forward<Arguments>(arguments)...))) {}
+
+  /// `pool(settings, initializer, arguments...)` with a registered captureless lambda or
+  /// stateless function object as the initializer.
+  template <class Object, class... Arguments,
+            std::enable_if_t<detail::is_function_object_v<Object>, int> = 0>
+  pool(pool_options settings, const Object& initializer, Arguments&&... arguments)
+      : pool(std::move(settings), detail::function_pointer_of(initializer),
+             std::forward<Arguments>(arguments)...) {}
 
   pool(const pool&) = delete;
   pool& operator=(const pool&) = delete;
@@ -200,43 +191,65 @@ public:
     return submit(detail::function_pointer_of(object));
   }
 
-  /// Runs `function` on every item of `inputs` and returns the results in input order.
-  /// Waits for every item; if some failed, throws the error of the first failed one.
+  /// Runs `function` on every item of `inputs` (any range, read once) and returns the
+  /// results in input order. Waits for every item; if some failed, throws the error of the
+  /// first failed one.
   template <class Result, class Parameter, class Range>
-  std::vector<Result> map(Result (*function)(Parameter), const Range& inputs,
+  std::vector<Result> map(Result (*function)(Parameter), Range&& inputs,
                           const map_options& settings = {}) const {
     static_assert(!std::is_void_v<Result>, "mpdecor: map needs a function that returns a value");
-    const auto handles = run_map(function, inputs, settings, [](std::size_t, const auto&) {});
-    std::vector<Result> results;
-    results.reserve(handles.size());
-    for (const auto& task : handles)
-      results.push_back(task.get());
-    return results;
+    const auto call = submit(function).chunk(settings.chunk);
+    return results_of(run_map<Result>(
+        call.name(), std::forward<Range>(inputs), [&call](auto&& item) { return call(item); },
+        settings, [](std::size_t, const auto&) {}));
   }
 
   /// `map` of a registered captureless lambda or stateless function object.
   template <class Object, class Range,
             std::enable_if_t<detail::is_function_object_v<Object>, int> = 0>
-  auto map(const Object& object, const Range& inputs, const map_options& settings = {}) const {
-    return map(detail::function_pointer_of(object), inputs, settings);
+  auto map(const Object& object, Range&& inputs, const map_options& settings = {}) const {
+    return map(detail::function_pointer_of(object), std::forward<Range>(inputs), settings);
   }
 
   /// Runs `function` on every item of `inputs`, and calls `on_result(index, handle)` on this
   /// thread as each item finishes, in the order they finish; `handle.get()` gives that
   /// item's result or throws its error. Returns once every item has finished.
   template <class Result, class Parameter, class Range, class Callback>
-  void map_as_completed(Result (*function)(Parameter), const Range& inputs, Callback&& on_result,
+  void map_as_completed(Result (*function)(Parameter), Range&& inputs, Callback&& on_result,
                         const map_options& settings = {}) const {
-    run_map(function, inputs, settings, on_result);
+    const auto call = submit(function).chunk(settings.chunk);
+    run_map<Result>(call.name(), std::forward<Range>(inputs),
+                    [&call](auto&& item) { return call(item); }, settings, on_result);
   }
 
   /// `map_as_completed` of a registered captureless lambda or stateless function object.
   template <class Object, class Range, class Callback,
             std::enable_if_t<detail::is_function_object_v<Object>, int> = 0>
-  void map_as_completed(const Object& object, const Range& inputs, Callback&& on_result,
+  void map_as_completed(const Object& object, Range&& inputs, Callback&& on_result,
                         const map_options& settings = {}) const {
-    map_as_completed(detail::function_pointer_of(object), inputs,
+    map_as_completed(detail::function_pointer_of(object), std::forward<Range>(inputs),
                      std::forward<Callback>(on_result), settings);
+  }
+
+  /// `map` for a function of several parameters: each item of `inputs` is a tuple (or
+  /// pair, or array) of its arguments, as Python's `Pool.starmap`.
+  template <class Result, class... Parameters, class Range>
+  std::vector<Result> starmap(Result (*function)(Parameters...), Range&& inputs,
+                              const map_options& settings = {}) const {
+    static_assert(!std::is_void_v<Result>,
+                  "mpdecor: starmap needs a function that returns a value");
+    const auto call = submit(function).chunk(settings.chunk);
+    return results_of(run_map<Result>(
+        call.name(), std::forward<Range>(inputs),
+        [&call](auto&& item) { return std::apply(call, item); }, settings,
+        [](std::size_t, const auto&) {}));
+  }
+
+  /// `starmap` of a registered captureless lambda or stateless function object.
+  template <class Object, class Range,
+            std::enable_if_t<detail::is_function_object_v<Object>, int> = 0>
+  auto starmap(const Object& object, Range&& inputs, const map_options& settings = {}) const {
+    return starmap(detail::function_pointer_of(object), std::forward<Range>(inputs), settings);
   }
 
   /// Stops taking tasks and waits until the workers have exited. `wait` runs the queued
@@ -257,31 +270,62 @@ public:
   std::vector<pid_type> worker_pids() const { return detail::worker_pids(*core_); }
 
 private:
-  static pool_options with_initializer(pool_options settings, std::string name) {
-    settings.initializer = std::move(name);
-    return settings;
+  template <class Result, class... Parameters, class... Arguments>
+  static std::string initializer_frame(Result (*initializer)(Parameters...),
+                                       Arguments&&... arguments) {
+    static_assert(detail::check_signature<Result, Parameters...>());
+    static_assert(std::is_invocable_v<Result (*)(Parameters...), Arguments&&...>,
+                  "mpdecor: these arguments do not match the initializer's parameters "
+                  "(a direct call with them would not compile either)");
+    return detail::encode_call<Parameters...>(detail::registered_name_of(initializer),
+                                              detail::signature_id<Result, Parameters...>(),
+                                              std::forward<Arguments>(arguments)...);
   }
 
-  template <class Result, class Parameter, class Range, class Callback>
-  std::vector<pool_handle<Result>> run_map(Result (*function)(Parameter), const Range& inputs,
-                                           const map_options& settings,
+  // Submits every item, then hands each to `on_result` as it finishes; enforces the map's
+  // timeout. Every task has finished when it returns or throws.
+  template <class Result, class Range, class Submit, class Callback>
+  std::vector<pool_handle<Result>> run_map(const std::string& function, Range&& inputs,
+                                           Submit&& submit_one, const map_options& settings,
                                            Callback&& on_result) const {
-    const auto call = submit(function).chunk(settings.chunk);
-    auto done = std::make_shared<detail::finished_indices>();
+    std::optional<std::chrono::steady_clock::time_point> deadline;
+    if (settings.timeout)
+      deadline = detail::deadline_after(*settings.timeout);
     std::vector<pool_handle<Result>> handles;
-    for (const auto& item : inputs) {
-      handles.push_back(call(item));
-      const std::size_t index = handles.size() - 1;
-      detail::when_finished(*handles.back().state(), [done, index] { done->push(index); });
+    std::vector<std::shared_ptr<detail::task_state>> states;
+    for (auto&& item : inputs) {
+      handles.push_back(submit_one(item));
+      states.push_back(handles.back().state());
     }
     const std::size_t total = handles.size();
+    detail::completion_queue finished(std::move(states));
     for (std::size_t count = 1; count <= total; ++count) {
-      const std::size_t index = done->pop();
-      on_result(index, handles[index]);
+      const auto index = finished.next(deadline);
+      if (!index) {
+        for (const auto& task : handles)
+          task.kill();
+        for (const auto& task : handles)
+          task.wait();
+        throw timeout_error("mpdecor: a map of '" + function + "' did not finish within " +
+                                std::to_string(settings.timeout->count()) + " ms; " +
+                                std::to_string(total - count + 1) + " of its " +
+                                std::to_string(total) + " items were cancelled or killed",
+                            function, *settings.timeout);
+      }
+      on_result(*index, handles[*index]);
       if (settings.progress)
         settings.progress(count, total);
     }
     return handles;
+  }
+
+  template <class Result>
+  static std::vector<Result> results_of(const std::vector<pool_handle<Result>>& handles) {
+    std::vector<Result> results;
+    results.reserve(handles.size());
+    for (const auto& task : handles)
+      results.push_back(task.get());
+    return results;
   }
 
   std::shared_ptr<detail::pool_core> core_;

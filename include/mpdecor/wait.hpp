@@ -70,17 +70,6 @@ std::chrono::steady_clock::time_point steady_deadline(std::chrono::time_point<Cl
            std::chrono::duration_cast<std::chrono::steady_clock::duration>(at - Clock::now());
 }
 
-template <class Rep, class Period>
-std::chrono::steady_clock::time_point deadline_after(std::chrono::duration<Rep, Period> timeout) {
-  const auto now = std::chrono::steady_clock::now();
-  const auto left = saturating_milliseconds(timeout);
-  // A timeout too long to add to now() never expires.
-  if (left >= std::chrono::duration_cast<std::chrono::milliseconds>(
-                  std::chrono::steady_clock::time_point::max() - now))
-    return std::chrono::steady_clock::time_point::max();
-  return now + left;
-}
-
 inline bool wait_all_until(const std::vector<std::shared_ptr<task_state>>& states,
                            std::chrono::steady_clock::time_point deadline) {
   for (const auto& state : states) {

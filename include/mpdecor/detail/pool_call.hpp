@@ -28,9 +28,11 @@ struct pool_request {
   std::size_t chunk = 1; ///< tasks handed to one worker at once (see map_options::chunk)
 };
 
-/// Starts the workers of a pool; see `mpdecor::pool_options`.
+/// Starts the workers of a pool; see `mpdecor::pool_options`. `initializer_frame` is the
+/// initializer's encoded call; empty: a call of `initializer` without arguments.
 std::shared_ptr<pool_core> start_pool(std::size_t workers, std::size_t max_tasks_per_worker,
-                                      std::string initializer, options worker_options);
+                                      std::string initializer, options worker_options,
+                                      std::string initializer_frame = {});
 /// Queues a task. Throws `usage_error` once the pool is shutting down.
 std::shared_ptr<task_state> submit(pool_core& pool, pool_request request);
 /// Stops taking tasks, cancels the queued ones if `cancel_queued`, waits for the rest and
