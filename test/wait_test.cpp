@@ -69,6 +69,7 @@ BOOST_AUTO_TEST_CASE(as_completed_gives_calls_already_finished_at_once_and_next_
   auto done = mpdecor::proc(add)(1, 2);
   done.wait();
   auto slow = mpdecor::proc(sleep_ms)(60'000);
+  slow.pid(); // started (a concurrency limit could keep it queued a while)
   auto order = mpdecor::as_completed(slow, done); // different result types, given one by one
   BOOST_TEST(order.size() == 2U);
   BOOST_TEST(index_of(order.next_for(60s)) == 1);
@@ -125,6 +126,7 @@ BOOST_AUTO_TEST_CASE(wait_all_waits_for_every_call_however_it_ended) {
 
 BOOST_AUTO_TEST_CASE(get_with_a_timeout_throws_wait_timeout_and_the_call_runs_on) {
   auto slow = mpdecor::proc(sleep_ms)(60'000);
+  slow.pid(); // started, so that the kill below ends a running child
   BOOST_CHECK_THROW(slow.get(50ms), mpdecor::wait_timeout);
   try {
     slow.get(1ms);

@@ -19,6 +19,7 @@
 #include <future>
 #include <iostream>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -47,8 +48,12 @@ MPDECOR_REGISTER(word_count{});                  // "word_count"
 double score(int item) { return item * 2.0; }
 MPDECOR_REGISTER(score);
 
-void load_model() {}
+std::string loaded_model;
+void load_model(std::string name) { loaded_model = std::move(name); }
 MPDECOR_REGISTER(load_model);
+
+std::string model_here() { return loaded_model; }
+MPDECOR_REGISTER(model_here);
 
 namespace {
 
@@ -62,6 +67,7 @@ void expect(bool condition, const char* what) {
 }
 
 const std::vector<int> items{1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+const std::vector<std::tuple<std::string, int>> runs{{"a.cfg", 5}, {"b.cfg", 10}};
 
 // README.md, "Registration" (the calls).
 void registration() {
@@ -145,13 +151,15 @@ void worker_pools() {
   settings.workers = 4;                          // 0 (the default): one per hardware thread
   settings.max_tasks_per_worker = 1000;          // replace a worker after that many tasks
   settings.worker_options.timeout = 30s;         // default per-task timeout
-  mpdecor::pool workers(settings, load_model);   // load_model() runs once in each worker
+  mpdecor::pool workers(settings, load_model, "resnet50");  // once in each worker, first
 
   auto h = workers.submit(train).timeout(5s)("a.cfg", 5);   // a handle, as proc's: get, wait, cancel
   std::vector<double> scores = workers.map(score, items);    // results in input order
+std::vector<double> losses = workers.starmap(train, runs); // runs: {config, epochs} tuples
 
   mpdecor::map_options opts;
   opts.chunk = 8;                                // hand 8 items to a worker at once
+opts.timeout = 10min;                          // the whole map's limit, then timeout_error
   opts.progress = [](std::size_t done, std::size_t total) { /* progress bar */ };
   workers.map_as_completed(score, items, [](std::size_t index, const auto& task) {
     /* task.get() gives item `index`'s result or throws its error, as items finish */
@@ -168,6 +176,8 @@ void worker_pools() {
   }, opts);
 
   expect(h.get() == 7.5, "pools: the submitted task's result");
+  expect(losses == std::vector<double>{7.5, 10}, "pools: starmap's results");
+  expect(workers.submit(model_here)().get() == "resnet50", "pools: the initializer's argument");
   expect(scores == std::vector<double>{2, 4, 6, 8, 10, 12, 14, 16, 18, 20}, "pools: map's results");
   expect(sum_as_completed == 110, "pools: every item of map_as_completed");
   expect(seen == items.size() && last_total == items.size(), "pools: the last progress report");
