@@ -1,5 +1,6 @@
 // mpdecor: the event-loop threads (lib/event_loop.hpp).
 #include "event_loop.hpp"
+#include "log.hpp"
 
 #include <cstdio>
 #include <exception>
@@ -33,10 +34,10 @@ void run_event_loop(boost::asio::io_context& io) noexcept {
       io.run();
       return;
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "mpdecor: internal error on an event loop, please report it: %s\n",
-                   e.what());
+      log(log_level::error,
+          std::string("internal error on an event loop, please report it: ") + e.what());
     } catch (...) {
-      std::fprintf(stderr, "mpdecor: internal error on an event loop, please report it\n");
+      log(log_level::error, "internal error on an event loop, please report it");
     }
   }
 }

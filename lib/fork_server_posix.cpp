@@ -16,6 +16,7 @@
 #include "fork_server.hpp"
 #include "channel.hpp"
 #include "launch.hpp"
+#include "log.hpp"
 #include "os.hpp"
 #include "shared_memory.hpp"
 #include "spawn_posix.hpp"
@@ -258,7 +259,7 @@ void fork_server::read(int control, pid_t server) {
       }
     }
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "mpdecor: the fork server's channel failed: %s\n", e.what());
+    log(log_level::error, std::string("the fork server's channel failed: ") + e.what());
   }
   // The server is gone, and its children with it (they die with it): every call still
   // watched has ended.

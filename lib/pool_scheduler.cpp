@@ -2,6 +2,7 @@
 #include "pool_core.hpp"
 
 #include "deadline.hpp"
+#include "log.hpp"
 #include "reply.hpp"
 
 #include <mpdecor/detail/wire.hpp>
@@ -167,7 +168,11 @@ void pool_core::conclude(const std::shared_ptr<pool_worker>& w) {
       requeue(*it);
   }
   w->connection.reset();
-  if (!broken && (!stopping || !queue.empty()))
+  const bool replace = !broken && (!stopping || !queue.empty());
+  if (!w->retiring && logs(log_level::info))
+    log(log_level::info, "a pool worker (pid " + std::to_string(w->pid) + ") ended" +
+                             (replace ? "; a new one replaces it" : ""));
+  if (replace)
     launch_worker();
   dispatch();
 }

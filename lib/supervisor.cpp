@@ -8,6 +8,7 @@
 #include "child_connection.hpp"
 #include "task_state.hpp"
 #include "launch.hpp"
+#include "log.hpp"
 #include "reply.hpp"
 #include "shared_memory.hpp"
 #include "state.hpp"
@@ -63,6 +64,15 @@ struct call_state final : task_state {
 
 namespace {
 std::atomic<bool> initialized{false};
+
+// The message of the error `why` describes, for the log.
+std::string message_of(const failure& why) {
+  try {
+    why.raise();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+}
 } // namespace
 
 namespace {
@@ -244,6 +254,9 @@ private:
 
   void on_started(const std::shared_ptr<call_state>& call) {
     call->start(call->connection->pid());
+    if (logs(log_level::debug))
+      log(log_level::debug, "'" + call->function + "' started in child pid " +
+                                std::to_string(call->connection->pid()));
   }
 
   // Ends a call whose child has not started yet (its timeout, or a kill): the launch is
@@ -290,6 +303,12 @@ private:
   }
 
   void finish(const std::shared_ptr<call_state>& call, failure error, bool held_slot) {
+    if (logs(log_level::debug)) {
+      const auto pid = last_pid(*call);
+      log(log_level::debug,
+          "'" + call->function + "'" + (pid != 0 ? " (pid " + std::to_string(pid) + ")" : "") +
+              (error ? " failed: " + message_of(error) : " returned its result"));
+    }
     // The slot is freed while the call's lock is held: a caller that sees its call finished
     // and starts the next one at once finds the slot free, and wait_all() never returns
     // before every call it waited for reads as finished.

@@ -1,5 +1,6 @@
 // mpdecor: the state of one call or pool task (lib/task_state.hpp) and what handles ask of it.
 #include "task_state.hpp"
+#include "log.hpp"
 
 #include <boost/core/demangle.hpp>
 
@@ -146,13 +147,13 @@ void run_callback(const task_state& task, const std::function<void()>& callback)
   try {
     callback();
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "mpdecor: a completion callback of '%s' threw %s: %s; it was ignored\n",
-                 task.function.c_str(), boost::core::demangle(typeid(e).name()).c_str(), e.what());
+    log(log_level::warning, "a completion callback of '" + task.function + "' threw " +
+                                boost::core::demangle(typeid(e).name()) + ": " + e.what() +
+                                "; it was ignored");
   } catch (...) {
-    std::fprintf(stderr,
-                 "mpdecor: a completion callback of '%s' threw something that is not a "
-                 "std::exception; it was ignored\n",
-                 task.function.c_str());
+    log(log_level::warning, "a completion callback of '" + task.function +
+                                "' threw something that is not a std::exception; it was "
+                                "ignored");
   }
 }
 

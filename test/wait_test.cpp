@@ -238,4 +238,51 @@ BOOST_AUTO_TEST_CASE(repeated_bounded_waits_on_running_calls_leave_no_listener_b
   BOOST_TEST(mpdecor::wait_any(calls) == 0U);
 }
 
+BOOST_AUTO_TEST_CASE(wait_with_progress_reports_the_start_every_finish_and_the_failures) {
+  std::vector<mpdecor::handle<int>> calls;
+  for (int i = 0; i < 3; ++i)
+    calls.push_back(mpdecor::proc(add)(i, i));
+  calls.push_back(mpdecor::proc(exit_with)(3));
+  calls.push_back(mpdecor::proc(refuse)("no"));
+  std::vector<mpdecor::progress> reports;
+  const auto last = mpdecor::wait_with_progress(
+      calls, [&](const mpdecor::progress& now) { reports.push_back(now); });
+  BOOST_REQUIRE(reports.size() == 6U); // the start, then each of the five
+  BOOST_TEST(reports.front().done == 0U);
+  for (std::size_t i = 0; i < reports.size(); ++i) {
+    BOOST_TEST(reports[i].done == i);
+    BOOST_TEST(reports[i].total == 5U);
+  }
+  BOOST_TEST(last.done == 5U);
+  BOOST_TEST(last.failed == 2U);
+  BOOST_TEST(last.fraction() == 1.0);
+  for (const auto& call : calls)
+    BOOST_TEST(call.finished());
+}
+
+BOOST_AUTO_TEST_CASE(wait_with_progress_reports_at_its_interval_while_nothing_finishes) {
+  std::vector<mpdecor::handle<int>> calls{mpdecor::proc(sleep_ms)(700)};
+  std::vector<mpdecor::progress> reports;
+  mpdecor::wait_with_progress(
+      calls, [&](const mpdecor::progress& now) { reports.push_back(now); }, 100ms);
+  BOOST_TEST(reports.size() >= 3U); // the start, some waiting, the end
+  for (std::size_t i = 1; i < reports.size(); ++i)
+    BOOST_TEST((reports[i].elapsed >= reports[i - 1].elapsed));
+  BOOST_TEST(reports.back().done == 1U);
+  BOOST_TEST(reports[reports.size() - 2].done == 0U);
+}
+
+BOOST_AUTO_TEST_CASE(progress_gives_rate_and_time_left_at_the_rate_so_far) {
+  mpdecor::progress now;
+  now.total = 10;
+  BOOST_TEST(now.rate() == 0.0);
+  BOOST_TEST(!now.remaining().has_value());
+  now.done = 4;
+  now.elapsed = 2s;
+  BOOST_TEST(now.rate() == 2.0);
+  BOOST_TEST(now.fraction() == 0.4);
+  BOOST_TEST(std::chrono::duration<double>(*now.remaining()).count() == 3.0,
+             boost::test_tools::tolerance(1e-9));
+}
+
 BOOST_AUTO_TEST_SUITE_END()

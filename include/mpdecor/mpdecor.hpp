@@ -17,6 +17,7 @@
 #include <mpdecor/errors.hpp>
 #include <mpdecor/handle.hpp>
 #include <mpdecor/init.hpp>
+#include <mpdecor/log.hpp>
 #include <mpdecor/options.hpp>
 #include <mpdecor/pool.hpp>
 #include <mpdecor/proc.hpp>

@@ -6,6 +6,7 @@
 //     std::size_t first = mpdecor::wait_any(calls);             // FIRST_COMPLETED
 //     bool all = mpdecor::wait_all_for(calls, 10s);             // ALL_COMPLETED, bounded
 //     std::size_t which = mpdecor::wait_any(call, task);        // handles of any result types
+//     mpdecor::wait_with_progress(calls, [](const mpdecor::progress& p) { draw(p); }, 100ms);
 //
 // A set is a range of handles (a vector, an array...) or, for handles of different result
 // types, the handles themselves as arguments; fresh-process calls and pool tasks mix
@@ -81,6 +82,34 @@ inline bool wait_all_until(const std::vector<std::shared_ptr<task_state>>& state
 }
 
 } // namespace detail
+
+/// How far a set of calls has come, for a progress display (`wait_with_progress`).
+struct progress {
+  std::size_t done = 0;   ///< calls finished, however they ended
+  std::size_t failed = 0; ///< of those, the ones that ended with an error
+  std::size_t total = 0;  ///< calls in the set
+  std::chrono::steady_clock::duration elapsed{}; ///< since the wait began
+
+  /// `done / total`, 1 for an empty set.
+  double fraction() const noexcept {
+    return total == 0 ? 1.0 : static_cast<double>(done) / static_cast<double>(total);
+  }
+  /// Calls finished per second so far; 0 until one has.
+  double rate() const noexcept {
+    const double seconds = std::chrono::duration<double>(elapsed).count();
+    return done == 0 || seconds <= 0 ? 0.0 : static_cast<double>(done) / seconds;
+  }
+  /// The time left at the rate so far; nullopt until a call has finished.
+  std::optional<std::chrono::steady_clock::duration> remaining() const {
+    if (done == 0)
+      return std::nullopt;
+    const double seconds_left =
+        std::chrono::duration<double>(elapsed).count() * static_cast<double>(total - done) /
+        static_cast<double>(done);
+    return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+        std::chrono::duration<double>(seconds_left));
+  }
+};
 
 /// The indices of a set of handles in the order the calls finish: an input range to use in
 /// a range-for, and `next()` / `next_for(timeout)` to take them one at a time. Each index
@@ -200,6 +229,41 @@ template <class Range, class Clock, class Duration,
           std::enable_if_t<detail::is_handle_range<Range>::value, int> = 0>
 bool wait_all_until(const Range& handles, std::chrono::time_point<Clock, Duration> deadline) {
   return detail::wait_all_until(detail::states_of(handles), detail::steady_deadline(deadline));
+}
+
+/// Waits for every call of `handles`, calling `report(progress)` on this thread: once at
+/// the start, each time a call finishes, and, with an `interval`, at least that often
+/// while nothing finishes (so that elapsed time and the estimate move on), but never more
+/// often than that unless the last call has just finished. Returns the final progress.
+template <class Range, class Report,
+          std::enable_if_t<detail::is_handle_range<Range>::value, int> = 0>
+progress wait_with_progress(const Range& handles, Report&& report,
+                            std::chrono::milliseconds interval = std::chrono::milliseconds(0)) {
+  auto states = detail::states_of(handles);
+  const auto started = std::chrono::steady_clock::now();
+  progress now;
+  now.total = states.size();
+  detail::completion_queue finished(states);
+  report(static_cast<const progress&>(now));
+  auto last_report = started;
+  while (now.done < now.total) {
+    std::optional<std::chrono::steady_clock::time_point> wake;
+    if (interval.count() > 0)
+      wake = last_report + interval;
+    const auto index = finished.next(wake);
+    const auto at = std::chrono::steady_clock::now();
+    if (index) {
+      ++now.done;
+      if (detail::error_of(*states[*index]))
+        ++now.failed;
+    }
+    now.elapsed = at - started;
+    if (now.done == now.total || interval.count() == 0 || at - last_report >= interval) {
+      report(static_cast<const progress&>(now));
+      last_report = at;
+    }
+  }
+  return now;
 }
 
 } // namespace mpdecor
