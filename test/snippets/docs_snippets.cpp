@@ -19,6 +19,7 @@
 #include <future>
 #include <iostream>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -112,6 +113,12 @@ void waiting_on_many_calls() {
   double loss = runs[0].get(5s);                          // wait_timeout if not done in 5 s
   runs[1].on_finished([](const mpdecor::handle<double>& run) { /* quick; never blocks */ });
 
+  mpdecor::wait_with_progress(runs, [](const mpdecor::progress& now) {
+    std::fprintf(stderr, "\r%zu/%zu done, %zu failed, %.1f/s", now.done, now.total, now.failed,
+                 now.rate());
+  }, 100ms);                                              // also every 100 ms while waiting
+  std::fprintf(stderr, "\n");
+
   for (std::size_t i : mpdecor::as_completed(runs))
     order.push_back(i);
   std::sort(order.begin(), order.end());
@@ -128,6 +135,18 @@ void ending_a_call() {
 
   job.wait();
   expect(job.finished(), "ending a call: the call ended");
+}
+
+// README.md, "Logging".
+void logging() {
+  mpdecor::set_log_handler([](mpdecor::log_level level, std::string_view message) {
+    std::clog << (level >= mpdecor::log_level::warning ? "[warn] " : "[info] ") << message << "\n";
+  });
+  mpdecor::set_log_level(mpdecor::log_level::debug);   // also each child's start and end
+
+  mpdecor::proc_wait(train)("logged.cfg", 1);
+  mpdecor::set_log_handler(nullptr);
+  mpdecor::set_log_level(mpdecor::log_level::warning);
 }
 
 // README.md, "Start methods".
@@ -224,6 +243,7 @@ int main(int argc, char** argv) {
   per_call_options();
   waiting_on_many_calls();
   ending_a_call();
+  logging();
   start_methods();
   worker_pools();
   {
