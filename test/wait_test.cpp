@@ -139,6 +139,10 @@ BOOST_AUTO_TEST_CASE(get_with_a_timeout_throws_wait_timeout_and_the_call_runs_on
   slow.kill();
   BOOST_CHECK_THROW(slow.get(60s), mpdecor::child_crashed); // the call's own error
   BOOST_TEST(mpdecor::proc(add)(2, 2).get(60s) == 4);
+  // Timeouts too long for nanoseconds wait as long as it takes, never overflow into "now".
+  BOOST_TEST(mpdecor::proc(add)(1, 1).get(std::chrono::hours::max()) == 2);
+  BOOST_TEST(mpdecor::proc(add)(1, 2).wait_for(std::chrono::hours::max()));
+  BOOST_TEST(mpdecor::proc(add)(1, 3).wait_until(std::chrono::system_clock::time_point::max()));
   BOOST_TEST(mpdecor::proc(add)(2, 3).wait_until(std::chrono::system_clock::now() + 60s));
 }
 

@@ -30,11 +30,17 @@ public:
   /// Waits until the call has finished, however it ended. Never throws the call's error.
   void wait() const { detail::wait(*state_); }
 
-  /// Waits at most `timeout`; true when the call has finished.
+  /// Waits at most `timeout`; true when the call has finished. A timeout of a century or
+  /// more (`hours::max()`) waits as long as it takes.
   template <class Rep, class Period>
   bool wait_for(std::chrono::duration<Rep, Period> timeout) const {
-    return detail::wait_for(*state_,
-                            std::chrono::duration_cast<std::chrono::nanoseconds>(timeout));
+    // In milliseconds first: a long duration cast straight to nanoseconds would overflow.
+    const auto limit = detail::saturating_milliseconds(timeout);
+    if (limit >= std::chrono::hours(24 * 365 * 100)) {
+      wait();
+      return true;
+    }
+    return detail::wait_for(*state_, limit);
   }
 
   /// Waits until `deadline`; true when the call has finished.
@@ -84,8 +90,9 @@ public:
 
   /// Calls `callback(handle)` once the call has finished, however it ended: at once, on
   /// this thread, if it has; otherwise on the mpdecor thread that finishes it, so it must
-  /// be quick and must not wait for other calls. What it throws is reported on stderr and
-  /// otherwise ignored, as Python's `Future.add_done_callback` does.
+  /// be quick and must not wait for other calls. What it throws is reported through the
+  /// log handler (stderr by default) and otherwise ignored, as Python's
+  /// `Future.add_done_callback` does.
   template <class Callback>
   void on_finished(Callback callback) const {
     detail::when_finished(*state_, [copy = *this, callback = std::move(callback)]() mutable {
