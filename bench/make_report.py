@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSL-1.0
 """Writes docs/performance.md and docs/performance.png from one run of the benchmarks.
 
     python3 bench/make_report.py --bench BENCH.json --python PEERS.json \

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor's benchmark suite (Linux): what a call in a child costs, against the floors that
 // the operating system sets for the same work.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Median round trip of one small call: through a warm pool, through proc_wait (a fresh child
 // per call), and through Python's ProcessPoolExecutor for comparison.
 //

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSL-1.0
 """Python's own ways to run a function in another process, timed as mpdecor_bench times
 mpdecor's: the peers that docs/performance.md compares mpdecor with.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSL-1.0
 """Median round trip of ProcessPoolExecutor(2).submit(f, i).result(), in microseconds.
 
 Run by bench/pool_roundtrip.cpp for comparison with mpdecor's pool; the argument is the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Median round trip of one small call in a fresh child: through mpdecor::proc_wait, and
 // through a bare Boost.Process v2 relaunch of this executable that answers on its standard
 // output (the floor that mpdecor's launch, channel and checks add to). On Windows also the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSL-1.0
 # Warnings for mpdecor's own targets: all of them, as errors when building mpdecor itself.
 function(mpdecor_warnings target)
   if(MSVC)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSL-1.0
 # Boost::headers and cereal::cereal for a cross build, from the folder of links to the build
 # machine's headers that cmake/toolchain-mingw64.cmake makes (MPDECOR_HOST_INCLUDE_DIR).
 # Both libraries are header-only here, so an include folder is all the targets need; sets

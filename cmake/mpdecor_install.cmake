@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSL-1.0
 # install() rules and the exported package: find_package(mpdecor CONFIG) gives mpdecor::mpdecor.
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
@@ -17,3 +18,30 @@ write_basic_package_version_file(${PROJECT_BINARY_DIR}/mpdecorConfigVersion.cmak
 install(FILES ${PROJECT_BINARY_DIR}/mpdecorConfig.cmake ${PROJECT_BINARY_DIR}/mpdecorConfigVersion.cmake
   cmake/mpdecor_host_headers.cmake
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/mpdecor)
+
+# pkg-config file (cmake/mpdecor.pc.in), relocatable: its prefix is found from its own place.
+file(RELATIVE_PATH MPDECOR_PC_PREFIX_FROM_PCDIR
+  /prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig /prefix)
+string(REGEX REPLACE "/$" "" MPDECOR_PC_PREFIX_FROM_PCDIR "${MPDECOR_PC_PREFIX_FROM_PCDIR}")
+set(mpdecor_pc_system_libs "")
+foreach(library IN LISTS CMAKE_DL_LIBS)
+  string(APPEND mpdecor_pc_system_libs " -l${library}")
+endforeach()
+if(WIN32)
+  string(APPEND mpdecor_pc_system_libs " -lws2_32 -lbcrypt -lshell32")
+endif()
+if(MPDECOR_BOOST_PROCESS_TARGET)
+  string(APPEND mpdecor_pc_system_libs " -lboost_process")
+endif()
+string(STRIP "${mpdecor_pc_system_libs}" mpdecor_pc_system_libs)
+# A static library brings its own dependencies to every consumer's link; a shared one
+# only to a static link of the consumer.
+if(BUILD_SHARED_LIBS)
+  set(MPDECOR_PC_LIBS "")
+  set(MPDECOR_PC_PRIVATE_LIBS "${mpdecor_pc_system_libs}")
+else()
+  set(MPDECOR_PC_LIBS "${mpdecor_pc_system_libs}")
+  set(MPDECOR_PC_PRIVATE_LIBS "")
+endif()
+configure_file(cmake/mpdecor.pc.in ${PROJECT_BINARY_DIR}/mpdecor.pc @ONLY)
+install(FILES ${PROJECT_BINARY_DIR}/mpdecor.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

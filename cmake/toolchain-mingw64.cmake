@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSL-1.0
 # Cross-compiles for 64-bit Windows with Debian's MinGW-w64 (g++-mingw-w64-x86-64-posix)
 # and runs the built programs, CTest's tests included, under Wine (cmake/wine-run.sh).
 #

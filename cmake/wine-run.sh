@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSL-1.0
 # Runs a Windows program under Wine without a display, in a Wine prefix of its own inside
 # the build tree, so that the user's ~/.wine is never touched. CMake's
 # CMAKE_CROSSCOMPILING_EMULATOR (cmake/toolchain-mingw64.cmake) puts this in front of

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Calls as Asio operations: many calls in flight on one thread, a fresh child or a pool
 // worker each, with callbacks, futures, coroutines (C++20) and cancellation.
 #include <mpdecor/async.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Fire and forget: start many calls without waiting for any of them, then wait for all of
 // them once, at the end.
 #include <mpdecor/mpdecor.hpp>

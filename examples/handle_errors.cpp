@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // What a failing call looks like from the parent: an exception the function threw, a
 // child that crashed or exited, and a call that ran too long. Each arrives as a typed
 // error, thrown from proc_wait or from handle::get(); the parent itself never crashes.

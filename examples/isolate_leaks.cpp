@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Isolating code that leaks memory or keeps global state: run it with proc_wait, and the
 // operating system takes back everything the child held when the child exits. A memory
 // limit keeps even an endless leak from taking the machine down.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // A pool of warm workers maps a function over many inputs, with a progress bar on stderr.
 // Each worker loads its "model" once (the initializer), then serves item after item.
 #include <mpdecor/mpdecor.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // A terminal progress bar, with rate and time left, over a set of calls: fresh children
 // and pool tasks mixed, some of which fail. wait_with_progress works for any set of
 // handles, not only a pool's map.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Passing and returning values: plain structs, standard containers, optional and variant
 // cross the process boundary by value, with no serialization code to write.
 #include <mpdecor/mpdecor.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: the child's end of its channel, read and written with plain blocking calls
 // (a child serves exactly one call, so it needs no event loop).
 #ifndef MPDECOR_LIB_CHANNEL_HPP

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: the child's channel on POSIX systems.
 #include "config.hpp"
 

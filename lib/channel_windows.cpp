@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: the child's channel on Windows.
 #include "config.hpp"
 

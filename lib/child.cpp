@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: init(), and serving a call in a child process.
 #include "channel.hpp"
 #include "protocol.hpp"

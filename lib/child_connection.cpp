@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: one child as the parent's event loop sees it (lib/child_connection.hpp).
 #include "child_connection.hpp"
 

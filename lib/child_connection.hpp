@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: one child as the parent's event loop sees it. Calls (lib/supervisor.cpp) and
 // pool workers (lib/pool_scheduler.cpp) are two drivers of this one connection.
 #ifndef MPDECOR_LIB_CHILD_CONNECTION_HPP

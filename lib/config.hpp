@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: every platform decision and every workaround for a dependency's bug, in one
 // place. Compiled sources include this header instead of Boost.Process directly.
 #ifndef MPDECOR_LIB_CONFIG_HPP

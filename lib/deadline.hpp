@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: deadlines of timeouts.
 #ifndef MPDECOR_LIB_DEADLINE_HPP
 #define MPDECOR_LIB_DEADLINE_HPP

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: the error types' constructors.
 #include "config.hpp"
 #include "failure.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: the event-loop threads (lib/event_loop.hpp).
 #include "event_loop.hpp"
 #include "log.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: a thread of mpdecor's own running an Asio event loop: the supervisor's (calls)
 // and each pool's. Every child is started, watched and ended from such a thread.
 #ifndef MPDECOR_LIB_EVENT_LOOP_HPP

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: the file a Windows child is started from (lib/launch.hpp).
 #include "config.hpp"
 

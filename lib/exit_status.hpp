@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: how a child ended, as the platform tells it (lib/exit_status_posix.cpp,
 // lib/exit_status_windows.cpp).
 #ifndef MPDECOR_LIB_EXIT_STATUS_HPP

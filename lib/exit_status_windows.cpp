@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: how a child ended, on Windows (lib/exit_status.hpp).
 #include "config.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: the error of a call, as plain data.
 //
 // The supervisor's thread records what went wrong; the thread that asks for the result

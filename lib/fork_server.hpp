@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: the fork server, a child that forks one child per call (Linux). Its control
 // channel; the parent's connection to it (lib/fork_server_posix.cpp); the server itself is
 // lib/fork_server_main_posix.cpp, the start method that uses it lib/launch_forked_posix.cpp.

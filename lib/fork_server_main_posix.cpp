@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: the fork server itself (lib/fork_server.hpp): a child started like any other,
 // with a launch key, that runs nothing of the program but its start-up and init(), and
 // then forks one child per call. Written with blocking reads and poll: it must stay

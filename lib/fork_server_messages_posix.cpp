@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: the fork server's control messages (lib/fork_server.hpp).
 #include "config.hpp"
 

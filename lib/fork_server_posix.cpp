@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: the fork server, the parent's side (Linux).
 //
 // The server is an ordinary child (started like any other, with a launch key) that runs

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: reading a child's frames on the parent's event loop.
 #include "frame_reader.hpp"
 

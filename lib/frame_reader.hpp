@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: the parent's reader of a child's frames, for one-shot calls and pool workers.
 #ifndef MPDECOR_LIB_FRAME_READER_HPP
 #define MPDECOR_LIB_FRAME_READER_HPP

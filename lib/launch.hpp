@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: what the supervisor asks of the platform (lib/launch_posix.cpp,
 // lib/launch_windows.cpp): start a child with a private channel, kill it, and describe how
 // it ended.

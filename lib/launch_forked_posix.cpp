@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: the fork-server start method (Linux): a call's child forked by the fork server
 // (lib/fork_server.hpp), as a child_process of the supervisor's or a pool's.
 #include "config.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: launch keys (lib/launch_key.hpp).
 #include "launch_key.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: launch keys. Each child gets a fresh random key in its environment (and nowhere
 // else); it serves calls only from the process that proves it holds the key, in the hello
 // frame that comes first on its channel.

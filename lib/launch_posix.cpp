@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: starting and ending children on POSIX systems.
 #include "config.hpp"
 

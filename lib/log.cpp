@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: the library's messages (include/mpdecor/log.hpp).
 #include "log.hpp"
 

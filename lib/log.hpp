@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: reporting a message through the program's log handler (include/mpdecor/log.hpp).
 #ifndef MPDECOR_LIB_LOG_HPP
 #define MPDECOR_LIB_LOG_HPP

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: the system-call seam (lib/os.hpp): injected failures and the calls themselves.
 #include "os.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: the system calls the engine depends on, in one place, with a test hook.
 //
 // Each wrapper makes its call once, retrying EINTR where the call may be retried (never

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: a pool, the callers' side (lib/pool_core.hpp).
 #include "pool_core.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: a pool as its thread and its callers share it. lib/pool.cpp is the callers'
 // side (submitting, cancelling, counting, shutting down); lib/pool_scheduler.cpp is the
 // pool's thread, which starts the workers, hands them tasks, reads their replies, waits

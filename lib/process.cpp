@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: this program's executable, and a child that is a Boost.Process v2 process of
 // its own.
 #include "config.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: the protocol, the child's side (lib/protocol.hpp).
 #include "protocol.hpp"
 

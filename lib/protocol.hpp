@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: the protocol between a parent and the children it starts, in one place.
 //
 // A child is this program started again as `<executable> FLAG NAME --mp-channel IN,OUT`,

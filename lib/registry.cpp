@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: the registry of functions.
 #include "registry.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: the registry of functions, as the library sees it.
 #ifndef MPDECOR_LIB_REGISTRY_HPP
 #define MPDECOR_LIB_REGISTRY_HPP

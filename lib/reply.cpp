@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: encoding and decoding of replies, and serving a decoded call.
 #include "registry.hpp"
 #include "reply.hpp"

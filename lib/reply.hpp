@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: what the two ends make of each other's messages. Kept apart from the processes
 // so that the decoders can be fuzzed on their own (test/fuzz/).
 #ifndef MPDECOR_LIB_REPLY_HPP

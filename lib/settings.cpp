@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: the program-wide start method and Slurm settings, and reading them from the
 // environment, so that a program built once moves to a cluster by a variable.
 #include "launch.hpp"

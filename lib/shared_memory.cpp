@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: the shared-memory threshold, and the call path's use of segments, on every
 // platform (lib/shared_memory_linux.cpp has the segments themselves, and
 // lib/shared_memory_none.cpp their stand-ins where the platform has none).

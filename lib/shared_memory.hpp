@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: anonymous shared-memory segments for large arguments and results, and the
 // passing of their file descriptors over the channel's unix socket.
 //

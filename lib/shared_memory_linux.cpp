@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: shared-memory segments and descriptor passing on Linux.
 #include "config.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: shared memory where the platform has none (lib/shared_memory.hpp): segments are
 // always empty, and making, opening or passing one fails with function_not_supported.
 #include "config.hpp"

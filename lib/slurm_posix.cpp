@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: the Slurm start method. Each child is a job step: `srun --unbuffered ... <own
 // executable> --mp-child NAME --mp-channel 0,1`. The channel is srun's standard input and
 // output, which srun forwards byte for byte to the task's (unbuffered), so nothing but

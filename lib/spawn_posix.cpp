@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: starting a process on POSIX systems (lib/spawn_posix.hpp).
 #include "config.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: the POSIX launch helpers that the start methods share (lib/spawn_posix.cpp,
 // lib/launch_posix.cpp), and the start methods other than a plain spawn
 // (lib/launch_forked_posix.cpp, lib/slurm_posix.cpp).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: program-wide state shared by init() and the supervisor.
 #ifndef MPDECOR_LIB_STATE_HPP
 #define MPDECOR_LIB_STATE_HPP

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: the supervisor. One background thread runs an Asio event loop that starts
 // children, sends each its call, reads its result, waits for its exit and enforces its
 // timeout. Callers never touch a process: they submit a call and wait on its state.

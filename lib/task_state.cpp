@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: the state of one call or pool task (lib/task_state.hpp) and what handles ask of it.
 #include "task_state.hpp"
 #include "log.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: the state of one call or pool task, shared by its handles and the event loop
 // that runs it (lib/supervisor.cpp for calls, lib/pool_scheduler.cpp for pool tasks).
 #ifndef MPDECOR_LIB_TASK_STATE_HPP

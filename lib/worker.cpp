@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: a pool's worker. After the hello frame, every call frame on the channel is
 // served like a one-call child serves its only one (serve_call), and its reply goes back
 // on the same channel; the parent closing the channel is the signal to exit.

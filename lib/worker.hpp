@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: a pool's worker, the child side (lib/worker.cpp).
 #ifndef MPDECOR_LIB_WORKER_HPP
 #define MPDECOR_LIB_WORKER_HPP

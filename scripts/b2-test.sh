@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSL-1.0
 # Builds mpdecor with b2 (Jamfile) and runs the tests, the compile-fail checks and the
 # examples, then prints one summary. Extra arguments go to b2 (e.g. variant=release).
 # Exits non-zero when anything fails to build or to pass.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSL-1.0
 # Builds the libFuzzer targets with clang (AddressSanitizer and UndefinedBehaviorSanitizer)
 # and runs each for a bounded time from the committed seed corpus.
 # Usage: scripts/fuzz.sh [SECONDS_PER_TARGET]   (default 30)

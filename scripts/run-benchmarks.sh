@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSL-1.0
 # Sets everything up on Debian 12, builds mpdecor's benchmark suite (Release), runs it and
 # the Python peers, and writes docs/performance.md and docs/performance.png.
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSL-1.0
 # Sets everything up on Debian 12 and runs mpdecor's whole test suite:
 #   1. CMake build, CTest: tests, examples, compile-time checks, package tests, soak
 #   2. b2 build: the same library, tests and examples

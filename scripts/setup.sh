@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSL-1.0
 # Installs what mpdecor needs to build and test on Debian 12, from Debian's archive.
 # Usage: scripts/setup.sh [extra package ...]
 set -euo pipefail
 
-packages=(g++ cmake ninja-build make libboost1.81-dev libboost1.81-tools-dev libcereal-dev "$@")
+packages=(g++ cmake ninja-build make pkgconf libboost1.81-dev libboost1.81-tools-dev libcereal-dev "$@")
 
 missing=()
 for package in "${packages[@]}"; do

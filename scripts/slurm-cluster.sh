@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSL-1.0
 # A small Slurm cluster on this one machine, for mpdecor's Slurm tests and examples:
 # slurmctld and two slurmd "nodes", n1 and n2 with 2 CPUs each, all listening on
 # 127.0.0.1 only. Configuration, state, logs and pid files live in one folder,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSL-1.0
 # mpdecor's Slurm tests on a real (single-machine) Slurm cluster:
 #   1. installs Slurm's Debian packages if missing, starts the cluster
 #      (scripts/slurm-cluster.sh: nodes n1 and n2, 2 CPUs each, loopback only)

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSL-1.0
 # Builds mpdecor, its tests and its examples as Windows programs with MinGW-w64 and runs
 # every one of them under Wine through CTest (cmake/toolchain-mingw64.cmake,
 # cmake/wine-run.sh). Exits non-zero when anything fails to build or to pass.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Calls that succeed: results, argument types, handles, options, nesting.
 #include "functions.hpp"
 #include "helpers.hpp"

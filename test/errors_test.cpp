@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Calls that fail: each failure reaches the caller as its own error type, with what the
 // user needs to act on it, and the parent never hangs.
 #include "functions.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The functions the tests run in child processes, each registered in functions.cpp.
 #ifndef MPDECOR_TEST_FUNCTIONS_HPP
 #define MPDECOR_TEST_FUNCTIONS_HPP

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #include "helpers.hpp"
 #include "windows_handles.hpp"
 

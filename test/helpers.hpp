@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // What the tests observe of real processes: the output of whole programs, the children of
 // this process, its open descriptors.
 #ifndef MPDECOR_TEST_HELPERS_HPP

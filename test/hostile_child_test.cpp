@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // A hostile child: one that writes on its channel whatever it likes instead of a reply.
 // The parent never crashes, hangs or blames itself: each case ends in the documented error
 // (docs/reliability.md), and the next call works.

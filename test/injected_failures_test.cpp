@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // What the operating system can refuse: each refused system call (lib/os.hpp injects the
 // failure) ends as the affected call's typed error, or is worked around, and the program
 // goes on serving calls. Nothing is left behind: no zombie, no descriptor.

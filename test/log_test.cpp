@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // set_log_handler and set_log_level: mpdecor's own messages go to the program's handler.
 #include "functions.hpp"
 

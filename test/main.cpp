@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The test runner's main: mpdecor::init comes first, so that a child started by a test
 // serves its call and never reaches the runner.
 #define BOOST_TEST_NO_MAIN

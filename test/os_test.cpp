@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The system-call seam (lib/os.hpp): descriptors owned by unique_fd are closed exactly
 // once, and a blocking call that a signal interrupts goes on instead of failing with EINTR.
 #include "os.hpp" // internal (mpdecor_internal)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Precompiled header of the test executable.
 #include <mpdecor/mpdecor.hpp>
 

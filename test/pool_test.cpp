@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The pool: warm workers that serve many calls, fail tasks alone, and leave nothing behind.
 #include "functions.hpp"
 #include "helpers.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // What happens to processes: the concurrency limit, reaping, descriptors, large data,
 // program exit, start-up checks and calls that mpdecor did not make.
 #include "functions.hpp"
@@ -154,8 +155,8 @@ BOOST_AUTO_TEST_CASE(two_registrations_under_one_name_are_reported_at_start_up) 
   const auto result = helpers::run(helpers::program("duplicate_names"));
   BOOST_TEST(result.exit_code == 2);
   BOOST_TEST(contains(result.output, "'twice' is registered twice"));
-  BOOST_TEST(contains(result.output, "first.cpp:4"));
-  BOOST_TEST(contains(result.output, "second.cpp:3"));
+  BOOST_TEST(contains(result.output, "first.cpp:5"));
+  BOOST_TEST(contains(result.output, "second.cpp:4"));
   BOOST_TEST(!contains(result.output, "init accepted"));
 }
 

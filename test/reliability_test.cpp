@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Reliability: every way a child can fail gives a typed error and leaves nothing behind;
 // a parent that dies takes its children with it; calls mpdecor did not make are refused.
 #include "functions.hpp"

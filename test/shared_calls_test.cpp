@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Large arguments and results through shared memory in real calls: chosen by size, the
 // same values either way, nothing left behind when a child crashes, off for Slurm steps
 // and when the threshold is 0.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Large vectors and strings beside the message: the archives' references into a shared
 // segment, the segments themselves, and the passing of their descriptors.
 #include "shared_memory.hpp" // internal (mpdecor_internal)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The start methods: the default spawn and the fork server give the same results, errors
 // and isolation; the fork server's children are fresh processes, forked from a server
 // that ran nothing of the program; a dead server is replaced; settings come from the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // handle::terminate(grace): the child is asked to end (SIGTERM on POSIX), and killed if it
 // still runs when the grace period is over; for fresh children, fork-server children and
 // pool tasks alike. On Windows the child is killed at once.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Waiting on sets of calls (wait_any, wait_all, as_completed) and what a handle tells
 // without throwing (exception, cancelled, get with a timeout, on_finished).
 #include "functions.hpp"

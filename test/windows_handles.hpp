@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The kernel objects this Windows process holds: how many a call to a child could leave
 // behind (files such as pipe ends, processes, threads and job objects), and which pipes a
 // child holds. Shared by the tests and the soak program, which compare the count before and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Windows: the counterparts of the POSIX-only tests (crash codes instead of signals, a
 // parent ended with TerminateProcess instead of a signal, calls made by hand with real
 // handles), and what only Windows needs: children in a job object, children that inherit

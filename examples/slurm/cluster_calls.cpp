@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The same calls, on one machine or across a Slurm cluster. Run as it is, each call is a
 // local child process; run with MPDECOR_START_METHOD=slurm (examples/slurm/run.sbatch
 // does that), each call and each pool worker is a Slurm job step, spread over the nodes

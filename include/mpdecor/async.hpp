@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: calls as Asio asynchronous operations.
 //
 //     auto loss = co_await mpdecor::async_call(ex, train, "a.cfg", 5, boost::asio::use_awaitable);

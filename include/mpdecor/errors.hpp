@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: errors a call can end with.
 //
 // Every failure of a call reaches the caller as one of these types, thrown from

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: the handle `proc` returns.
 #ifndef MPDECOR_HANDLE_HPP
 #define MPDECOR_HANDLE_HPP

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: the one call every program makes at the top of main.
 #ifndef MPDECOR_INIT_HPP
 #define MPDECOR_INIT_HPP

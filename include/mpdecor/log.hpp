@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: where the library's own messages go.
 //
 //     mpdecor::set_log_handler([](mpdecor::log_level level, std::string_view message) {

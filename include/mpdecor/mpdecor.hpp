@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: run ordinary functions in separate processes with one line of code.
 //
 //     #include <mpdecor/mpdecor.hpp>
@@ -24,6 +25,7 @@
 #include <mpdecor/register.hpp>
 #include <mpdecor/serialization.hpp>
 #include <mpdecor/shared_memory.hpp>
+#include <mpdecor/version.hpp>
 #include <mpdecor/wait.hpp>
 
 #endif

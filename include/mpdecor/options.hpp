@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: per-call options and program-wide settings.
 #ifndef MPDECOR_OPTIONS_HPP
 #define MPDECOR_OPTIONS_HPP

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: a pool of warm worker processes.
 //
 //     mpdecor::pool workers;                                  // one worker per hardware thread

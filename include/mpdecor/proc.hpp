@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: the two decorators.
 //
 //     auto h = mpdecor::proc(train)("a.cfg", 5);             // starts a child, returns at once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: registering a function by name.
 //
 //     double train(std::string config, int epochs);

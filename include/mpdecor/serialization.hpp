@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: the argument and result types that work out of the box.
 //
 // Any type cereal can serialize: the standard types below, plain aggregates (structs with

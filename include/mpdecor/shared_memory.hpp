@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: large arguments and results through shared memory.
 //
 // A vector of numbers (any arithmetic element type but bool) or a string of at least the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: waiting on a set of calls, as Python's concurrent.futures.wait and as_completed.
 //
 //     std::vector<mpdecor::handle<double>> calls = ...;

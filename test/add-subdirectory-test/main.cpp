@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Proves that mpdecor built with add_subdirectory works in another project: one call in a
 // child, under a name of our choosing.
 #include <mpdecor/mpdecor.hpp>

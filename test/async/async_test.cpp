@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // async_call: fresh-process and pool calls as Asio operations, with every kind of
 // completion token, concurrency on one thread, and cancellation.
 #include "../functions.hpp"

@@ -1,4 +1,5 @@
 // expect: a lambda with captures, or a function object with data members, cannot be called in a child
+// SPDX-License-Identifier: BSL-1.0
 #include <mpdecor/mpdecor.hpp>
 struct scaler {
   double factor = 2;

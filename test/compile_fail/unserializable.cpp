@@ -1,4 +1,5 @@
 // expect: a parameter type has no serialization
+// SPDX-License-Identifier: BSL-1.0
 #include <mpdecor/mpdecor.hpp>
 #include <mutex>
 struct opaque {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Records the largest single allocation while a decoder runs, through the sanitizer
 // runtime's allocation hooks (the fuzz targets always run under AddressSanitizer).
 #ifndef MPDECOR_FUZZ_ALLOCATION_TRACKER_HPP

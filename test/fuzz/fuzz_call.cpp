@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // libFuzzer target: the call a child receives. The first byte picks the function the child
 // was started for; the rest is the call payload (function name, then arguments).
 // Decoding must never crash, and never allocate more than the bound below at once.

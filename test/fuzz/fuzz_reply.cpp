@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // libFuzzer target: the reply a parent receives from a child (frame header, then payload),
 // decoded as the parent does: the error it carries, or a value of fuzzing::result_type.
 #include "allocation_tracker.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The functions and result types the fuzz targets decode, shared with the seed writer.
 #ifndef MPDECOR_FUZZ_TYPES_HPP
 #define MPDECOR_FUZZ_TYPES_HPP

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Writes the seed corpus of the fuzz targets: valid calls and replies, encoded exactly as
 // the library encodes them. Usage: mpdecor_fuzz_seeds CALL_DIR REPLY_DIR
 #include "fuzz_types.hpp"

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSL-1.0
 # Tests that another project can use mpdecor both ways: find_package on an installed copy,
 # and add_subdirectory on the sources. Each test is one run of run_consumer.cmake, which
 # configures, builds and runs a consumer project with this build's compiler and settings.
@@ -47,3 +48,15 @@ add_test(NAME package.add_subdirectory
 # The add_subdirectory consumer compiles mpdecor again from its sources.
 set_tests_properties(package.find_package package.add_subdirectory PROPERTIES
   LABELS package TIMEOUT 900)
+# Plain compiler use with the installed pkg-config file (where pkg-config runs natively).
+if(NOT WIN32 AND NOT CMAKE_CROSSCOMPILING)
+  add_test(NAME package.pkg_config
+    COMMAND ${CMAKE_COMMAND}
+      -DMODE=pkg_config
+      -DSETTINGS=${MPDECOR_PACKAGE_TEST_DIR}/settings.cmake
+      -DCONSUMER_SOURCE_DIR=${CMAKE_CURRENT_LIST_DIR}/../find-package-test
+      -DWORK_DIR=${MPDECOR_PACKAGE_TEST_DIR}/pkg-config
+      -DBUILD_TYPE=$<CONFIG>
+      -P ${CMAKE_CURRENT_LIST_DIR}/run_consumer.cmake)
+  set_tests_properties(package.pkg_config PROPERTIES LABELS package TIMEOUT 900)
+endif()

@@ -1,6 +1,8 @@
+# SPDX-License-Identifier: BSL-1.0
 # Configures, builds and runs one consumer project of mpdecor; run with cmake -P.
 #
-#   MODE                find_package (install this build first) or add_subdirectory
+#   MODE                find_package (install this build first), add_subdirectory, or
+#                       pkg_config (install, then compile with pkg-config's flags)
 #   SETTINGS            file written by package_tests.cmake: generator, compiler, flags...
 #   CONSUMER_SOURCE_DIR the consumer project
 #   WORK_DIR            scratch folder for the install and the consumer's build
@@ -33,6 +35,33 @@ set(build_dir ${WORK_DIR}/build)
 set(install_dir ${WORK_DIR}/install)
 
 set(prefix_path "${MPDECOR_FORWARD_CMAKE_PREFIX_PATH}")
+if(MODE STREQUAL "pkg_config")
+  # Plain compiler use, as a Makefile would: the flags come from the installed mpdecor.pc.
+  run_step("Installing mpdecor"
+    ${CMAKE_COMMAND} --install ${MPDECOR_BUILD_DIR} --prefix ${install_dir} ${config_arguments})
+  file(GLOB_RECURSE pc_files ${install_dir}/*/mpdecor.pc)
+  list(LENGTH pc_files pc_count)
+  if(NOT pc_count EQUAL 1)
+    message(FATAL_ERROR "expected one installed mpdecor.pc, found: ${pc_files}")
+  endif()
+  get_filename_component(pc_dir ${pc_files} DIRECTORY)
+  find_program(pkg_config NAMES pkg-config pkgconf REQUIRED)
+  set(ENV{PKG_CONFIG_PATH} ${pc_dir})
+  execute_process(COMMAND ${pkg_config} --cflags --libs mpdecor
+    OUTPUT_VARIABLE pc_flags OUTPUT_STRIP_TRAILING_WHITESPACE RESULT_VARIABLE result)
+  if(NOT result EQUAL 0)
+    message(FATAL_ERROR "pkg-config --cflags --libs mpdecor failed: ${result}")
+  endif()
+  separate_arguments(pc_flags UNIX_COMMAND "${pc_flags}")
+  separate_arguments(extra_flags UNIX_COMMAND
+    "${MPDECOR_FORWARD_CMAKE_CXX_FLAGS} ${MPDECOR_FORWARD_CMAKE_EXE_LINKER_FLAGS}")
+  file(MAKE_DIRECTORY ${build_dir})
+  run_step("Building the consumer with pkg-config's flags"
+    ${MPDECOR_FORWARD_CMAKE_CXX_COMPILER} -std=c++17 ${extra_flags}
+    ${CONSUMER_SOURCE_DIR}/main.cpp -o ${build_dir}/consumer ${pc_flags})
+  run_step("Running the consumer" ${build_dir}/consumer)
+  return()
+endif()
 if(MODE STREQUAL "find_package")
   run_step("Installing mpdecor"
     ${CMAKE_COMMAND} --install ${MPDECOR_BUILD_DIR} --prefix ${install_dir} ${config_arguments})

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The Slurm suite's runner: mpdecor::init comes first, so that a job step started by a
 // test serves its call and never reaches the runner.
 #define BOOST_TEST_NO_MAIN

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Calls as Slurm job steps, against a real cluster: scripts/slurm-cluster.sh starts one on
 // this machine (nodes n1 and n2, 2 CPUs each) and scripts/slurm-test.sh runs this suite
 // twice, inside an allocation (`salloc -N2`: each call is a step of it) and outside one

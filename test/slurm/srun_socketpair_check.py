@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSL-1.0
 """Checks how `srun -u` forwards a task's stdin and stdout when srun's fd 0 and fd 1 are the
 same end of one Unix socketpair (and fd 2 a pipe), as mpdecor's Slurm launcher starts it.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Checks that every C++ snippet of README.md and docs/*.md is compiled and run: each
 // ```cpp block must appear, line for line (indentation and blank lines aside), in a program
 // under examples/ or test/snippets/, which CTest and b2 build and run. A snippet edited in

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The C++ snippets of README.md and docs/, each inside a function of this program, written
 // exactly as the documents show them (check_snippets keeps the two identical). main runs
 // every one that needs no Slurm cluster and checks what it computed; the cluster ones are

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // README.md, first snippet: the whole program as the README shows it (check_snippets
 // keeps the two identical).
 #include <mpdecor/mpdecor.hpp>

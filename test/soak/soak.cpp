@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Soak: many sequential calls and many concurrent ones; prints what the parent holds
 // before and after (resident memory, open descriptors, child processes) and fails if
 // anything leaked. Not a timed test: it checks counts, and prints times for context.

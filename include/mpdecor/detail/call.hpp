@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: the interface between the header-only decorators and the compiled supervisor.
 // A call's state lives in the library (detail/task.hpp); handles hold a shared pointer to it.
 #ifndef MPDECOR_DETAIL_CALL_HPP

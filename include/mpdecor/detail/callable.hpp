@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: a captureless lambda or a stateless function object, called in a child as a
 // function is. Each such type maps to one plain function pointer, which the registry and
 // the decorators use as they use a function's own address:

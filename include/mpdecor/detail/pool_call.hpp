@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: the interface between the header-only pool templates and the compiled pool
 // (lib/pool.cpp). A task's state lives in the library; pool handles hold a shared pointer.
 #ifndef MPDECOR_DETAIL_POOL_CALL_HPP

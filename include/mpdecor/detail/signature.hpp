@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: compile-time checks on the parameters and result of a function that crosses a
 // process boundary, each with a message that says what to change.
 #ifndef MPDECOR_DETAIL_SIGNATURE_HPP

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: the state of one call or pool task, as handles see it. The state lives in the
 // compiled library (lib/task_state.hpp); handles hold a shared pointer to it.
 #ifndef MPDECOR_DETAIL_TASK_HPP

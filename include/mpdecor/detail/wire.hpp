@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // mpdecor: the wire format between a parent and its child, in one place.
 //
 // A message is a frame: a 16-byte header (magic, version, kind, payload length) followed

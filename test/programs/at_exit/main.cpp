@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Returns from main (or exits) while calls are in flight, to show what happens at exit.
 // Usage:
 //   mpdecor_at_exit wait|kill MARKER_FILE DELAY_MS

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // A program with two registrations under one name: init() must refuse to start.
 #include <mpdecor/mpdecor.hpp>
 

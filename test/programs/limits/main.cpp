@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Makes calls in a process that runs short of a resource, to show that each call fails with
 // its own typed error and the program goes on serving calls.
 // Usage: mpdecor_limits memory

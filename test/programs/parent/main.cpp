@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // A parent that starts children and then waits to be killed.
 // Usage: mpdecor_parent CHILDREN [grandchildren]
 // Prints "parent PID", one "child PID" per child, then "ready". With `grandchildren`, each

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // A parent that starts a pool and then waits to be killed.
 // Usage: mpdecor_pool_parent WORKERS
 // Prints "parent PID", one "worker PID" per worker, then "ready".

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // A child that prints: its output must reach the parent's stdout and stderr.
 #include <mpdecor/mpdecor.hpp>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // A program whose executable file is replaced on disk while it runs, as a rebuild or an
 // upgrade does: its children must still run its own code, not the new file's.
 // Usage: mpdecor_replaced REPLACEMENT

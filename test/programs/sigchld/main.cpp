@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Makes calls in a program that handles SIGCHLD its own way, to show that what mpdecor
 // reports does not depend on it. Prints one line per call: its label and what it gave.
 // Usage: mpdecor_sigchld ignore|reap|thread
