@@ -45,11 +45,11 @@ std::shared_ptr<child_connection> child_connection::launch(
   connection->outgoing_.push_back({std::make_shared<const std::string>(hello_frame(key)), {}});
   connection->write_next();
   connection->process_->async_started(
-      [weak = connection->weak_from_this()](std::error_code error, std::string what) {
+      [weak = connection->weak_from_this()](std::error_code failed, std::string doing) {
         // Always continued through the loop: a launcher may answer at once, on this thread.
         if (auto self = weak.lock())
-          boost::asio::post(self->io_, [self, error, what = std::move(what)]() mutable {
-            self->on_started(error, std::move(what));
+          boost::asio::post(self->io_, [self, failed, doing = std::move(doing)]() mutable {
+            self->on_started(failed, std::move(doing));
           });
       });
   return connection;
@@ -123,9 +123,9 @@ void child_connection::write_rest(const outgoing& item) {
             self->channel_->writer(),
             boost::asio::buffer(frame->data() + frame_header_size,
                                 frame->size() - frame_header_size),
-            [self](boost::system::error_code ec, std::size_t) {
+            [self](boost::system::error_code write_error, std::size_t) {
               self->writing_ = false;
-              if (ec) {
+              if (write_error) {
                 self->outgoing_.clear();
                 return;
               }

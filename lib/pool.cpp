@@ -57,7 +57,7 @@ std::shared_ptr<task_state> submit(pool_core& pool, pool_request request) {
   }
   pool.queue.push_back(task);
   pool.loop.post([&pool] {
-    std::lock_guard lock(pool.mutex);
+    std::lock_guard on_loop(pool.mutex);
     pool.dispatch();
   });
   return task;
@@ -81,7 +81,7 @@ void shutdown(pool_core& pool, bool cancel_queued) {
       pool.queue.clear();
     }
     pool.loop.post([&pool] {
-      std::lock_guard lock(pool.mutex);
+      std::lock_guard on_loop(pool.mutex);
       pool.dispatch();
     });
   }
@@ -124,16 +124,16 @@ std::vector<pid_type> worker_pids(pool_core& pool) {
 
 void pool_task::end(std::optional<std::chrono::milliseconds> grace) {
   pool_task& task = *this;
-  const auto pool = task.pool.lock();
-  if (!pool)
+  const auto owner = task.pool.lock();
+  if (!owner)
     return;
-  std::lock_guard lock(pool->mutex);
+  std::lock_guard lock(owner->mutex);
   const auto self = std::static_pointer_cast<pool_task>(task.shared_from_this());
-  const auto queued = std::find(pool->queue.begin(), pool->queue.end(), self);
-  if (queued != pool->queue.end()) {
+  const auto queued = std::find(owner->queue.begin(), owner->queue.end(), self);
+  if (queued != owner->queue.end()) {
     // Withdrawn here rather than on the pool's thread, so that the handle reads as
     // cancelled as soon as cancel returns.
-    pool->queue.erase(queued);
+    owner->queue.erase(queued);
     finish_task(task, cancelled_error(task, "before it started"));
     return;
   }
@@ -141,9 +141,9 @@ void pool_task::end(std::optional<std::chrono::milliseconds> grace) {
     return;
   // Signals go from the pool's thread only: there a worker's pid cannot have been reaped
   // (and reused) between the check and the kill.
-  pool->loop.post([pool, self, grace] {
-    std::lock_guard lock(pool->mutex);
-    pool->cancel_on_loop(self, grace);
+  owner->loop.post([owner, self, grace] {
+    std::lock_guard on_loop(owner->mutex);
+    owner->cancel_on_loop(self, grace);
   });
 }
 

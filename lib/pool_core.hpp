@@ -70,9 +70,9 @@ struct pool_worker {
 };
 
 struct pool_core : std::enable_shared_from_this<pool_core> {
-  pool_core(std::size_t workers, std::size_t max_tasks, std::string initializer_name,
+  pool_core(std::size_t worker_count, std::size_t max_tasks, std::string initializer_name,
             std::string initializer_call, options settings)
-      : size(workers), max_tasks_per_worker(max_tasks), initializer(std::move(initializer_name)),
+      : size(worker_count), max_tasks_per_worker(max_tasks), initializer(std::move(initializer_name)),
         initializer_frame(std::move(initializer_call)), worker_options(std::move(settings)) {}
   ~pool_core() { loop.stop(); }
   pool_core(const pool_core&) = delete;
