@@ -60,6 +60,8 @@ struct call_state final : task_state {
   bool timed_out = false;
   bool killed = false;
   bool terminated = false; // asked to end through its handle (killed, if at all, later)
+  // terminate() came while the child was launched but not known to be started yet.
+  std::optional<std::chrono::milliseconds> terminate_when_started;
   child_report report; // what was seen of the child once it ended
 };
 
@@ -258,6 +260,10 @@ private:
     if (logs(log_level::debug))
       log(log_level::debug, "'" + call->function + "' started in child pid " +
                                 std::to_string(call->connection->pid()));
+    if (call->terminate_when_started) {
+      call->terminated = true;
+      call->connection->terminate(*call->terminate_when_started);
+    }
   }
 
   // Ends a call whose child has not started yet (its timeout, or a kill): the launch is
@@ -341,6 +347,13 @@ private:
     }
     if (stage == task_stage::finished)
       return;
+    if (call->connection && !call->connection->started() && grace) {
+      // Launched, and maybe running already (a fork-server child runs before the server's
+      // answer arrives): asked to end as soon as it is known to have started.
+      if (!call->terminate_when_started)
+        call->terminate_when_started = grace;
+      return;
+    }
     if (call->connection && !call->connection->started()) // launched, not started yet
       return abandon_launch(call, failure::cancellation(call->function, "mpdecor: the call to '" + call->function +
                                                           "' was cancelled before its child "
