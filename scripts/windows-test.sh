@@ -57,7 +57,8 @@ while IFS=: read -r _ name; do
     inside && /^Test time =/ { inside = 0 }
     inside { print }' "$log" | failure_lines)
   if ! only_launch_errors "$failures"; then
-    echo "=== Windows tests FAILED under Wine"
+    echo "=== Windows tests FAILED under Wine ($name):"
+    echo "${failures:-(no failure line: see the output above)}"
     exit "$status"
   fi
   reruns+=("$name")
