@@ -26,10 +26,22 @@ std::shared_ptr<child_connection> child_connection::launch(
   try {
     connection = std::make_shared<child_connection>(io, std::move(events));
     key = new_launch_key();
-    const launch_request request{io,  function, settings, effective_start_method(settings),
-                                 key, *connection->channel_, mode};
+    if (!connection->output_.open(settings, error, what))
+      return nullptr;
+    const start_method method = effective_start_method(settings);
+    // A pool's worker whose output is captured marks where each task's output ends (not
+    // through srun, whose forwarding makes the sizes a worker sees meaningless here).
+    std::optional<options> marked;
+    if (mode == launch_mode::worker && connection->output_.captures() &&
+        method != start_method::slurm) {
+      marked = settings;
+      marked->environment.emplace_back(output_marks_variable, "1");
+    }
+    const launch_request request{io,  function, marked ? *marked : settings, method,
+                                 key, *connection->channel_, mode, connection->output_};
     launch_failure failed;
     connection->process_ = launch_child(request, failed);
+    connection->output_.close_child_ends(); // the child has its own, or never will
     error = failed.error;
     what = std::move(failed.what);
   } catch (const std::exception& e) {
@@ -154,6 +166,15 @@ void child_connection::on_frame(incoming_frame frame) {
       report_.reported_signal = number;
       return read_next();
     }
+    if (frame.header.kind == frame_kind::output_mark && !frame.header.has_segment) {
+      output_mark mark;
+      if (frame.payload.size() == sizeof mark.out + sizeof mark.err) {
+        std::memcpy(&mark.out, frame.payload.data(), sizeof mark.out);
+        std::memcpy(&mark.err, frame.payload.data() + sizeof mark.out, sizeof mark.err);
+        mark_ = mark;
+      }
+      return read_next();
+    }
     if (events_.frame(std::move(frame)) && !read_done_)
       return read_next();
     break;
@@ -230,6 +251,12 @@ void child_connection::check_done() {
   auto ended = std::move(events_.ended);
   events_ = {};
   ended(std::move(report_));
+}
+
+captured_output child_connection::take_output() noexcept {
+  captured_output taken = output_.take(mark_);
+  mark_.reset();
+  return taken;
 }
 
 void child_connection::kill() noexcept {

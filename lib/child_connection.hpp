@@ -16,6 +16,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <system_error>
 
@@ -88,6 +89,10 @@ public:
   /// all, and no event follows.
   void abandon() noexcept;
 
+  /// What the child wrote to its captured streams since the last take (a pool's worker:
+  /// up to the mark it sent before its latest result). Empty when nothing is captured.
+  captured_output take_output() noexcept;
+
   pid_type pid() const noexcept { return pid_; }
   bool started() const noexcept { return started_; }
   bool exited() const noexcept { return exited_; }
@@ -114,6 +119,8 @@ private:
   child_events events_;
   std::unique_ptr<channel_ends> channel_;
   std::unique_ptr<child_process> process_;
+  child_output output_;                // where its standard output and error go
+  std::optional<output_mark> mark_;    // a worker's latest mark, not yet taken
   boost::asio::steady_timer timer_; // a closed worker's grace, then the drain after exit
   boost::asio::steady_timer terminate_timer_; // terminate()'s grace
   bool terminating_ = false;

@@ -90,30 +90,42 @@ result_too_large::result_too_large(const std::string& function, pid_type pid,
 
 namespace mpdecor::detail {
 
+namespace {
+
+// Throws `e` with the call's captured output attached.
+template <class Error>
+[[noreturn]] void raise_with_output(Error e, const captured_output& output) {
+  if (!output.empty())
+    e.set_output(output);
+  throw e;
+}
+
+} // namespace
+
 void failure::raise() const {
   switch (what) {
   case kind::remote:
-    throw remote_error(function, pid, type, message);
+    raise_with_output(remote_error(function, pid, type, message), output);
   case kind::memory_limit:
-    throw memory_limit_exceeded(function, pid, memory_limit);
+    raise_with_output(memory_limit_exceeded(function, pid, memory_limit), output);
   case kind::crashed:
-    throw child_crashed(function, pid, exit_code, signal, message);
+    raise_with_output(child_crashed(function, pid, exit_code, signal, message), output);
   case kind::launch:
-    throw launch_error(function, code, message);
+    raise_with_output(launch_error(function, code, message), output);
   case kind::timeout:
-    throw timeout_error(function, pid, timeout);
+    raise_with_output(timeout_error(function, pid, timeout), output);
   case kind::not_registered:
-    throw not_registered(message, function, pid);
+    raise_with_output(not_registered(message, function, pid), output);
   case kind::protocol:
-    throw protocol_error(message, function, pid);
+    raise_with_output(protocol_error(message, function, pid), output);
   case kind::cancelled:
-    throw cancelled(message, function, pid);
+    raise_with_output(cancelled(message, function, pid), output);
   case kind::result_too_large:
-    throw result_too_large(function, pid, size, message);
+    raise_with_output(result_too_large(function, pid, size, message), output);
   case kind::none:
     break;
   }
-  throw error("mpdecor: internal error: no failure to raise", function, pid);
+  raise_with_output(error("mpdecor: internal error: no failure to raise", function, pid), output);
 }
 
 failure failure::cancellation(std::string function, std::string message) {

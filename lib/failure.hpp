@@ -46,6 +46,7 @@ struct failure {
   std::chrono::milliseconds timeout{0};
   std::size_t memory_limit = 0;
   std::uint64_t size = 0; ///< result_too_large: the result's size
+  captured_output output; ///< what the child wrote to its captured streams
 
   explicit operator bool() const noexcept { return what != kind::none; }
 

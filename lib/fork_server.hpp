@@ -49,6 +49,9 @@ struct control_message {
   std::string directory;       // fork: working directory
   std::vector<std::pair<std::string, std::string>> environment; // fork: variables to set
   std::uint64_t memory_limit = 0; // fork
+  /// fork: which of the child's standard streams the parent sends after the channel end,
+  /// each alone with its descriptor (send_fd), stdout first: bit 0 stdout, bit 1 stderr.
+  std::uint8_t outputs = 0;
 };
 
 /// Sends one message; a fork request's channel end `fd` follows it alone, as a segment's
@@ -70,12 +73,14 @@ public:
     return *the;
   }
 
-  /// Asks for a child whose channel end is `child_end`, without waiting for it: the call
+  /// Asks for a child whose channel end is `child_end` and whose standard streams go where
+  /// `output` says, without waiting for it: the call
   /// can be written to the channel while the server forks. Returns the request's number
   /// for `when_started`, or 0 with `error` and `what` set.
   std::uint64_t request_fork(const std::string& function, launch_mode mode,
                              const std::string& key, const options& settings, int child_end,
-                             std::error_code& error, std::string& what);
+                             const child_output& output, std::error_code& error,
+                             std::string& what);
 
   /// Calls `done` through `executor` with the server's answer to request `id`: the child's
   /// pid, or -1 with the error (connection_aborted: the server ended first). Never waits:

@@ -50,9 +50,17 @@ namespace {
 [[noreturn]] void become_child(int control, int signals, const sigset_t& original_mask,
                                const struct sigaction& original_sigchld,
                                pid_t server, const std::string& server_directory,
-                               control_message& request, int channel_fd) {
+                               control_message& request, int channel_fd,
+                               const int (&streams)[2]) {
   ::close(control);
   ::close(signals);
+  // The call's standard output and error, where the call sends them elsewhere.
+  for (int i = 0; i < 2; ++i)
+    if (streams[i] != -1) {
+      std::fflush(i == 0 ? stdout : stderr);
+      ::dup2(streams[i], i + 1);
+      ::close(streams[i]);
+    }
   ::sigaction(SIGCHLD, &original_sigchld, nullptr); // as a spawned child would have it
   ::sigprocmask(SIG_SETMASK, &original_mask, nullptr);
   // Leads a process group of its own, which its whole process tree shares: the server
@@ -161,6 +169,10 @@ void run_fork_server(int argc, char** argv) {
       int fd = -1;
       if (!receive_message(control, request, &fd))
         break; // the parent is gone, or done
+      int streams[2] = {-1, -1};
+      for (int i = 0; i < 2; ++i)
+        if (request.kind == message_kind::fork && (request.outputs & (1U << i)) != 0)
+          streams[i] = receive_fd(control);
       if (request.kind == message_kind::kill || request.kind == message_kind::terminate) {
         // Only a child not reaped yet: its pid cannot be another process's.
         if (alive.count(static_cast<pid_t>(request.pid)) != 0) {
@@ -192,7 +204,7 @@ void run_fork_server(int argc, char** argv) {
         const pid_t pid = ::fork();
         if (pid == 0)
           become_child(control, signals, original, original_sigchld, self, directory_now,
-                       request, fd);
+                       request, fd, streams);
         if (pid < 0) {
           started.value = errno;
         } else {
@@ -203,6 +215,9 @@ void run_fork_server(int argc, char** argv) {
       }
       if (fd != -1)
         ::close(fd);
+      for (const int stream : streams)
+        if (stream != -1)
+          ::close(stream);
       send_message(control, started);
     }
   } catch (const std::system_error& e) {

@@ -24,7 +24,7 @@ void send_message(int socket, const control_message& message, int fd) {
     archive(static_cast<std::uint64_t>(message.environment.size()));
     for (const auto& [name, value] : message.environment)
       archive(name, value);
-    archive(message.memory_limit);
+    archive(message.memory_limit, message.outputs);
   }
   write_frame_header(frame.data(), frame_kind::control, frame.size() - frame_header_size,
                      fd != -1);
@@ -57,7 +57,7 @@ bool receive_message(int socket, control_message& message, int* fd) {
     archive(entry.first, entry.second);
     message.environment.push_back(std::move(entry));
   }
-  archive(message.memory_limit);
+  archive(message.memory_limit, message.outputs);
   return true;
 }
 

@@ -45,8 +45,8 @@ namespace mpdecor::detail {
 
 std::uint64_t fork_server::request_fork(const std::string& function, launch_mode mode,
                                         const std::string& key, const options& settings,
-                                        int child_end, std::error_code& error,
-                                        std::string& what) {
+                                        int child_end, const child_output& output,
+                                        std::error_code& error, std::string& what) {
   std::unique_lock lock(mutex_);
   if (control_ == -1 && !start(lock, error, what))
     return 0;
@@ -65,8 +65,15 @@ std::uint64_t fork_server::request_fork(const std::string& function, launch_mode
       threshold != 0 && mode == launch_mode::call)
     request.environment.emplace_back(sharing_threshold_variable, std::to_string(threshold));
   request.memory_limit = settings.memory_limit;
+  const int streams[2] = {output.child_stream(1), output.child_stream(2)};
+  for (int i = 0; i < 2; ++i)
+    if (streams[i] != no_output_handle)
+      request.outputs = static_cast<std::uint8_t>(request.outputs | (1U << i));
   try {
     send_message(control_, request, child_end);
+    for (const int stream : streams)
+      if (stream != no_output_handle)
+        send_fd(control_, stream);
   } catch (const std::system_error& e) {
     error = e.code();
     what = "asking the fork server for a child";

@@ -8,6 +8,7 @@
 #include "config.hpp"
 #include "exit_status.hpp"
 #include "launch_key.hpp"
+#include "output.hpp"
 #include "protocol.hpp"
 #include "shared_memory.hpp"
 
@@ -160,6 +161,7 @@ struct launch_request {
   const std::string& key;       ///< the child's launch key
   channel_ends& channel;        ///< the parent's end of the child's channel, to fill in
   launch_mode mode;             ///< one call, or a pool's worker
+  const child_output& output;   ///< where the child's standard output and error go
 };
 
 /// Why a launch failed: the operating system's error and what was being done.

@@ -96,8 +96,8 @@ std::unique_ptr<child_process> launch_forked(const launch_request& launch,
   if (!make_channel(launch.channel, child_end, failed.error, failed.what))
     return nullptr;
   const std::uint64_t request = fork_server::instance().request_fork(
-      launch.function, launch.mode, launch.key, launch.settings, child_end.get(), failed.error,
-      failed.what);
+      launch.function, launch.mode, launch.key, launch.settings, child_end.get(), launch.output,
+      failed.error, failed.what);
   child_end.reset(); // the server has its own
   if (request == 0) {
     launch.channel.close();

@@ -270,6 +270,9 @@ std::unique_ptr<child_process> launch_spawned(const launch_request& launch,
                         child_environment(launch.settings, launch.key, true),
                         {{child_end.get(), channel_descriptor}},
                         launch.settings.working_directory};
+  for (const int which : {STDOUT_FILENO, STDERR_FILENO})
+    if (const int fd = launch.output.child_stream(which); fd != no_output_handle)
+      request.descriptors.emplace_back(fd, which);
   // A one-call child may leave a large result to shared memory, as its parent may.
   if (const auto threshold = sharing_threshold(launch.settings); threshold != 0 && launch.mode == launch_mode::call)
     request.environment.push_back(std::string(sharing_threshold_variable) + "=" +

@@ -325,10 +325,15 @@ std::unique_ptr<child_process> launch_child(const launch_request& launch,
   setup.inherited = {child_in.get(), child_out.get()};
   const DWORD which[3] = {STD_INPUT_HANDLE, STD_OUTPUT_HANDLE, STD_ERROR_HANDLE};
   for (int i = 0; i < 3; ++i) {
-    standard[i].reset(inheritable_copy(which[i]));
-    setup.standard[i] = standard[i].get();
-    if (standard[i].get() != nullptr)
-      setup.inherited.push_back(standard[i].get());
+    // Standard output and error go where the call says, or to copies of this process's.
+    const HANDLE chosen = i == 0 ? nullptr : static_cast<HANDLE>(launch.output.child_stream(i));
+    if (chosen == nullptr)
+      standard[i].reset(inheritable_copy(which[i]));
+    setup.standard[i] = chosen != nullptr ? chosen : standard[i].get();
+    if (setup.standard[i] != nullptr &&
+        std::find(setup.inherited.begin(), setup.inherited.end(), setup.standard[i]) ==
+            setup.inherited.end())
+      setup.inherited.push_back(setup.standard[i]);
   }
   setup.environment = &environment;
   setup.job = job;

@@ -120,8 +120,9 @@ struct pool_core : std::enable_shared_from_this<pool_core> {
 };
 
 // Finishes a task once; later outcomes (a reply for a task already cancelled) are dropped.
-inline bool finish_task(pool_task& task, failure error, std::string payload = {}) {
-  return task.finish(std::move(error), std::move(payload));
+inline bool finish_task(pool_task& task, failure error, std::string payload = {},
+                        captured_output output = {}) {
+  return task.finish(std::move(error), std::move(payload), nullptr, {}, std::move(output));
 }
 
 inline failure cancelled_error(const pool_task& task, const char* when) {

@@ -117,14 +117,18 @@ bool pool_core::on_reply(const std::shared_ptr<pool_worker>& w, incoming_frame f
   }
   w->in_flight.pop_front();
   w->task_timer.cancel();
+  // What the worker wrote for this task (up to its mark) is the task's.
+  captured_output output = w->connection->take_output();
   if (task->initializer) {
-    if (error)
+    if (error) {
+      error.output = std::move(output);
       break_pool(error);
-    else
+    } else {
       w->ready = true;
+    }
   } else {
     ++completed;
-    finish_task(*task, error, error ? std::string() : std::move(frame.payload));
+    finish_task(*task, error, error ? std::string() : std::move(frame.payload), std::move(output));
   }
   start_timer(w);
   if (max_tasks_per_worker != 0 && w->handed >= max_tasks_per_worker && w->in_flight.empty())
@@ -159,6 +163,7 @@ void pool_core::conclude(const std::shared_ptr<pool_worker>& w) {
     const auto task = w->in_flight.front();
     w->in_flight.pop_front();
     failure error = task_failure(*w, *task);
+    error.output = w->connection->take_output();
     if (task->initializer) {
       break_pool(error);
     } else {

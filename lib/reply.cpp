@@ -114,6 +114,7 @@ failure decode_reply(frame_kind kind, std::string_view payload, const reply_cont
     return result;
   case frame_kind::call:
   case frame_kind::crash_signal: // taken by the connection, never a reply
+  case frame_kind::output_mark:
   case frame_kind::hello:
   case frame_kind::control:
     break;

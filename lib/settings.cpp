@@ -45,7 +45,7 @@ void prepare_settings(options& settings, const std::string& function) {
       problem = "a NUL character, where the environment ends a string";
     else
       for (const char* own : {launch_key_variable, parent_pid_variable, memory_limit_variable,
-                              sharing_threshold_variable})
+                              sharing_threshold_variable, output_marks_variable})
         if (name == own)
           problem = "a name mpdecor sets itself in every child";
     if (!problem.empty()) {
@@ -56,6 +56,20 @@ void prepare_settings(options& settings, const std::string& function) {
                         "' has " + problem + "; nothing was started");
     }
   }
+  // A file for the child's output is opened when the child starts: a relative path is
+  // resolved now, against the directory current at the call.
+  for (output_target* target : {&settings.standard_output, &settings.standard_error})
+    if (target->what() == output_target::kind::file) {
+      if (target->path().empty())
+        throw usage_error("mpdecor: the output file for '" + function +
+                          "' has an empty path; nothing was started");
+      if (target->path().is_relative() && !target->path().has_root_directory()) {
+        std::error_code error;
+        auto absolute = std::filesystem::absolute(target->path(), error);
+        if (!error)
+          target->set_path(std::move(absolute));
+      }
+    }
   // Only a path relative to the current directory depends on where it is resolved. On
   // Windows a path with a root but no drive is relative too, to the current drive, which a
   // child shares with its parent: it stays as the caller wrote it, as its messages show.

@@ -129,8 +129,10 @@ std::vector<std::string> srun_arguments(const std::string& function, const slurm
 
 class srun_step final : public child_process {
 public:
-  srun_step(boost::asio::io_context& io, pid_t pid, int pidfd, int errors)
-      : process_(io.get_executor(), pid, pidfd), pid_(pid), errors_(io), timer_(io) {
+  // `forward_to`: where the step's output goes, -1 for this program's standard error.
+  srun_step(boost::asio::io_context& io, pid_t pid, int pidfd, int errors, os::unique_fd forward_to)
+      : process_(io.get_executor(), pid, pidfd), pid_(pid), errors_(io), timer_(io),
+        forward_to_(std::move(forward_to)) {
     errors_.assign(errors);
   }
 
@@ -210,16 +212,16 @@ private:
         notes_ += (notes_.empty() ? "" : " | ") + note;
       }
       if (!(killing_ && from_slurm))
-        write_error_output(line_);
+        write_error_output(forward_to_.get() != -1 ? forward_to_.get() : STDERR_FILENO, line_);
       line_.clear();
     }
   }
 
-  static void write_error_output(std::string_view text) noexcept {
+  static void write_error_output(int fd, std::string_view text) noexcept {
     try {
-      write_all(STDERR_FILENO, text);
+      write_all(fd, text);
     } catch (const std::exception&) {
-      // This program's standard error is closed: the lines are still in the call's error.
+      // Closed or full: srun's own lines are still in the call's error.
     }
   }
 
@@ -248,6 +250,7 @@ private:
   process_v2::native_exit_code_type status_{};
   std::string line_;
   std::string notes_;
+  os::unique_fd forward_to_;
   bool reaped_ = false;
   bool errors_done_ = false;
   bool killing_ = false;
@@ -278,6 +281,8 @@ std::unique_ptr<child_process> launch_slurm_step(const launch_request& launch,
                          {child_end.get(), STDOUT_FILENO},
                          {write_end.get(), STDERR_FILENO}},
                         launch.settings.working_directory};
+  // No output marks from a step's worker: its output reaches the spool through srun, some
+  // time after the worker wrote it, so a worker's task takes what has arrived by its result.
   request.search_path = true;
   request.contained = false; // srun signals its steps itself, and is watched by Boost.Process
   const pid_t pid = spawn(request, failed.error);
@@ -289,10 +294,18 @@ std::unique_ptr<child_process> launch_slurm_step(const launch_request& launch,
     failed.what = "starting " + slurm.srun_program + " (the slurm start method)";
     return nullptr;
   }
+  // The step's standard output and error both reach this program through srun's standard
+  // error (its standard output is the channel): they go where the call's standard error
+  // goes, or its standard output where that one is inherited.
+  int target = launch.output.child_stream(STDERR_FILENO);
+  if (target == no_output_handle)
+    target = launch.output.child_stream(STDOUT_FILENO);
+  os::unique_fd forward_to(target == no_output_handle ? -1 : ::fcntl(target, F_DUPFD_CLOEXEC, 3));
   const int pidfd = os::pidfd_open(pid);
   if (pidfd >= 0) {
     try {
-      auto step = std::make_unique<srun_step>(launch.io, pid, pidfd, read_end.get());
+      auto step = std::make_unique<srun_step>(launch.io, pid, pidfd, read_end.get(),
+                                              std::move(forward_to));
       read_end.release(); // the step's now
       return step;
     } catch (const std::system_error& e) {

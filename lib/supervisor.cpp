@@ -63,6 +63,7 @@ struct call_state final : task_state {
   // terminate() came while the child was launched but not known to be started yet.
   std::optional<std::chrono::milliseconds> terminate_when_started;
   child_report report; // what was seen of the child once it ended
+  captured_output output; // what it wrote to its captured streams
 };
 
 namespace {
@@ -226,6 +227,7 @@ private:
       if (call->timer)
         call->timer->cancel();
       call->report = std::move(report);
+      call->output = call->connection->take_output();
       finish(call, outcome(*call), true);
     };
     std::error_code error;
@@ -323,7 +325,8 @@ private:
                  [this, held_slot] {
                    if (held_slot)
                      release_slot();
-                 });
+                 },
+                 std::move(call->output));
     active_.erase(call);
     call->connection.reset();
     call->timer.reset();

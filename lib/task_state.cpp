@@ -30,13 +30,16 @@ void task_state::requeue() {
 }
 
 bool task_state::finish(failure why, std::string result, std::shared_ptr<const segment> shared,
-                        const std::function<void()>& under_lock) {
+                        const std::function<void()>& under_lock, captured_output captured) {
   std::vector<std::pair<std::uint64_t, std::function<void()>>> waiting;
   {
     std::lock_guard lock(mutex);
     if (stage == task_stage::finished)
       return false;
     error = std::move(why);
+    if (error && error.output.empty())
+      error.output = captured;
+    output = std::move(captured);
     payload = std::move(result);
     reply_segment = std::move(shared);
     stage = task_stage::finished;
@@ -131,6 +134,12 @@ void forget_listener(task_state& task, std::uint64_t id) {
   listeners.erase(std::remove_if(listeners.begin(), listeners.end(),
                                  [id](const auto& listener) { return listener.first == id; }),
                   listeners.end());
+}
+
+captured_output output_of(task_state& task) {
+  wait(task);
+  std::lock_guard lock(task.mutex);
+  return task.output;
 }
 
 std::exception_ptr error_of(task_state& task) {

@@ -3,6 +3,7 @@
 // served like a one-call child serves its only one (serve_call), and its reply goes back
 // on the same channel; the parent closing the channel is the signal to exit.
 #include "channel.hpp"
+#include "output.hpp"
 #include "protocol.hpp"
 #include "reply.hpp"
 #include "worker.hpp"
@@ -18,6 +19,16 @@
 
 namespace mpdecor::detail {
 namespace {
+
+// Flushes this worker's output and tells the parent where the task's output ends.
+void send_output_mark(native_channel out) {
+  const output_mark mark = current_output_mark();
+  std::string frame(frame_header_size + sizeof mark.out + sizeof mark.err, '\0');
+  write_frame_header(frame.data(), frame_kind::output_mark, sizeof mark.out + sizeof mark.err);
+  std::memcpy(frame.data() + frame_header_size, &mark.out, sizeof mark.out);
+  std::memcpy(frame.data() + frame_header_size + sizeof mark.out, &mark.err, sizeof mark.err);
+  write_frame(out, frame);
+}
 
 [[noreturn]] void stop(int code, const std::string& message) {
   std::fprintf(stderr, "mpdecor worker: %s\n", message.c_str());
@@ -63,6 +74,9 @@ void serve_worker(child_channel channel, const std::string& key) {
     stop(exit_bad_call_message, "could not read the hello: " + problem);
   }
   report_crashes_to(channel.out);
+  // Where the parent captures this worker's output, each result follows a mark of where
+  // the task's output ends (lib/output.hpp).
+  const bool marks = !take_environment_variable(output_marks_variable).empty();
   std::string payload;
   try {
     for (;;) {
@@ -79,6 +93,8 @@ void serve_worker(child_channel channel, const std::string& key) {
       }
       const std::string reply = serve_call(name, payload);
       try {
+        if (marks)
+          send_output_mark(channel.out);
         write_frame(channel.out, reply);
       } catch (const std::exception& e) {
         stop(exit_result_not_sent, "could not send the result of '" + name + "': " + e.what());

@@ -8,6 +8,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
+#include <cstdio>
 #include <exception>
 #include <thread>
 
@@ -400,6 +402,56 @@ int tree_depth(tree root) {
   return depth;
 }
 
+// --- output ---
+
+int print_lines(std::string text, int times) {
+  for (int i = 0; i < times; ++i) {
+    std::cout << text << " out " << i << '\n';
+    std::fprintf(stderr, "%s err %d\n", text.c_str(), i);
+  }
+  return times;
+}
+
+void print_then_throw(std::string text) {
+  std::cout << text << " out\n";
+  std::cerr << text << " err\n";
+  throw std::runtime_error("thrown after printing");
+}
+
+void print_then_abort(std::string text) {
+  std::cout << text << " out" << std::endl;
+  std::cerr << text << " err" << std::endl;
+  std::abort();
+}
+
+void print_then_sleep(std::string text, int ms) {
+  std::cout << text << " out" << std::endl;
+  std::cerr << text << " err" << std::endl;
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+}
+
+std::size_t print_bytes(std::size_t count) {
+  std::string text = "BEGIN" + std::string(count > 8 ? count - 8 : 0, '.') + "END";
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  return text.size();
+}
+
+int print_task(int i) {
+  std::cout << "task " << i << std::endl;
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  std::cerr << "task " << i << " err" << std::endl;
+  return i;
+}
+
+std::string standard_output_target() {
+#if defined(__linux__)
+  std::error_code error;
+  return std::filesystem::read_symlink("/proc/self/fd/1", error).string();
+#else
+  return {};
+#endif
+}
+
 } // namespace fixtures
 
 MPDECOR_REGISTER(fixtures::add);
@@ -459,3 +511,10 @@ MPDECOR_REGISTER(fixtures::tasks_served_here);
 MPDECOR_REGISTER(fixtures::sum_doubles);
 MPDECOR_REGISTER(fixtures::make_doubles);
 MPDECOR_REGISTER(fixtures::crash_holding);
+MPDECOR_REGISTER(fixtures::print_lines);
+MPDECOR_REGISTER(fixtures::print_then_throw);
+MPDECOR_REGISTER(fixtures::print_then_abort);
+MPDECOR_REGISTER(fixtures::print_then_sleep);
+MPDECOR_REGISTER(fixtures::print_bytes);
+MPDECOR_REGISTER(fixtures::print_task);
+MPDECOR_REGISTER(fixtures::standard_output_target);

@@ -185,6 +185,24 @@ int tree_depth(tree root);
 /// garbage, 4 a header that promises more than comes, 5 nothing at all.
 tree send_hostile_reply(int how, int seconds);
 
+// --- output (test/output_test.cpp) ---
+/// Writes "<text> out <i>" lines to standard output and "<text> err <i>" lines to standard
+/// error, `times` each, through iostreams and stdio, unflushed; returns `times`.
+int print_lines(std::string text, int times);
+/// Prints `text` to both streams, then throws std::runtime_error("thrown after printing").
+void print_then_throw(std::string text);
+/// Prints `text` to both streams, flushes them, then aborts.
+void print_then_abort(std::string text);
+/// Prints `text` to both streams, flushes them, then sleeps for `ms` milliseconds.
+void print_then_sleep(std::string text, int ms);
+/// Writes `count` bytes to standard output: "BEGIN", then dots, then "END".
+std::size_t print_bytes(std::size_t count);
+/// Prints "task <i>" to standard output and "task <i> err" to standard error, sleeps a
+/// little after the first line so that a worker's next task overlaps, returns `i`.
+int print_task(int i);
+/// What this process's standard output is: the target of /proc/self/fd/1 (Linux), or "".
+std::string standard_output_target();
+
 } // namespace fixtures
 
 #endif

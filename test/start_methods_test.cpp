@@ -89,7 +89,8 @@ BOOST_AUTO_TEST_CASE(fork_server_children_are_not_children_of_the_caller) {
 }
 
 BOOST_AUTO_TEST_CASE(fork_server_errors_are_typed_as_with_spawn) {
-  const auto on_fork_server = mpdecor::options{{}, {}, {}, 0, fork_server, std::nullopt};
+  mpdecor::options on_fork_server;
+  on_fork_server.start = fork_server;
   BOOST_CHECK_EXCEPTION(mpdecor::proc_wait(throw_runtime_error, on_fork_server)("bad input"),
                         mpdecor::remote_error, [](const mpdecor::remote_error& e) {
                           return e.type() == "std::runtime_error" && e.message() == "bad input";

@@ -15,11 +15,22 @@
 #include <stdexcept>
 #include <string>
 #include <system_error>
+#include <utility>
 
 namespace mpdecor {
 
 /// Process id of a child, wide enough for every platform.
 using pid_type = std::int64_t;
+
+/// What a call's child wrote to the streams it was asked to capture
+/// (`output_target::capture()`); empty for a stream not captured. Each holds at most
+/// `options::capture_limit` bytes of what was written: past that, its beginning and its
+/// end, with a line in between that says how many bytes were left out.
+struct captured_output {
+  std::string out; ///< standard output
+  std::string err; ///< standard error
+  bool empty() const noexcept { return out.empty() && err.empty(); }
+};
 
 /// Base of every error mpdecor reports.
 class error : public std::runtime_error {
@@ -31,10 +42,16 @@ public:
   const std::string& function() const noexcept { return function_; }
   /// Pid of the child that ran the call, or 0 if none was started.
   pid_type pid() const noexcept { return pid_; }
+  /// What the child wrote to its captured streams before the call failed (see
+  /// `output_target::capture()`); empty when nothing was captured.
+  const captured_output& output() const noexcept { return output_; }
+  /// Attaches captured output to the error (mpdecor does, before throwing it).
+  void set_output(captured_output output) { output_ = std::move(output); }
 
 private:
   std::string function_;
   pid_type pid_;
+  captured_output output_;
 };
 
 /// The function threw in the child; its exception's type and message travel back.

@@ -85,6 +85,11 @@ public:
   /// `get()` alone.
   std::exception_ptr exception() const { return detail::error_of(*state_); }
 
+  /// Waits, then returns what the child wrote to the streams the call captures
+  /// (`output_target::capture()`), whether the call returned or failed; its error carries
+  /// the same in `error::output()`. A pool task's is what its worker wrote while running it.
+  captured_output output() const { return detail::output_of(*state_); }
+
   /// True once the call has finished as `cancelled`: withdrawn before its child started.
   /// A call killed while running is not cancelled; it fails with `child_crashed`.
   bool cancelled() const { return detail::was_cancelled(*state_); }

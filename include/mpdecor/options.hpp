@@ -76,6 +76,45 @@ std::chrono::steady_clock::time_point deadline_after(std::chrono::duration<Rep, 
 
 } // namespace detail
 
+/// Where one of a child's output streams (its standard output or standard error) goes.
+class output_target {
+public:
+  enum class kind {
+    inherit, ///< the parent's own stream (the default)
+    discard, ///< nowhere (/dev/null, NUL)
+    file,    ///< a file, opened by the parent when the child starts
+    capture, ///< kept, and returned with the call's result and with its error
+  };
+
+  /// The parent's stream, as a child started from a shell would have it.
+  static output_target inherit() { return output_target(kind::inherit, {}, true); }
+  /// Throws the output away.
+  static output_target discard() { return output_target(kind::discard, {}, true); }
+  /// Writes to the file at `path`, created if missing; appended to, or emptied first when
+  /// `append` is false. A relative path is resolved against the current directory at the
+  /// call. A file that cannot be opened fails the call with `launch_error` naming it.
+  static output_target file(std::filesystem::path path, bool append = true) {
+    return output_target(kind::file, std::move(path), append);
+  }
+  /// Captures the output: `handle::output()` and every error's `output()` return it,
+  /// bounded by `options::capture_limit`.
+  static output_target capture() { return output_target(kind::capture, {}, true); }
+
+  output_target() = default;
+  kind what() const noexcept { return what_; }
+  const std::filesystem::path& path() const noexcept { return path_; }
+  bool append() const noexcept { return append_; }
+  /// For the library's own checks (lib/settings.cpp): the file's path, made absolute.
+  void set_path(std::filesystem::path path) { path_ = std::move(path); }
+
+private:
+  output_target(kind what, std::filesystem::path path, bool append)
+      : what_(what), path_(std::move(path)), append_(append) {}
+  kind what_ = kind::inherit;
+  std::filesystem::path path_;
+  bool append_ = true;
+};
+
 /// Options of one call, set on a decorator: `proc(f, opts)` or `proc(f).timeout(5s)`.
 struct options {
   /// Kill the child and throw `timeout_error` when the call runs longer than this,
@@ -93,6 +132,16 @@ struct options {
   std::optional<mpdecor::start_method> start;
   /// Slurm settings; unset: the program-wide ones (`set_slurm_options`).
   std::optional<slurm_options> slurm;
+  /// Where the child's standard output goes: the parent's (the default), nowhere, a file,
+  /// or captured. For a pool, where its workers' output goes; a captured one is returned
+  /// with the task that wrote it.
+  output_target standard_output;
+  /// Where the child's standard error goes; as `standard_output`.
+  output_target standard_error;
+  /// The most bytes of each captured stream that a call returns (1 MiB by default; at
+  /// least 64). The child is never slowed or blocked by what it writes: a captured stream
+  /// goes to an unlinked temporary file, read when the call ends.
+  std::size_t capture_limit = std::size_t{1} << 20;
 };
 
 /// Sets the start method of calls that do not choose one. The environment variable

@@ -128,6 +128,27 @@ public:
     return copy;
   }
 
+  /// Sends the child's standard output and standard error to `target` (see
+  /// `output_target`): `proc(f).output(mpdecor::output_target::capture())`.
+  decorator output(output_target target) const {
+    decorator copy = *this;
+    copy.settings_.standard_output = target;
+    copy.settings_.standard_error = std::move(target);
+    return copy;
+  }
+  /// Sends the child's standard output to `target`.
+  decorator standard_output(output_target target) const {
+    decorator copy = *this;
+    copy.settings_.standard_output = std::move(target);
+    return copy;
+  }
+  /// Sends the child's standard error to `target`.
+  decorator standard_error(output_target target) const {
+    decorator copy = *this;
+    copy.settings_.standard_error = std::move(target);
+    return copy;
+  }
+
   /// The registered name the calls go to.
   const std::string& name() const noexcept { return name_; }
   /// The options every call through this decorator uses.

@@ -47,6 +47,8 @@ std::uint64_t when_finished(task_state& task, std::function<void()> listener);
 void forget_listener(task_state& task, std::uint64_t id);
 /// Waits, then returns the task's error, or nullptr when it succeeded. Never throws it.
 std::exception_ptr error_of(task_state& task);
+/// Waits, then returns what the task's child wrote to its captured streams.
+captured_output output_of(task_state& task);
 /// True once the task has finished as `cancelled` (withdrawn before it started).
 bool was_cancelled(task_state& task);
 /// Runs a user's completion callback, reporting (never passing on) what it throws: it runs

@@ -61,6 +61,8 @@ enum class frame_kind : std::uint16_t {
   control = 7,          ///< parent <-> fork server: a control message (lib/fork_server.hpp)
   crash_signal = 8,     ///< child -> parent: the signal ending the child (4 bytes), sent by
                         ///< its handler, for when the exit status cannot be had (POSIX)
+  output_mark = 9,      ///< worker -> parent, before a result: the sizes its captured
+                        ///< standard output and error had reached (2 x 8 bytes)
 };
 
 inline constexpr std::uint32_t frame_magic = 0x6364706DU; // "mpdc" in memory order
@@ -127,7 +129,7 @@ inline frame_header read_frame_header(const char* in) {
                          " (parent and child built from different mpdecor versions?)");
   header.has_segment = (kind & segment_flag) != 0;
   kind = static_cast<std::uint16_t>(kind & ~segment_flag);
-  if (kind < 1 || kind > static_cast<std::uint16_t>(frame_kind::crash_signal))
+  if (kind < 1 || kind > static_cast<std::uint16_t>(frame_kind::output_mark))
     throw decode_failure("unknown message kind " + std::to_string(kind));
   header.kind = static_cast<frame_kind>(kind);
   return header;
