@@ -290,7 +290,9 @@ BOOST_AUTO_TEST_CASE(the_frame_header_carries_the_segment_flag) {
 BOOST_AUTO_TEST_CASE(an_unknown_kind_with_the_segment_flag_is_refused) {
   char header[mpdecor::detail::frame_header_size];
   mpdecor::detail::write_frame_header(header, mpdecor::detail::frame_kind::value, 0, true);
-  const std::uint16_t kind = 0x8000 | 9;
+  // The first kind past the last one mpdecor knows.
+  const std::uint16_t kind = static_cast<std::uint16_t>(
+      0x8000 | (static_cast<std::uint16_t>(mpdecor::detail::frame_kind::output_mark) + 1));
   std::memcpy(header + 6, &kind, 2);
   BOOST_CHECK_THROW(mpdecor::detail::read_frame_header(header), decode_failure);
   const std::uint16_t bare = 0x8000;
