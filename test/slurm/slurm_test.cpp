@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -406,6 +407,29 @@ BOOST_AUTO_TEST_CASE(prints_to_stdout_reach_stderr_and_leave_the_result_intact) 
   for (const char* how : {" via std::cout", " via printf", " via write(1)"})
     BOOST_TEST(text.find(marker + how) != std::string::npos,
                "missing from the parent's stderr: " << marker + how << "; it got: " << text);
+}
+
+BOOST_AUTO_TEST_CASE(a_steps_output_is_captured_or_written_to_a_file) {
+  // A step's standard output and error reach the program as one stream through srun: they
+  // go where the call's standard error goes.
+  const std::string marker = "mpdecor-slurm-capture-" + std::to_string(::getpid());
+  const auto call = step(slurm_fixtures::print_and_add).output(mpdecor::output_target::capture())(
+      marker, 1, 2);
+  BOOST_TEST(call.get() == 3);
+  const auto output = call.output();
+  for (const char* how : {" via std::cout", " via printf", " via write(1)"})
+    BOOST_TEST(output.err.find(marker + how) != std::string::npos,
+               "missing from the captured output: " << marker + how << "; it got: " << output.err);
+  BOOST_TEST(output.out.empty());
+
+  const auto file = std::filesystem::temp_directory_path() / (marker + ".txt");
+  std::filesystem::remove(file);
+  BOOST_TEST(step_wait(slurm_fixtures::print_and_add)
+                 .standard_error(mpdecor::output_target::file(file))(marker, 2, 3) == 5);
+  std::ifstream in(file);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  BOOST_TEST(text.find(marker + " via printf") != std::string::npos, text);
+  std::filesystem::remove(file);
 }
 
 BOOST_AUTO_TEST_CASE(environment_and_working_directory_reach_the_step) {
