@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: BSL-1.0
-# Tests that another project can use mpdecor both ways: find_package on an installed copy,
-# and add_subdirectory on the sources. Each test is one run of run_consumer.cmake, which
+# Tests that another project can use mpdecor: find_package on an installed copy, pkg-config,
+# and FetchContent or add_subdirectory on the sources. Each test is one run of run_consumer.cmake, which
 # configures, builds and runs a consumer project with this build's compiler and settings.
 
 set(MPDECOR_PACKAGE_TEST_DIR ${PROJECT_BINARY_DIR}/package-tests)
@@ -37,16 +37,23 @@ add_test(NAME package.find_package
     -DWORK_DIR=${MPDECOR_PACKAGE_TEST_DIR}/find-package
     -DBUILD_TYPE=$<CONFIG>
     -P ${CMAKE_CURRENT_LIST_DIR}/run_consumer.cmake)
-add_test(NAME package.add_subdirectory
+# Each compiles mpdecor again from its sources, so each build runs one of the two routes:
+# FetchContent natively, add_subdirectory in the cross build (Windows under Wine).
+if(CMAKE_CROSSCOMPILING)
+  set(sources_route add_subdirectory)
+else()
+  set(sources_route fetch_content)
+endif()
+add_test(NAME package.${sources_route}
   COMMAND ${CMAKE_COMMAND}
-    -DMODE=add_subdirectory
+    -DMODE=${sources_route}
     -DSETTINGS=${MPDECOR_PACKAGE_TEST_DIR}/settings.cmake
     -DCONSUMER_SOURCE_DIR=${CMAKE_CURRENT_LIST_DIR}/../add-subdirectory-test
     -DWORK_DIR=${MPDECOR_PACKAGE_TEST_DIR}/add-subdirectory
     -DBUILD_TYPE=$<CONFIG>
     -P ${CMAKE_CURRENT_LIST_DIR}/run_consumer.cmake)
 # The add_subdirectory consumer compiles mpdecor again from its sources.
-set_tests_properties(package.find_package package.add_subdirectory PROPERTIES
+set_tests_properties(package.find_package package.${sources_route} PROPERTIES
   LABELS package TIMEOUT 900)
 # Plain compiler use with the installed pkg-config file (where pkg-config runs natively).
 if(NOT WIN32 AND NOT CMAKE_CROSSCOMPILING)

@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: BSL-1.0
 # Configures, builds and runs one consumer project of mpdecor; run with cmake -P.
 #
-#   MODE                find_package (install this build first), add_subdirectory, or
-#                       pkg_config (install, then compile with pkg-config's flags)
+#   MODE                find_package (install this build first), add_subdirectory,
+#                       fetch_content (FetchContent on the sources), or pkg_config
+#                       (install, then compile with pkg-config's flags)
 #   SETTINGS            file written by package_tests.cmake: generator, compiler, flags...
 #   CONSUMER_SOURCE_DIR the consumer project
 #   WORK_DIR            scratch folder for the install and the consumer's build
@@ -66,7 +67,7 @@ if(MODE STREQUAL "find_package")
   run_step("Installing mpdecor"
     ${CMAKE_COMMAND} --install ${MPDECOR_BUILD_DIR} --prefix ${install_dir} ${config_arguments})
   list(PREPEND prefix_path ${install_dir})
-elseif(NOT MODE STREQUAL "add_subdirectory")
+elseif(NOT MODE STREQUAL "add_subdirectory" AND NOT MODE STREQUAL "fetch_content")
   message(FATAL_ERROR "run_consumer.cmake: unknown MODE '${MODE}'")
 endif()
 
@@ -82,6 +83,10 @@ if(BUILD_TYPE)
 endif()
 if(MODE STREQUAL "add_subdirectory")
   list(APPEND configure_arguments -DMPDECOR_SOURCE_DIR=${MPDECOR_SOURCE_DIR})
+elseif(MODE STREQUAL "fetch_content")
+  list(APPEND configure_arguments -DCONSUMER_WITH_FETCHCONTENT=ON
+    -DMPDECOR_SOURCE_DIR=${MPDECOR_SOURCE_DIR}
+    -DFETCHCONTENT_SOURCE_DIR_MPDECOR=${MPDECOR_SOURCE_DIR})
 endif()
 foreach(variable IN LISTS MPDECOR_FORWARDED)
   if(NOT variable STREQUAL "CMAKE_PREFIX_PATH")
