@@ -58,8 +58,11 @@ int main(int argc, char** argv) {
   mpdecor::proc_wait(fit)
       .standard_output(output_target::file(log))
       .standard_error(output_target::discard())("logged.csv", 2);
-  std::ifstream in(log);
-  const std::string logged((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string logged;
+  {
+    std::ifstream in(log); // closed before the file is removed (Windows would refuse)
+    logged.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
   std::printf("--- %s holds:\n%s", log.string().c_str(), logged.c_str());
   problems += logged.find("logged.csv: epoch 2") == std::string::npos;
   std::filesystem::remove(log);
