@@ -33,6 +33,9 @@ endif()
 if(MPDECOR_BOOST_PROCESS_TARGET)
   string(APPEND mpdecor_pc_system_libs " -lboost_process")
 endif()
+if(MPDECOR_HAVE_LIBBACKTRACE)
+  string(APPEND mpdecor_pc_system_libs " -lbacktrace")
+endif()
 string(STRIP "${mpdecor_pc_system_libs}" mpdecor_pc_system_libs)
 # A static library brings its own dependencies to every consumer's link; a shared one
 # only to a static link of the consumer.

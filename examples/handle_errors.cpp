@@ -43,6 +43,14 @@ int main(int argc, char** argv) {
     }
   }
 
+  // Where it was thrown: the child's stack, named by the parent (Linux; empty elsewhere).
+  try {
+    mpdecor::proc_wait(parse_positive)("-7");
+  } catch (const mpdecor::remote_error& e) {
+    std::printf("%s\nthrown at:\n%s", e.what(), e.stack_trace().c_str());
+    ++failures_seen;
+  }
+
   // A crash kills only the child. Through a handle, the error comes out of get().
   auto crashing = mpdecor::proc(crash_hard)();
   try {
@@ -50,6 +58,7 @@ int main(int argc, char** argv) {
   } catch (const mpdecor::child_crashed& e) {
     std::printf("child_crashed: signal %s, exit code %s\n", e.signal_name().c_str(),
                 e.exit_code() ? std::to_string(*e.exit_code()).c_str() : "none");
+    std::printf("crashed at:\n%s", e.stack_trace().c_str());
     ++failures_seen;
   }
 
@@ -76,5 +85,5 @@ int main(int argc, char** argv) {
     std::printf("any error: %s\n", e.what());
     ++failures_seen;
   }
-  return failures_seen == 6 ? 0 : 1;
+  return failures_seen == 7 ? 0 : 1;
 }

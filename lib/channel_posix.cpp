@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSL-1.0
 // mpdecor: the child's channel on POSIX systems.
+#include "stack_trace.hpp"
 #include "config.hpp"
 
 #if defined(MPDECOR_POSIX)
@@ -197,21 +198,24 @@ std::string take_environment_variable(const char* name) {
 namespace {
 
 // The crash report (report_crashes_to): where it goes, whether a frame is being sent (a
-// report then would land inside it), and its header, made before any crash.
+// report then would land inside it), and room for the report, reserved before any crash.
 std::atomic<int> crash_channel{-1};
 std::atomic<bool> sending{false};
-char crash_header[frame_header_size];
+char crash_frame[frame_header_size + sizeof(std::int32_t) + 4096];
 
 extern "C" void report_crash(int number) {
   const int out = crash_channel.load();
   if (out >= 0 && !sending.load()) {
-    char frame[frame_header_size + sizeof(std::int32_t)];
-    std::memcpy(frame, crash_header, frame_header_size);
+    // The signal's number, then the stack where it came (nothing when not recorded).
     const std::int32_t value = number;
-    std::memcpy(frame + frame_header_size, &value, sizeof value);
+    std::memcpy(crash_frame + frame_header_size, &value, sizeof value);
+    const std::size_t body = sizeof value + encode_crash_trace(
+        crash_frame + frame_header_size + sizeof value,
+        sizeof crash_frame - frame_header_size - sizeof value);
+    write_frame_header(crash_frame, frame_kind::crash_signal, body);
     // One small send, never blocking: all of it or nothing goes.
     [[maybe_unused]] const auto sent =
-        ::send(out, frame, sizeof frame, MSG_NOSIGNAL | MSG_DONTWAIT);
+        ::send(out, crash_frame, frame_header_size + body, MSG_NOSIGNAL | MSG_DONTWAIT);
   }
   // The handler was reset (SA_RESETHAND): the signal, blocked while this handler runs,
   // ends the child with its default action as soon as the handler returns.
@@ -221,7 +225,6 @@ extern "C" void report_crash(int number) {
 } // namespace
 
 void report_crashes_to(native_channel out) noexcept {
-  write_frame_header(crash_header, frame_kind::crash_signal, sizeof(std::int32_t));
   crash_channel = static_cast<int>(out);
   // A stack overflow's SIGSEGV needs a stack of its own to run the handler on.
   static char* const alternate = new (std::nothrow) char[64 * 1024];

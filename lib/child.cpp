@@ -5,6 +5,7 @@
 #include "registry.hpp"
 #include "reply.hpp"
 #include "shared_memory.hpp"
+#include "stack_trace.hpp"
 #include "state.hpp"
 #include "worker.hpp"
 
@@ -91,6 +92,7 @@ void read_expected(native_channel in, frame_kind expected, std::string& payload,
     leave(exit_bad_call_message, std::string("mpdecor: could not read the call: ") + e.what());
   }
   watch_parent(channel.in);
+  start_recording_traces();
   report_crashes_to(channel.out);
   attachments side(threshold);
   std::string reply =

@@ -3,6 +3,7 @@
 #include "child_connection.hpp"
 
 #include "failure.hpp"
+#include "stack_trace.hpp"
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
@@ -29,15 +30,21 @@ std::shared_ptr<child_connection> child_connection::launch(
     if (!connection->output_.open(settings, error, what))
       return nullptr;
     const start_method method = effective_start_method(settings);
+    // What mpdecor asks of the child through its environment, besides the call's own.
+    std::optional<options> adjusted;
+    auto add_variable = [&](const char* name) {
+      if (!adjusted)
+        adjusted = settings;
+      adjusted->environment.emplace_back(name, "1");
+    };
     // A pool's worker whose output is captured marks where each task's output ends (not
     // through srun, whose forwarding makes the sizes a worker sees meaningless here).
-    std::optional<options> marked;
     if (mode == launch_mode::worker && connection->output_.captures() &&
-        method != start_method::slurm) {
-      marked = settings;
-      marked->environment.emplace_back(output_marks_variable, "1");
-    }
-    const launch_request request{io,  function, marked ? *marked : settings, method,
+        method != start_method::slurm)
+      add_variable(output_marks_variable);
+    if (stack_traces())
+      add_variable(stack_traces_variable);
+    const launch_request request{io,  function, adjusted ? *adjusted : settings, method,
                                  key, *connection->channel_, mode, connection->output_};
     launch_failure failed;
     connection->process_ = launch_child(request, failed);
@@ -161,8 +168,10 @@ void child_connection::on_frame(incoming_frame frame) {
     if (frame.header.kind == frame_kind::crash_signal && !frame.header.has_segment) {
       // The child's own word on its crash, kept for an exit status that gets lost.
       std::int32_t number = 0;
-      if (frame.payload.size() == sizeof number)
+      if (frame.payload.size() >= sizeof number) {
         std::memcpy(&number, frame.payload.data(), sizeof number);
+        report_.crash_trace = frame.payload.substr(sizeof number); // its stack, if recorded
+      }
       report_.reported_signal = number;
       return read_next();
     }
@@ -326,6 +335,7 @@ failure failure_of_ended_child(const std::string& function, pid_type pid,
   result.what = failure::kind::crashed;
   result.exit_code = report.how.exit_code;
   result.signal = report.how.signal;
+  result.trace = report.crash_trace;
   if (!result.exit_code && !result.signal && report.reported_signal > 0)
     result.signal = report.reported_signal;
   result.message = detail;

@@ -30,6 +30,7 @@ struct child_report {
   std::string out_of_memory;    ///< this process could not hold a frame: the child was killed
   std::uint64_t frame_size = 0; ///< the size of that frame
   int reported_signal = 0;      ///< the crash signal the child said it got (POSIX), or 0
+  std::string crash_trace;      ///< the stack where it crashed, encoded, if it sent one
 };
 
 /// What a connection tells its driver: always on the event loop's thread, never from

@@ -94,9 +94,11 @@ namespace {
 
 // Throws `e` with the call's captured output attached.
 template <class Error>
-[[noreturn]] void raise_with_output(Error e, const captured_output& output) {
-  if (!output.empty())
-    e.set_output(output);
+[[noreturn]] void raise_with_output(Error e, const failure& from) {
+  if (!from.output.empty())
+    e.set_output(from.output);
+  if (!from.trace.empty())
+    e.set_encoded_stack_trace(from.trace);
   throw e;
 }
 
@@ -105,27 +107,27 @@ template <class Error>
 void failure::raise() const {
   switch (what) {
   case kind::remote:
-    raise_with_output(remote_error(function, pid, type, message), output);
+    raise_with_output(remote_error(function, pid, type, message), *this);
   case kind::memory_limit:
-    raise_with_output(memory_limit_exceeded(function, pid, memory_limit), output);
+    raise_with_output(memory_limit_exceeded(function, pid, memory_limit), *this);
   case kind::crashed:
-    raise_with_output(child_crashed(function, pid, exit_code, signal, message), output);
+    raise_with_output(child_crashed(function, pid, exit_code, signal, message), *this);
   case kind::launch:
-    raise_with_output(launch_error(function, code, message), output);
+    raise_with_output(launch_error(function, code, message), *this);
   case kind::timeout:
-    raise_with_output(timeout_error(function, pid, timeout), output);
+    raise_with_output(timeout_error(function, pid, timeout), *this);
   case kind::not_registered:
-    raise_with_output(not_registered(message, function, pid), output);
+    raise_with_output(not_registered(message, function, pid), *this);
   case kind::protocol:
-    raise_with_output(protocol_error(message, function, pid), output);
+    raise_with_output(protocol_error(message, function, pid), *this);
   case kind::cancelled:
-    raise_with_output(cancelled(message, function, pid), output);
+    raise_with_output(cancelled(message, function, pid), *this);
   case kind::result_too_large:
-    raise_with_output(result_too_large(function, pid, size, message), output);
+    raise_with_output(result_too_large(function, pid, size, message), *this);
   case kind::none:
     break;
   }
-  raise_with_output(error("mpdecor: internal error: no failure to raise", function, pid), output);
+  raise_with_output(error("mpdecor: internal error: no failure to raise", function, pid), *this);
 }
 
 failure failure::cancellation(std::string function, std::string message) {

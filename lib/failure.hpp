@@ -47,6 +47,7 @@ struct failure {
   std::size_t memory_limit = 0;
   std::uint64_t size = 0; ///< result_too_large: the result's size
   captured_output output; ///< what the child wrote to its captured streams
+  std::string trace;      ///< remote, crashed: the child's stack trace, encoded (stack_trace.hpp)
 
   explicit operator bool() const noexcept { return what != kind::none; }
 

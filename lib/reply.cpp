@@ -2,6 +2,7 @@
 // mpdecor: encoding and decoding of replies, and serving a decoded call.
 #include "registry.hpp"
 #include "reply.hpp"
+#include "stack_trace.hpp"
 
 #include <boost/core/demangle.hpp>
 
@@ -32,6 +33,16 @@ std::string frame_of(frame_kind kind, const std::string& first, const std::strin
   if (second != nullptr)
     archive(*second);
   write_frame_header(frame.data(), kind, frame.size() - frame_header_size);
+  return frame;
+}
+
+// An exception's type and message, then its stack trace's bytes (stack_trace.hpp), which
+// run to the end of the frame.
+std::string exception_frame(const std::string& type, const std::string& message,
+                            const std::string& trace) {
+  std::string frame = frame_of(frame_kind::exception, type, &message);
+  frame += trace;
+  write_frame_header(frame.data(), frame_kind::exception, frame.size() - frame_header_size);
   return frame;
 }
 
@@ -68,10 +79,9 @@ std::string serve_call_named(const std::string& name, std::string_view payload,
   } catch (const std::exception& e) {
     const std::string type = boost::core::demangle(typeid(e).name());
     const std::string message = e.what();
-    return frame_of(frame_kind::exception, type, &message);
+    return exception_frame(type, message, encoded_throw_trace(&e));
   } catch (...) {
-    const std::string message;
-    return frame_of(frame_kind::exception, current_exception_type(), &message);
+    return exception_frame(current_exception_type(), {}, encoded_throw_trace(nullptr));
   }
   write_frame_header(frame.data(), frame_kind::value, frame.size() - frame_header_size,
                      side != nullptr && !side->empty());
@@ -96,6 +106,7 @@ failure decode_reply(frame_kind kind, std::string_view payload, const reply_cont
     return result;
   case frame_kind::exception:
     archive(result.type, result.message);
+    result.trace = std::string(payload.substr(payload.size() - archive.bytes_left()));
     result.what = failure::kind::remote;
     if (context.memory_limit != 0 && result.type == "std::bad_alloc") {
       result.what = failure::kind::memory_limit;

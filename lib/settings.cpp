@@ -2,11 +2,13 @@
 // mpdecor: the program-wide start method and Slurm settings, and reading them from the
 // environment, so that a program built once moves to a cluster by a variable.
 #include "launch.hpp"
+#include "stack_trace.hpp"
 #include "state.hpp"
 
 #include <mpdecor/errors.hpp>
 #include <mpdecor/options.hpp>
 
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <mutex>
@@ -45,7 +47,8 @@ void prepare_settings(options& settings, const std::string& function) {
       problem = "a NUL character, where the environment ends a string";
     else
       for (const char* own : {launch_key_variable, parent_pid_variable, memory_limit_variable,
-                              sharing_threshold_variable, output_marks_variable})
+                              sharing_threshold_variable, output_marks_variable,
+                              stack_traces_variable})
         if (name == own)
           problem = "a name mpdecor sets itself in every child";
     if (!problem.empty()) {
@@ -151,5 +154,13 @@ slurm_options default_slurm_options() {
   std::lock_guard lock(the.mutex);
   return the.slurm;
 }
+
+namespace {
+std::atomic<bool> record_stack_traces{true};
+} // namespace
+
+void set_stack_traces(bool record) { record_stack_traces.store(record); }
+
+bool stack_traces() { return record_stack_traces.load(); }
 
 } // namespace mpdecor

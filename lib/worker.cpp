@@ -6,6 +6,7 @@
 #include "output.hpp"
 #include "protocol.hpp"
 #include "reply.hpp"
+#include "stack_trace.hpp"
 #include "worker.hpp"
 
 #include <mpdecor/detail/wire.hpp>
@@ -73,6 +74,7 @@ void serve_worker(child_channel channel, const std::string& key) {
   case hello_result::damaged:
     stop(exit_bad_call_message, "could not read the hello: " + problem);
   }
+  start_recording_traces();
   report_crashes_to(channel.out);
   // Where the parent captures this worker's output, each result follows a mark of where
   // the task's output ends (lib/output.hpp).

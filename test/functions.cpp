@@ -443,6 +443,53 @@ int print_task(int i) {
   return i;
 }
 
+// Throws for any depth it is given (a condition the compiler cannot see through, so that
+// the callers below stay ordinary calls).
+[[gnu::noinline]] int stack_trace_thrower(int depth) {
+  if (depth >= 0)
+    throw std::runtime_error("thrown by stack_trace_thrower");
+  return depth;
+}
+
+[[gnu::noinline]] int descend_then_throw(int depth) {
+  if (depth <= 0)
+    return stack_trace_thrower(depth) + 1;
+  return descend_then_throw(depth - 1) + 1; // not a tail call: each level keeps its frame
+}
+
+// Not inlined into the registration's invoker: the tests look for its frame.
+[[gnu::noinline]] void throw_from_a_named_function(int depth) {
+  descend_then_throw(depth);
+  std::fflush(nullptr); // not a tail call: its frame stays
+}
+
+[[gnu::noinline]] void stack_trace_crasher() { std::abort(); }
+
+// Not inlined into the registration's invoker: the tests look for its frame.
+[[gnu::noinline]] void crash_in_a_named_function() {
+  stack_trace_crasher();
+  std::fflush(nullptr);
+}
+
+// Not inlined into the registration's invoker: the tests look for its frame.
+[[gnu::noinline]] int parse_number(std::string text) {
+  const int value = std::stoi(text);
+  std::fflush(nullptr);
+  return value;
+}
+
+[[gnu::noinline]] void first_thrower() { throw std::logic_error("caught inside"); }
+[[gnu::noinline]] void second_thrower() { throw std::runtime_error("left the function"); }
+
+// Not inlined into the registration's invoker: the tests look for its frame.
+[[gnu::noinline]] void throw_after_a_caught_throw() {
+  try {
+    first_thrower();
+  } catch (const std::logic_error&) {
+  }
+  second_thrower();
+}
+
 std::string standard_output_target() {
 #if defined(__linux__)
   std::error_code error;
@@ -518,3 +565,7 @@ MPDECOR_REGISTER(fixtures::print_then_sleep);
 MPDECOR_REGISTER(fixtures::print_bytes);
 MPDECOR_REGISTER(fixtures::print_task);
 MPDECOR_REGISTER(fixtures::standard_output_target);
+MPDECOR_REGISTER(fixtures::throw_from_a_named_function);
+MPDECOR_REGISTER(fixtures::crash_in_a_named_function);
+MPDECOR_REGISTER(fixtures::parse_number);
+MPDECOR_REGISTER(fixtures::throw_after_a_caught_throw);

@@ -200,6 +200,19 @@ std::size_t print_bytes(std::size_t count);
 /// Prints "task <i>" to standard output and "task <i> err" to standard error, sleeps a
 /// little after the first line so that a worker's next task overlaps, returns `i`.
 int print_task(int i);
+// --- stack traces (test/stack_trace_test.cpp) ---
+/// Throws std::runtime_error("thrown by stack_trace_thrower") from
+/// fixtures::stack_trace_thrower, called `depth` calls down.
+void throw_from_a_named_function(int depth);
+/// Aborts in fixtures::stack_trace_crasher.
+void crash_in_a_named_function();
+/// std::stoi(text) in fixtures::parse_number: std::invalid_argument, thrown by the C++
+/// runtime itself, for "abc".
+int parse_number(std::string text);
+/// Throws and catches one exception in fixtures::first_thrower, then throws another
+/// from fixtures::second_thrower, which leaves the function.
+void throw_after_a_caught_throw();
+
 /// What this process's standard output is: the target of /proc/self/fd/1 (Linux), or "".
 std::string standard_output_target();
 

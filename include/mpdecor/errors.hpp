@@ -47,11 +47,20 @@ public:
   const captured_output& output() const noexcept { return output_; }
   /// Attaches captured output to the error (mpdecor does, before throwing it).
   void set_output(captured_output output) { output_ = std::move(output); }
+  /// The child's stack, one frame per line from the innermost ("#0 function at
+  /// file:line"): where the function threw, for a `remote_error`, or where the child
+  /// crashed, for a `child_crashed` (a crash signal on Linux). Empty where none was
+  /// recorded: on other systems, for other errors, or with `set_stack_traces(false)`.
+  /// Frames are named when this is called, from this program's own copy of the code.
+  std::string stack_trace() const;
+  /// Attaches a child's stack trace as it came from the child (mpdecor does).
+  void set_encoded_stack_trace(std::string trace) { trace_ = std::move(trace); }
 
 private:
   std::string function_;
   pid_type pid_;
   captured_output output_;
+  std::string trace_;
 };
 
 /// The function threw in the child; its exception's type and message travel back.

@@ -157,6 +157,14 @@ void set_slurm_options(slurm_options settings);
 /// The program-wide Slurm settings.
 slurm_options default_slurm_options();
 
+/// Whether children record their stack traces for `error::stack_trace()` (on by default;
+/// Linux only). A child that records pays a stack walk at each throw (about a microsecond
+/// for a shallow stack; see docs/performance.md) and keeps its last few throws' return
+/// addresses. Applies to children started afterwards, pools' new workers included.
+void set_stack_traces(bool record);
+/// Whether children record their stack traces.
+bool stack_traces();
+
 /// What happens to children still running when the program exits normally.
 enum class at_exit_policy {
   wait, ///< wait for them, as Python waits for its non-daemon processes (the default)
