@@ -255,6 +255,8 @@ BOOST_AUTO_TEST_CASE(environment_variables_mpdecor_cannot_set_are_refused_at_the
   refused("MPDECOR_PARENT_PID", "1", "mpdecor sets itself");
   refused("MPDECOR_MEMORY_LIMIT", "1", "mpdecor sets itself");
   refused("MPDECOR_SHARED_MEMORY_THRESHOLD", "1", "mpdecor sets itself");
+  refused("MPDECOR_OUTPUT_MARKS", "1", "mpdecor sets itself");
+  refused("MPDECOR_STACK_TRACES", "0", "mpdecor sets itself");
   refused(std::string("A\0B", 3), "c", "NUL");
   refused("A", std::string("b\0c", 3), "NUL");
   // What is allowed still works, as before.
