@@ -15,16 +15,6 @@ using namespace fixtures;
 
 namespace {
 
-// The line of `trace` that starts with "#<index> ".
-std::string frame_line(const std::string& trace, int index) {
-  const std::string start = "#" + std::to_string(index) + " ";
-  const auto at = trace.rfind(start, 0) == 0 ? 0 : trace.find("\n" + start);
-  if (at == std::string::npos)
-    return {};
-  const auto begin = at == 0 ? 0 : at + 1;
-  return trace.substr(begin, trace.find('\n', begin) - begin);
-}
-
 template <class Error, class Call> std::string trace_of(Call&& call) {
   try {
     call();
@@ -35,12 +25,22 @@ template <class Error, class Call> std::string trace_of(Call&& call) {
   return {};
 }
 
+#if defined(__linux__)
+// The line of `trace` that starts with "#<index> ".
+std::string frame_line(const std::string& trace, int index) {
+  const std::string start = "#" + std::to_string(index) + " ";
+  const auto at = trace.rfind(start, 0) == 0 ? 0 : trace.find("\n" + start);
+  if (at == std::string::npos)
+    return {};
+  const auto begin = at == 0 ? 0 : at + 1;
+  return trace.substr(begin, trace.find('\n', begin) - begin);
+}
+
 // Restores the program-wide setting whatever a test does.
 struct traces_on {
   ~traces_on() { mpdecor::set_stack_traces(true); }
 };
 
-#if defined(__linux__)
 const mpdecor::start_method methods[] = {mpdecor::start_method::spawn,
                                          mpdecor::start_method::fork_server};
 #endif
