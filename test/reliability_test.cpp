@@ -3,6 +3,7 @@
 // a parent that dies takes its children with it; calls mpdecor did not make are refused.
 #include "functions.hpp"
 #include "helpers.hpp"
+#include "sanitized.hpp"
 
 #include <mpdecor/detail/wire.hpp>
 #include <mpdecor/mpdecor.hpp>
@@ -34,17 +35,7 @@ bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr bool sanitized = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-constexpr bool sanitized = true;
-#else
-constexpr bool sanitized = false;
-#endif
-#else
-constexpr bool sanitized = false;
-#endif
+using mpdecor_test::sanitized;
 
 #if !defined(_WIN32) // POSIX only; the Windows counterparts are in windows_test.cpp.
 // Starts the parent program, reads the pids it prints, sends it `signal`, and checks that

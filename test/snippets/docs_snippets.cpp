@@ -3,6 +3,8 @@
 // exactly as the documents show them (check_snippets keeps the two identical). main runs
 // every one that needs no Slurm cluster and checks what it computed; the cluster ones are
 // compiled here and run by the Slurm tests' own programs.
+#include "../sanitized.hpp"
+
 #include <mpdecor/async.hpp>
 #include <mpdecor/mpdecor.hpp>
 
@@ -59,17 +61,7 @@ MPDECOR_REGISTER(model_here);
 
 namespace {
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr bool sanitized = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-constexpr bool sanitized = true;
-#else
-constexpr bool sanitized = false;
-#endif
-#else
-constexpr bool sanitized = false;
-#endif
+using mpdecor_test::sanitized;
 
 int failures = 0;
 

@@ -3,6 +3,7 @@
 // before and after (resident memory, open descriptors, child processes) and fails if
 // anything leaked. Not a timed test: it checks counts, and prints times for context.
 // Usage: mpdecor_soak [SEQUENTIAL=10000] [CONCURRENT=1000] [MAX_RSS_GROWTH_KB=4096]
+#include "../sanitized.hpp"
 #include "../windows_handles.hpp"
 
 #include <mpdecor/mpdecor.hpp>
@@ -26,17 +27,7 @@ namespace {
 
 // A sanitizer runtime keeps growing bookkeeping of its own (shadow memory, histories), so
 // resident memory says nothing about mpdecor there; descriptors and children still do.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr bool check_memory = false;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-constexpr bool check_memory = false;
-#else
-constexpr bool check_memory = true;
-#endif
-#else
-constexpr bool check_memory = true;
-#endif
+constexpr bool check_memory = !mpdecor_test::sanitized;
 
 int add_one(int value) { return value + 1; }
 
