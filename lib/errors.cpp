@@ -92,9 +92,10 @@ namespace mpdecor::detail {
 
 namespace {
 
-// Throws `e` with the call's captured output attached.
+// Throws `e` with what the child left besides the error: its captured output and its
+// stack trace.
 template <class Error>
-[[noreturn]] void raise_with_output(Error e, const failure& from) {
+[[noreturn]] void raise_with_details(Error e, const failure& from) {
   if (!from.output.empty())
     e.set_output(from.output);
   if (!from.trace.empty())
@@ -107,27 +108,27 @@ template <class Error>
 void failure::raise() const {
   switch (what) {
   case kind::remote:
-    raise_with_output(remote_error(function, pid, type, message), *this);
+    raise_with_details(remote_error(function, pid, type, message), *this);
   case kind::memory_limit:
-    raise_with_output(memory_limit_exceeded(function, pid, memory_limit), *this);
+    raise_with_details(memory_limit_exceeded(function, pid, memory_limit), *this);
   case kind::crashed:
-    raise_with_output(child_crashed(function, pid, exit_code, signal, message), *this);
+    raise_with_details(child_crashed(function, pid, exit_code, signal, message), *this);
   case kind::launch:
-    raise_with_output(launch_error(function, code, message), *this);
+    raise_with_details(launch_error(function, code, message), *this);
   case kind::timeout:
-    raise_with_output(timeout_error(function, pid, timeout), *this);
+    raise_with_details(timeout_error(function, pid, timeout), *this);
   case kind::not_registered:
-    raise_with_output(not_registered(message, function, pid), *this);
+    raise_with_details(not_registered(message, function, pid), *this);
   case kind::protocol:
-    raise_with_output(protocol_error(message, function, pid), *this);
+    raise_with_details(protocol_error(message, function, pid), *this);
   case kind::cancelled:
-    raise_with_output(cancelled(message, function, pid), *this);
+    raise_with_details(cancelled(message, function, pid), *this);
   case kind::result_too_large:
-    raise_with_output(result_too_large(function, pid, size, message), *this);
+    raise_with_details(result_too_large(function, pid, size, message), *this);
   case kind::none:
     break;
   }
-  raise_with_output(error("mpdecor: internal error: no failure to raise", function, pid), *this);
+  raise_with_details(error("mpdecor: internal error: no failure to raise", function, pid), *this);
 }
 
 failure failure::cancellation(std::string function, std::string message) {

@@ -21,6 +21,7 @@
 #include <atomic>
 #include <dlfcn.h>
 #include <link.h>
+#include <map>
 #include <mutex>
 #if defined(MPDECOR_HAVE_LIBBACKTRACE)
 #include <backtrace.h>
@@ -205,26 +206,17 @@ std::vector<trace_frame> decode_trace(std::string_view bytes) {
 namespace {
 
 #if defined(MPDECOR_STACK_TRACES)
-// This process's load address of the module a child named, if it has loaded it too.
-bool own_bias(const std::string& name, std::uintptr_t& bias) {
-  struct search {
-    const std::string* name;
-    std::uintptr_t bias = 0;
-    bool found = false;
-  } wanted{&name};
+// This process's load address of each module it has loaded, by name ("" for the program).
+std::map<std::string, std::uintptr_t> own_modules() {
+  std::map<std::string, std::uintptr_t> loaded;
   ::dl_iterate_phdr(
       [](dl_phdr_info* info, std::size_t, void* data) {
-        auto* looking = static_cast<search*>(data);
-        const char* module = info->dlpi_name != nullptr ? info->dlpi_name : "";
-        if (*looking->name != module)
-          return 0;
-        looking->bias = info->dlpi_addr;
-        looking->found = true;
-        return 1;
+        auto& out = *static_cast<std::map<std::string, std::uintptr_t>*>(data);
+        out.emplace(info->dlpi_name != nullptr ? info->dlpi_name : "", info->dlpi_addr);
+        return 0;
       },
-      &wanted);
-  bias = wanted.bias;
-  return wanted.found;
+      &loaded);
+  return loaded;
 }
 
 #if defined(MPDECOR_HAVE_LIBBACKTRACE)
@@ -304,15 +296,18 @@ std::string describe_trace(const std::vector<trace_frame>& frames) {
   static std::mutex naming;
   std::lock_guard lock(naming);
 #endif
+#if defined(MPDECOR_STACK_TRACES)
+  const auto loaded = own_modules();
+#endif
   for (const trace_frame& frame : frames) {
     const std::string module = frame.module.empty() ? "the program" : frame.module;
     // Each function at the frame, innermost first: an inlined call is a frame of its own.
     std::vector<std::pair<std::string, std::string>> levels; // function, file:line
 #if defined(MPDECOR_STACK_TRACES)
-    std::uintptr_t bias = 0;
-    if (frame.module != "?" && own_bias(frame.module, bias)) {
+    const auto own = loaded.find(frame.module);
+    if (frame.module != "?" && own != loaded.end()) {
       // A return address: the call it returns from lies just before it.
-      const std::uintptr_t pc = bias + static_cast<std::uintptr_t>(frame.offset) - 1;
+      const std::uintptr_t pc = own->second + static_cast<std::uintptr_t>(frame.offset) - 1;
 #if defined(MPDECOR_HAVE_LIBBACKTRACE)
       for (const named_frame& level : name_with_libbacktrace(pc))
         levels.emplace_back(boost::core::demangle(level.function.c_str()),
