@@ -163,12 +163,13 @@ void pool_core::conclude(const std::shared_ptr<pool_worker>& w) {
     const auto task = w->in_flight.front();
     w->in_flight.pop_front();
     failure error = task_failure(*w, *task);
-    error.output = w->connection->take_output();
+    captured_output output = w->connection->take_output();
     if (task->initializer) {
+      error.output = std::move(output);
       break_pool(error);
     } else {
       ++completed;
-      finish_task(*task, error);
+      finish_task(*task, error, {}, std::move(output));
     }
     for (auto it = w->in_flight.rbegin(); it != w->in_flight.rend(); ++it)
       requeue(*it);

@@ -236,12 +236,15 @@ BOOST_AUTO_TEST_CASE(a_pool_task_gets_the_output_its_worker_wrote_while_running_
       } catch (const mpdecor::remote_error& e) {
         BOOST_TEST(lines(e.output().out) == "pool throw out\n");
       }
+      const auto crashed = workers.submit(print_then_abort)("pool crash");
       try {
-        workers.submit(print_then_abort)("pool crash").get();
+        crashed.get();
         BOOST_ERROR("print_then_abort returned");
       } catch (const mpdecor::child_crashed& e) {
         BOOST_TEST(lines(e.output().out) == "pool crash out\n");
       }
+      // The handle has it as well as the error.
+      BOOST_TEST(lines(crashed.output().out) == "pool crash out\n");
       // The replacement worker captures as well.
       const auto after = workers.submit(print_task)(9);
       BOOST_TEST(after.get() == 9);
