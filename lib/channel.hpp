@@ -54,11 +54,12 @@ void watch_parent(native_channel in) noexcept;
 /// server's child).
 void mark_dies_with_parent() noexcept;
 
-/// POSIX: from here on, a crash signal (SIGSEGV, SIGABRT, ...) that would end this child
-/// by its default action first sends its number to the parent on `out` (a crash_signal
-/// frame, unless a frame is being sent), so that the parent can tell the crash even when
-/// the exit status is lost to the program's own SIGCHLD handling. Windows: nothing (its
-/// exit statuses are never lost).
+/// From here on, a crash that ends this child first sends the parent a crash_signal frame
+/// on `out` (unless a frame is being sent), with the stack where it crashed when traces are
+/// recorded. POSIX: for a crash signal (SIGSEGV, SIGABRT, ...) that would end the child by
+/// its default action; its number also lets the parent tell the crash when the exit status
+/// is lost to the program's own SIGCHLD handling. Windows: for abort() and for an exception
+/// nothing handled (the exit status, never lost there, tells which).
 void report_crashes_to(native_channel out) noexcept;
 
 /// Reads up to `size` bytes; 0 means the other end closed. Throws std::system_error.

@@ -5,12 +5,18 @@
 #if defined(MPDECOR_WINDOWS)
 
 #include "channel.hpp"
+#include "protocol.hpp"
+#include "stack_trace.hpp"
+
+#include <boost/config.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <csignal>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <system_error>
 
 #include <windows.h>
@@ -51,7 +57,31 @@ std::system_error last_error(const char* what) {
   return std::system_error(static_cast<int>(::GetLastError()), std::system_category(), what);
 }
 
+// The crash report (report_crashes_to): where it goes, whether a frame is being sent (a
+// report then would land inside it), and room for the report, reserved before any crash.
+std::atomic<native_channel> crash_channel{};
+std::atomic<bool> crash_channel_set{false};
+std::atomic<bool> sending{false};
+char crash_frame[frame_header_size + sizeof(std::int32_t) + 4096];
+
+// Sends the parent a crash_signal frame: `number`, then the stack (of `context`, the
+// exception's, or else the caller's). One write of a few kilobytes, which the channel's
+// pipe takes whole while the parent reads. Not inlined: the trace skips its frame.
+BOOST_NOINLINE void report_crash(std::int32_t number, const void* context) noexcept {
+  if (!crash_channel_set.load() || sending.exchange(true))
+    return;
+  std::memcpy(crash_frame + frame_header_size, &number, sizeof number);
+  const std::size_t body = sizeof number + encode_crash_trace(
+      crash_frame + frame_header_size + sizeof number,
+      sizeof crash_frame - frame_header_size - sizeof number, context);
+  write_frame_header(crash_frame, frame_kind::crash_signal, body);
+  DWORD written = 0;
+  ::WriteFile(as_handle(crash_channel.load()), crash_frame,
+              static_cast<DWORD>(frame_header_size + body), &written, nullptr);
+}
+
 void end_on_abort(int) {
+  report_crash(SIGABRT, nullptr);
   // 0xC0000409 (STATUS_STACK_BUFFER_OVERRUN) is how Microsoft's C runtime ends a program
   // that calls abort() (through __fastfail); the parent reports it as a crash.
   ::TerminateProcess(::GetCurrentProcess(), 0xC0000409U);
@@ -70,6 +100,10 @@ LONG WINAPI end_on_crash(EXCEPTION_POINTERS* exception) {
     if (verdict != EXCEPTION_CONTINUE_SEARCH)
       return verdict;
   }
+  // A stack that overflowed has no room left to walk it on.
+  if (exception->ExceptionRecord->ExceptionCode != EXCEPTION_STACK_OVERFLOW)
+    report_crash(static_cast<std::int32_t>(exception->ExceptionRecord->ExceptionCode),
+                 exception->ContextRecord);
   ::TerminateProcess(::GetCurrentProcess(), exception->ExceptionRecord->ExceptionCode);
   return EXCEPTION_EXECUTE_HANDLER;
 }
@@ -83,7 +117,10 @@ void mark_dies_with_parent() noexcept {}
 
 bool end_tree_with_parent(long) noexcept { return false; }
 
-void report_crashes_to(native_channel) noexcept {}
+void report_crashes_to(native_channel out) noexcept {
+  crash_channel = out;
+  crash_channel_set = true;
+}
 
 void prepare_child_process(bool) noexcept {
   // No dialog for a crash or a missing drive: nobody is there to answer it.
@@ -152,6 +189,10 @@ std::string take_environment_variable(const char* name) {
 }
 
 void write_all(native_channel out, std::string_view data) {
+  sending = true;
+  struct sent_all {
+    ~sent_all() { sending = false; }
+  } done;
   while (!data.empty()) {
     DWORD sent = 0;
     const auto chunk = static_cast<DWORD>(std::min<std::size_t>(data.size(), 1U << 30));

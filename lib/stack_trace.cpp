@@ -14,8 +14,11 @@
 #include <string>
 #include <utility>
 
+#include <atomic>
+
 #if defined(__linux__) && defined(__GLIBC__)
 #define MPDECOR_STACK_TRACES 1
+#define MPDECOR_STACK_TRACES_LINUX 1
 #include <boost/stacktrace/safe_dump_to.hpp>
 
 #include <atomic>
@@ -26,6 +29,9 @@
 #if defined(MPDECOR_HAVE_LIBBACKTRACE)
 #include <backtrace.h>
 #endif
+#elif defined(_WIN32)
+#define MPDECOR_STACK_TRACES 1
+#include <windows.h>
 #endif
 
 namespace mpdecor::detail {
@@ -53,6 +59,10 @@ private:
 
 #if defined(MPDECOR_STACK_TRACES)
 
+std::atomic<bool> recording{false};
+
+#if defined(MPDECOR_STACK_TRACES_LINUX)
+
 // The modules loaded when the child started recording, kept in fixed storage so that a
 // crash handler can look addresses up without allocating or locking.
 struct loaded_module {
@@ -64,7 +74,6 @@ struct loaded_module {
 constexpr std::size_t max_modules = 256;
 loaded_module modules[max_modules];
 std::size_t module_count = 0;
-std::atomic<bool> recording{false};
 
 int add_module(dl_phdr_info* info, std::size_t, void*) {
   if (module_count == max_modules)
@@ -108,6 +117,25 @@ bool put_frame(trace_writer& out, const void* frame) noexcept {
          out.put(&offset, sizeof offset);
 }
 
+#else
+
+// One frame: the module's name and the offset in it, or "?" and the address itself.
+bool put_frame(trace_writer& out, const void* frame) noexcept {
+  const auto address = reinterpret_cast<std::uintptr_t>(frame);
+  char name[256];
+  std::uintptr_t base = 0;
+  if (!module_at(address, name, sizeof name, base)) {
+    std::strcpy(name, "?");
+    base = 0;
+  }
+  const std::uint64_t offset = address - base;
+  const auto length = static_cast<std::uint16_t>(std::strlen(name));
+  return out.put(&length, sizeof length) && out.put(name, length) &&
+         out.put(&offset, sizeof offset);
+}
+
+#endif
+
 std::size_t encode_frames(void* const* frames, std::size_t count, char* buffer,
                           std::size_t size) noexcept {
   trace_writer out(buffer, size);
@@ -134,8 +162,10 @@ void start_recording_traces() noexcept {
 #if defined(MPDECOR_STACK_TRACES)
   if (!wanted)
     return;
+#if defined(MPDECOR_STACK_TRACES_LINUX)
   module_count = 0;
   ::dl_iterate_phdr(add_module, nullptr);
+#endif
   recording.store(true);
   record_throws();
 #else
@@ -160,19 +190,29 @@ std::string encoded_throw_trace(const void* thrown) {
 #endif
 }
 
-std::size_t encode_crash_trace(char* buffer, std::size_t size) noexcept {
+std::size_t encode_crash_trace(char* buffer, std::size_t size, const void* context) noexcept {
 #if defined(MPDECOR_STACK_TRACES)
   if (!recording.load())
     return 0;
   void* frames[max_trace_frames + 1];
+  std::size_t count = 0;
+#if defined(MPDECOR_STACK_TRACES_LINUX)
+  (void)context;
   // Skips this function and the handler that called it: the first frame is the signal's
   // return into the code that crashed (glibc's trampoline), then that code.
-  std::size_t count = boost::stacktrace::safe_dump_to(2, frames, sizeof frames);
+  count = boost::stacktrace::safe_dump_to(2, frames, sizeof frames);
+#else
+  if (context != nullptr)
+    count = walk_stack(context, frames, max_trace_frames);
+  else // skips this function, the crash report and its caller, the handler
+    count = ::RtlCaptureStackBackTrace(3, max_trace_frames, frames, nullptr);
+#endif
   count = std::min(count, max_trace_frames);
   return encode_frames(frames, count, buffer, size);
 #else
   (void)buffer;
   (void)size;
+  (void)context;
   return 0;
 #endif
 }
@@ -205,7 +245,7 @@ std::vector<trace_frame> decode_trace(std::string_view bytes) {
 
 namespace {
 
-#if defined(MPDECOR_STACK_TRACES)
+#if defined(MPDECOR_STACK_TRACES_LINUX)
 // This process's load address of each module it has loaded, by name ("" for the program).
 std::map<std::string, std::uintptr_t> own_modules() {
   std::map<std::string, std::uintptr_t> loaded;
@@ -268,7 +308,11 @@ namespace {
 
 // Whether a named frame is mpdecor's own, where the child's call starts: the frames from
 // there outwards (the dispatch, main) are the same for every call and are left out.
-bool starts_the_call(const std::string& function) {
+bool starts_the_call(std::string function) {
+  // Names from a symbol table (Windows) say where a function is in no named namespace.
+  const std::string unnamed = "(anonymous namespace)::";
+  for (auto at = function.find(unnamed); at != std::string::npos; at = function.find(unnamed))
+    function.erase(at, unnamed.size());
   return function.rfind("mpdecor::detail::invoke<", 0) == 0 ||
          function.rfind("void mpdecor::detail::invoke<", 0) == 0 ||
          function == "serve_call_named" || function.rfind("mpdecor::detail::serve_call", 0) == 0;
@@ -291,19 +335,19 @@ bool is_plumbing(const std::string& function) {
 std::string describe_trace(const std::vector<trace_frame>& frames) {
   // Each line, with the function it names ("" when unnamed).
   std::vector<std::pair<std::string, std::string>> lines;
-#if defined(MPDECOR_STACK_TRACES) && defined(MPDECOR_HAVE_LIBBACKTRACE)
+#if defined(MPDECOR_STACK_TRACES_LINUX) && defined(MPDECOR_HAVE_LIBBACKTRACE)
   // libbacktrace's state is shared; its lookups are made one at a time.
   static std::mutex naming;
   std::lock_guard lock(naming);
 #endif
-#if defined(MPDECOR_STACK_TRACES)
+#if defined(MPDECOR_STACK_TRACES_LINUX)
   const auto loaded = own_modules();
 #endif
   for (const trace_frame& frame : frames) {
     const std::string module = frame.module.empty() ? "the program" : frame.module;
     // Each function at the frame, innermost first: an inlined call is a frame of its own.
     std::vector<std::pair<std::string, std::string>> levels; // function, file:line
-#if defined(MPDECOR_STACK_TRACES)
+#if defined(MPDECOR_STACK_TRACES_LINUX)
     const auto own = loaded.find(frame.module);
     if (frame.module != "?" && own != loaded.end()) {
       // A return address: the call it returns from lies just before it.
@@ -318,6 +362,15 @@ std::string describe_trace(const std::vector<trace_frame>& frames) {
       if (levels.empty() && ::dladdr(reinterpret_cast<void*>(pc), &info) != 0 &&
           info.dli_sname != nullptr)
         levels.emplace_back(boost::core::demangle(info.dli_sname), std::string());
+    }
+#elif defined(MPDECOR_STACK_TRACES)
+    std::string file;
+    if (frame.module != "?" && frame.offset > 0 && loaded_module(frame.module, file) != 0 &&
+        !file.empty()) {
+      // A return address: the call it returns from lies just before it.
+      const std::string name = function_at(file, frame.offset - 1);
+      if (!name.empty())
+        levels.emplace_back(boost::core::demangle(name.c_str()), std::string());
     }
 #endif
     if (levels.empty()) {

@@ -2,16 +2,22 @@
 // mpdecor: the child's stack where its function threw, or where it crashed, shown to the
 // parent (remote_error::stack_trace(), child_crashed::stack_trace()).
 //
-// Linux with glibc only. The child records raw return addresses (Boost.Stacktrace's
-// safe_dump_to, which also works inside a signal handler): at every throw, through its own
-// __cxa_throw that runs before the C++ runtime's (lib/throw_hook_linux.cpp), and in its
-// crash handler (lib/channel_posix.cpp). It sends each frame as its module (shared object,
-// or "" for the program itself) and the offset in it. The parent runs the same executable
-// and shared objects, so it finds each frame in its own copy and names it: with GCC's
-// libbacktrace where the build found it (function, file and line from the debug
-// information or the symbol table), with dladdr otherwise (exported names only). A frame
-// that cannot be named shows as module+offset. Nothing is named in the child: a crashed
-// child can safely do very little, and the parent does it once, when the error is thrown.
+// Linux with glibc, and Windows. The child records raw return addresses: at every throw,
+// and in its crash handler. Linux: Boost.Stacktrace's safe_dump_to (which also works
+// inside a signal handler), in the program's own __cxa_throw that runs before the C++
+// runtime's (lib/throw_hook_linux.cpp) and in the crash signal handler
+// (lib/channel_posix.cpp). Windows: a vectored exception handler sees every C++ throw
+// (GCC's runtime raises each one as an SEH exception) and records the stack there; a crash
+// is walked from the context of its exception, or from abort()'s signal handler
+// (lib/stack_trace_windows.cpp, lib/channel_windows.cpp). The child sends each frame as its
+// module (shared object or DLL, or "" for the program itself) and the offset in it. The
+// parent runs the same executable and shared objects, so it finds each frame in its own
+// copy and names it. Linux: with GCC's libbacktrace where the build found it (function,
+// file and line from the debug information or the symbol table), with dladdr otherwise
+// (exported names only). Windows: from the COFF symbol table of the module's file (function
+// names only). A frame that cannot be named shows as module+offset. Nothing is named in the
+// child: a crashed child can safely do very little, and the parent does it once, when the
+// error is thrown.
 #ifndef MPDECOR_LIB_STACK_TRACE_HPP
 #define MPDECOR_LIB_STACK_TRACE_HPP
 
@@ -44,9 +50,13 @@ void start_recording_traces() noexcept;
 /// throw. Empty when nothing was recorded.
 std::string encoded_throw_trace(const void* thrown);
 
-/// Child, in a crash handler: encodes the current stack into `buffer`, without allocating
-/// or locking; returns the bytes written (0 when no trace is recorded).
-std::size_t encode_crash_trace(char* buffer, std::size_t size) noexcept;
+/// Child, in a crash handler: encodes the stack into `buffer`, without allocating; returns
+/// the bytes written (0 when no trace is recorded). The stack is the current one, less this
+/// function and the crash handler that called it (on Windows, the handler's report
+/// function and the handler); on Windows `context` may instead be the CONTEXT of the
+/// exception that crashed, whose stack is walked from the instruction that faulted.
+std::size_t encode_crash_trace(char* buffer, std::size_t size,
+                               const void* context = nullptr) noexcept;
 
 /// Decodes what the two functions above encode: a 16-bit count, then per frame a 16-bit
 /// length, the module's path and a 64-bit offset. Stops quietly at anything malformed: a
@@ -56,13 +66,29 @@ std::vector<trace_frame> decode_trace(std::string_view bytes);
 /// Parent: one line per frame, "#0 function at file:line" as far as it can be found.
 std::string describe_trace(const std::vector<trace_frame>& frames);
 
-// --- lib/throw_hook_linux.cpp ----------------------------------------------------------
+// --- per platform: lib/throw_hook_linux.cpp, lib/stack_trace_windows.cpp --------------
 
 /// Turns the recording of throws on (a child that records traces).
 void record_throws() noexcept;
 /// The return addresses recorded at the latest throw of `thrown` on this thread (or its
 /// latest throw): at most `capacity` written to `frames`; returns how many.
 std::size_t recorded_throw(const void* thrown, void** frames, std::size_t capacity) noexcept;
+
+#if defined(_WIN32)
+/// The return addresses of the stack of `context` (a CONTEXT), the faulting instruction
+/// first: at most `capacity`; returns how many. Without allocating.
+std::size_t walk_stack(const void* context, void** frames, std::size_t capacity) noexcept;
+/// The module holding `address`: its file's path written to `name` ("" for the program),
+/// and its load address. False for an address in no module.
+bool module_at(std::uintptr_t address, char* name, std::size_t size,
+               std::uintptr_t& base) noexcept;
+/// The load address of the module of this process loaded from `path` ("" for the
+/// program), or 0; and the file it was loaded from, in `file`.
+std::uintptr_t loaded_module(const std::string& path, std::string& file);
+/// The name of the function at `rva` (an address relative to the module's load address)
+/// in the COFF symbol table of the PE file `file`, mangled as it is there; "" if none.
+std::string function_at(const std::string& file, std::uint64_t rva);
+#endif
 
 } // namespace mpdecor::detail
 

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <csignal>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -471,6 +472,19 @@ int print_task(int i) {
   std::fflush(nullptr);
 }
 
+// A write through a null pointer that the compiler cannot see as one (it would make it a
+// trap instruction instead): SIGSEGV, or an access violation on Windows.
+volatile std::uintptr_t no_address = 0;
+[[gnu::noinline]] void stack_trace_faulter() {
+  *reinterpret_cast<volatile int*>(no_address) = 1;
+}
+
+// Not inlined into the registration's invoker: the tests look for its frame.
+[[gnu::noinline]] void fault_in_a_named_function() {
+  stack_trace_faulter();
+  std::fflush(nullptr);
+}
+
 // Not inlined into the registration's invoker: the tests look for its frame.
 [[gnu::noinline]] int parse_number(std::string text) {
   const int value = std::stoi(text);
@@ -567,5 +581,6 @@ MPDECOR_REGISTER(fixtures::print_task);
 MPDECOR_REGISTER(fixtures::standard_output_target);
 MPDECOR_REGISTER(fixtures::throw_from_a_named_function);
 MPDECOR_REGISTER(fixtures::crash_in_a_named_function);
+MPDECOR_REGISTER(fixtures::fault_in_a_named_function);
 MPDECOR_REGISTER(fixtures::parse_number);
 MPDECOR_REGISTER(fixtures::throw_after_a_caught_throw);

@@ -206,6 +206,8 @@ int print_task(int i);
 void throw_from_a_named_function(int depth);
 /// Aborts in fixtures::stack_trace_crasher.
 void crash_in_a_named_function();
+/// Writes through a null pointer in fixtures::stack_trace_faulter.
+void fault_in_a_named_function();
 /// std::stoi(text) in fixtures::parse_number: std::invalid_argument, thrown by the C++
 /// runtime itself, for "abc".
 int parse_number(std::string text);

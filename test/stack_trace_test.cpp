@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: BSL-1.0
 // The child's stack trace in remote_error and child_crashed (error::stack_trace()): where
 // the function threw, or where the child crashed, named by the parent; for fresh children,
-// fork-server children and pool workers. Linux with glibc records traces; elsewhere the
-// trace is empty.
+// fork-server children and pool workers. Linux with glibc and Windows record traces;
+// elsewhere the trace is empty.
 #include "functions.hpp"
 
 #include <mpdecor/mpdecor.hpp>
@@ -25,7 +25,11 @@ template <class Error, class Call> std::string trace_of(Call&& call) {
   return {};
 }
 
-#if defined(__linux__)
+#if defined(__linux__) || defined(_WIN32)
+#define MPDECOR_TEST_TRACES 1
+#endif
+
+#if defined(MPDECOR_TEST_TRACES)
 // The line of `trace` that starts with "#<index> ".
 std::string frame_line(const std::string& trace, int index) {
   const std::string start = "#" + std::to_string(index) + " ";
@@ -41,15 +45,19 @@ struct traces_on {
   ~traces_on() { mpdecor::set_stack_traces(true); }
 };
 
+#if defined(_WIN32)
+const mpdecor::start_method methods[] = {mpdecor::start_method::spawn};
+#else
 const mpdecor::start_method methods[] = {mpdecor::start_method::spawn,
                                          mpdecor::start_method::fork_server};
+#endif
 #endif
 
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(stack_traces)
 
-#if defined(__linux__)
+#if defined(MPDECOR_TEST_TRACES)
 
 BOOST_AUTO_TEST_CASE(a_remote_error_shows_where_the_function_threw) {
   BOOST_TEST(mpdecor::stack_traces());
@@ -89,6 +97,21 @@ BOOST_AUTO_TEST_CASE(a_crash_shows_where_the_child_crashed) {
       });
       BOOST_TEST(trace.find("fixtures::stack_trace_crasher") != std::string::npos, trace);
       BOOST_TEST(trace.find("fixtures::crash_in_a_named_function") != std::string::npos, trace);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_fault_shows_the_function_that_faulted) {
+  // A write through a null pointer: SIGSEGV, or on Windows an access violation, whose
+  // stack is walked from the faulting instruction.
+  for (const auto method : methods) {
+    BOOST_TEST_CONTEXT("method " << static_cast<int>(method)) {
+      const std::string trace = trace_of<mpdecor::child_crashed>([&] {
+        mpdecor::proc_wait(fault_in_a_named_function).start_method(method)();
+      });
+      BOOST_TEST(trace.find("fixtures::stack_trace_faulter") != std::string::npos, trace);
+      BOOST_TEST(trace.find("fixtures::fault_in_a_named_function") != std::string::npos,
+                 trace);
     }
   }
 }
