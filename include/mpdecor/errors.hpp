@@ -48,9 +48,11 @@ public:
   /// Attaches captured output to the error (mpdecor does, before throwing it).
   void set_output(captured_output output) { output_ = std::move(output); }
   /// The child's stack, one frame per line from the innermost ("#0 function at
-  /// file:line"): where the function threw, for a `remote_error`, or where the child
-  /// crashed, for a `child_crashed` (a crash signal on Linux). Empty where none was
-  /// recorded: on other systems, for other errors, or with `set_stack_traces(false)`.
+  /// file:line", or "#0 function in module" where no line is known): where the function
+  /// threw, for a `remote_error`, or where the child crashed, for a `child_crashed` (a
+  /// crash signal on Linux; abort() or an unhandled exception on Windows). Empty where
+  /// none was recorded: on other systems, for other errors, or with
+  /// `set_stack_traces(false)`.
   /// Frames are named when this is called, from this program's own copy of the code.
   std::string stack_trace() const;
   /// Attaches a child's stack trace as it came from the child (mpdecor does).
