@@ -62,6 +62,15 @@ void mark_dies_with_parent() noexcept;
 /// nothing handled (the exit status, never lost there, tells which).
 void report_crashes_to(native_channel out) noexcept;
 
+/// A worker's replies held back to go with the rest of their chunk (a whole reply_batch
+/// frame, `size` bytes at `data`; nullptr when none are held). A crash report sends them
+/// first, so that the tasks that finished before the crash keep their results, and only
+/// the one that crashed fails. The memory must stay as it is until the next call.
+void hold_replies(const char* data, std::size_t size) noexcept;
+/// Sends the replies held (hold_replies), if any, and forgets them; never throws. For a
+/// worker that exits in the middle of a chunk (a function that calls std::exit).
+void send_held_replies() noexcept;
+
 /// Reads up to `size` bytes; 0 means the other end closed. Throws std::system_error.
 std::size_t read_some(native_channel in, char* data, std::size_t size);
 

@@ -202,10 +202,40 @@ namespace {
 std::atomic<int> crash_channel{-1};
 std::atomic<bool> sending{false};
 char crash_frame[frame_header_size + sizeof(std::int32_t) + 4096];
+// A worker's replies held back (hold_replies): a whole frame.
+std::atomic<const char*> held_data{nullptr};
+std::atomic<std::size_t> held_size{0};
+
+// Sends all of `data`, blocking: usable in a signal handler (send and write are
+// async-signal-safe). False when the channel is gone.
+bool send_raw(int out, const char* data, std::size_t size) noexcept {
+  while (size > 0) {
+    auto sent = ::send(out, data, size, MSG_NOSIGNAL);
+    if (sent < 0 && errno == ENOTSOCK)
+      sent = ::write(out, data, size);
+    if (sent < 0 && errno == EINTR)
+      continue;
+    if (sent <= 0)
+      return false;
+    data += sent;
+    size -= static_cast<std::size_t>(sent);
+  }
+  return true;
+}
+
+void send_held(int out) noexcept {
+  const char* data = held_data.exchange(nullptr);
+  if (data != nullptr && out >= 0)
+    send_raw(out, data, held_size.load());
+}
 
 extern "C" void report_crash(int number) {
   const int out = crash_channel.load();
   if (out >= 0 && !sending.load()) {
+    // The replies of the chunk's tasks that finished first, then the crash.
+    const int saved = errno;
+    send_held(out);
+    errno = saved;
     // The signal's number, then the stack where it came (nothing when not recorded).
     const std::int32_t value = number;
     std::memcpy(crash_frame + frame_header_size, &value, sizeof value);
@@ -248,6 +278,17 @@ void report_crashes_to(native_channel out) noexcept {
     action.sa_flags = SA_RESETHAND | SA_ONSTACK;
     ::sigaction(number, &action, nullptr);
   }
+}
+
+void hold_replies(const char* data, std::size_t size) noexcept {
+  held_data.store(nullptr);
+  held_size.store(size);
+  held_data.store(data);
+}
+
+void send_held_replies() noexcept {
+  if (!sending.load())
+    send_held(crash_channel.load());
 }
 
 void write_all(native_channel out, std::string_view data) {

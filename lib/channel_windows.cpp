@@ -63,6 +63,22 @@ std::atomic<native_channel> crash_channel{};
 std::atomic<bool> crash_channel_set{false};
 std::atomic<bool> sending{false};
 char crash_frame[frame_header_size + sizeof(std::int32_t) + 4096];
+// A worker's replies held back (hold_replies): a whole frame.
+std::atomic<const char*> held_data{nullptr};
+std::atomic<std::size_t> held_size{0};
+
+void send_held() noexcept {
+  const char* data = held_data.exchange(nullptr);
+  std::size_t size = held_size.load();
+  while (data != nullptr && size > 0) {
+    DWORD written = 0;
+    const auto chunk = static_cast<DWORD>(std::min<std::size_t>(size, 1U << 30));
+    if (!::WriteFile(as_handle(crash_channel.load()), data, chunk, &written, nullptr))
+      return;
+    data += written;
+    size -= written;
+  }
+}
 
 // Sends the parent a crash_signal frame: `number`, then the stack (of `context`, the
 // exception's, or else the caller's). One write of a few kilobytes, which the channel's
@@ -70,6 +86,8 @@ char crash_frame[frame_header_size + sizeof(std::int32_t) + 4096];
 BOOST_NOINLINE void report_crash(std::int32_t number, const void* context) noexcept {
   if (!crash_channel_set.load() || sending.exchange(true))
     return;
+  // The replies of the chunk's tasks that finished first, then the crash.
+  send_held();
   std::memcpy(crash_frame + frame_header_size, &number, sizeof number);
   const std::size_t body = sizeof number + encode_crash_trace(
       crash_frame + frame_header_size + sizeof number,
@@ -186,6 +204,17 @@ std::string take_environment_variable(const char* name) {
   ::_putenv(removal.c_str());
   ::SetEnvironmentVariableA(name, nullptr);
   return result;
+}
+
+void hold_replies(const char* data, std::size_t size) noexcept {
+  held_data.store(nullptr);
+  held_size.store(size);
+  held_data.store(data);
+}
+
+void send_held_replies() noexcept {
+  if (crash_channel_set.load() && !sending.load())
+    send_held();
 }
 
 void write_all(native_channel out, std::string_view data) {

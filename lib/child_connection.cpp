@@ -175,16 +175,33 @@ void child_connection::on_frame(incoming_frame frame) {
       report_.reported_signal = number;
       return read_next();
     }
-    if (frame.header.kind == frame_kind::output_mark && !frame.header.has_segment) {
-      output_mark mark;
-      if (frame.payload.size() == sizeof mark.out + sizeof mark.err) {
-        std::memcpy(&mark.out, frame.payload.data(), sizeof mark.out);
-        std::memcpy(&mark.err, frame.payload.data() + sizeof mark.out, sizeof mark.err);
-        mark_ = mark;
+    if (frame.header.kind == frame_kind::reply_batch && !frame.header.has_segment) {
+      // A chunk's replies: each frame in it is taken as if it had come alone.
+      std::string_view rest = frame.payload;
+      while (!rest.empty()) {
+        incoming_frame part;
+        part.how = incoming_frame::end::complete;
+        try {
+          if (rest.size() < frame_header_size)
+            throw decode_failure("a batch of replies ends inside a frame header");
+          part.header = read_frame_header(rest.data());
+          if (part.header.has_segment || part.header.kind == frame_kind::reply_batch ||
+              part.header.length > rest.size() - frame_header_size)
+            throw decode_failure("a batch of replies holds a frame that cannot be in one");
+        } catch (const decode_failure& e) {
+          report_.read_problem = e.what();
+          report_.damaged = true;
+          kill();
+          return finish_read();
+        }
+        part.payload.assign(rest.substr(frame_header_size, part.header.length));
+        rest.remove_prefix(frame_header_size + part.header.length);
+        if (!take(std::move(part)))
+          return finish_read();
       }
       return read_next();
     }
-    if (events_.frame(std::move(frame)) && !read_done_)
+    if (take(std::move(frame)))
       return read_next();
     break;
   case incoming_frame::end::closed: // the exit status tells why
@@ -203,6 +220,21 @@ void child_connection::on_frame(incoming_frame frame) {
     break;
   }
   finish_read();
+}
+
+bool child_connection::take(incoming_frame frame) {
+  if (abandoned_ || read_done_)
+    return false;
+  if (frame.header.kind == frame_kind::output_mark && !frame.header.has_segment) {
+    output_mark mark;
+    if (frame.payload.size() == sizeof mark.out + sizeof mark.err) {
+      std::memcpy(&mark.out, frame.payload.data(), sizeof mark.out);
+      std::memcpy(&mark.err, frame.payload.data() + sizeof mark.out, sizeof mark.err);
+      mark_ = mark;
+    }
+    return true;
+  }
+  return events_.frame(std::move(frame)) && !read_done_;
 }
 
 void child_connection::reject(std::string problem) noexcept {

@@ -109,6 +109,9 @@ private:
   void on_started(std::error_code error, std::string what);
   void read_next();
   void on_frame(incoming_frame frame);
+  // One frame, alone or out of a batch: an output mark is kept, anything else goes to the
+  // events. False when no more is to be read.
+  bool take(incoming_frame frame);
   void on_exit(exit_status how);
   void stop_reading_when_drained(std::chrono::steady_clock::time_point give_up);
   void write_next();

@@ -43,24 +43,47 @@ std::shared_ptr<pool_core> start_pool(std::size_t workers, std::size_t max_tasks
 }
 
 std::shared_ptr<task_state> submit(pool_core& pool, pool_request request) {
+  std::vector<pool_request> one;
+  one.push_back(std::move(request));
+  return submit_all(pool, std::move(one)).front();
+}
+
+std::vector<std::shared_ptr<task_state>> submit_all(pool_core& pool,
+                                                     std::vector<pool_request> requests) {
+  std::vector<std::shared_ptr<task_state>> states;
+  if (requests.empty())
+    return states;
   // Checked before taking the lock: a fork may have copied it locked.
   if (pool.loop.forked())
-    throw usage_error(forked_message("a task '" + request.function + "' was submitted to a pool"));
-  auto task = std::make_shared<pool_task>(std::move(request), pool.weak_from_this());
+    throw usage_error(forked_message("a task '" + requests.front().function +
+                                     "' was submitted to a pool"));
+  std::vector<std::shared_ptr<pool_task>> tasks;
+  tasks.reserve(requests.size());
+  for (auto& request : requests)
+    tasks.push_back(std::make_shared<pool_task>(std::move(request), pool.weak_from_this()));
   std::lock_guard lock(pool.mutex);
   if (pool.stopping)
     throw usage_error("mpdecor: the pool is shut down; it takes no more tasks ('" +
-                      task->function + "')");
-  if (pool.broken) {
-    finish_task(*task, pool.broken);
-    return task;
+                      tasks.front()->function + "')");
+  states.reserve(tasks.size());
+  for (auto& task : tasks) {
+    if (pool.broken)
+      finish_task(*task, pool.broken);
+    else
+      pool.queue.push_back(task);
+    states.push_back(std::move(task));
   }
-  pool.queue.push_back(task);
-  pool.loop.post([&pool] {
-    std::lock_guard on_loop(pool.mutex);
-    pool.dispatch();
-  });
-  return task;
+  // One dispatch on the pool's thread takes every task queued by then: a map's many
+  // submissions wake that thread once, not once each.
+  if (!pool.broken && !pool.dispatch_posted) {
+    pool.dispatch_posted = true;
+    pool.loop.post([&pool] {
+      std::lock_guard on_loop(pool.mutex);
+      pool.dispatch_posted = false;
+      pool.dispatch();
+    });
+  }
+  return states;
 }
 
 void shutdown(pool_core& pool, bool cancel_queued) {

@@ -25,6 +25,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace mpdecor::detail {
 
@@ -97,6 +98,7 @@ struct pool_core : std::enable_shared_from_this<pool_core> {
   failure broken; // why every task fails: an initializer or a launch failed
   bool stopping = false;
   bool stopped = false;
+  bool dispatch_posted = false; // a dispatch is posted to the pool's thread, not yet run
   std::size_t completed = 0;
 
   /// Starts the workers.
@@ -106,6 +108,8 @@ struct pool_core : std::enable_shared_from_this<pool_core> {
   void launch_worker();
   void on_started(const std::shared_ptr<pool_worker>& w);
   void hand(const std::shared_ptr<pool_worker>& w, const std::shared_ptr<pool_task>& task);
+  void hand_chunk(const std::shared_ptr<pool_worker>& w,
+                  const std::vector<std::shared_ptr<pool_task>>& tasks);
   void start_timer(const std::shared_ptr<pool_worker>& w);
   bool on_reply(const std::shared_ptr<pool_worker>& w, incoming_frame frame);
   void retire(const std::shared_ptr<pool_worker>& w);

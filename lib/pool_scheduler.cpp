@@ -80,6 +80,35 @@ void pool_core::hand(const std::shared_ptr<pool_worker>& w, const std::shared_pt
     start_timer(w);
 }
 
+void pool_core::hand_chunk(const std::shared_ptr<pool_worker>& w,
+                           const std::vector<std::shared_ptr<pool_task>>& tasks) {
+  // A chunk goes as one message, and its replies come back as one, unless a task has a
+  // timeout: its time starts when the reply before it comes, so its replies must not wait.
+  const bool together =
+      tasks.size() > 1 && !worker_options.timeout &&
+      std::none_of(tasks.begin(), tasks.end(),
+                   [](const std::shared_ptr<pool_task>& task) { return task->timeout.has_value(); });
+  if (!together) {
+    for (const auto& task : tasks)
+      hand(w, task);
+    return;
+  }
+  std::size_t bytes = frame_header_size;
+  for (const auto& task : tasks)
+    bytes += task->frame->size();
+  auto frame = std::make_shared<std::string>();
+  frame->reserve(bytes);
+  frame->resize(frame_header_size);
+  for (const auto& task : tasks) {
+    task->start(w->pid);
+    ++w->handed;
+    w->in_flight.push_back(task);
+    frame->append(*task->frame);
+  }
+  write_frame_header(frame->data(), frame_kind::call_batch, bytes - frame_header_size);
+  w->connection->send(std::move(frame));
+}
+
 // The timeout of the task a worker is running starts when it reaches the front.
 void pool_core::start_timer(const std::shared_ptr<pool_worker>& w) {
   if (w->in_flight.empty())
@@ -233,12 +262,13 @@ void pool_core::dispatch() {
     if (max_tasks_per_worker != 0 && w->handed >= max_tasks_per_worker)
       continue;
     const std::size_t chunk = queue.front()->chunk;
+    std::vector<std::shared_ptr<pool_task>> taken;
     do {
-      auto task = queue.front();
+      taken.push_back(queue.front());
       queue.pop_front();
-      hand(w, task);
-    } while (!queue.empty() && w->in_flight.size() < chunk && queue.front()->chunk == chunk &&
-             (max_tasks_per_worker == 0 || w->handed < max_tasks_per_worker));
+    } while (!queue.empty() && taken.size() < chunk && queue.front()->chunk == chunk &&
+             (max_tasks_per_worker == 0 || w->handed + taken.size() < max_tasks_per_worker));
+    hand_chunk(w, taken);
   }
   if (stopping && queue.empty())
     for (auto& w : std::list<std::shared_ptr<pool_worker>>(workers)) // retire may remove one

@@ -49,17 +49,20 @@ bool read_child_start(const std::vector<std::string>& arguments, child_start& st
   return start.key.size() == launch_key_size * 2;
 }
 
-read_status read_frame(native_channel in, frame_kind expected, std::string& payload,
-                      bool trusted, int* descriptor) {
+namespace {
+
+read_status read_either(native_channel in, frame_kind expected, frame_kind alternative,
+                        frame_kind& kind, std::string& payload, bool trusted, int* descriptor) {
   std::string header;
   const read_status got = read_exact(in, header, frame_header_size);
   if (got != read_status::complete)
     return got;
   const frame_header fixed = read_frame_header(header.data());
-  if (fixed.kind != expected)
+  if (fixed.kind != expected && fixed.kind != alternative)
     throw decode_failure("unexpected message (kind " +
                          std::to_string(static_cast<int>(fixed.kind)) + ", expected " +
                          std::to_string(static_cast<int>(expected)) + ")");
+  kind = fixed.kind;
   if (fixed.has_segment) {
     if (descriptor == nullptr)
       throw decode_failure("unexpected descriptor with a message");
@@ -70,6 +73,19 @@ read_status read_frame(native_channel in, frame_kind expected, std::string& payl
   // A frame that ends early is truncated whatever its payload's own first read saw.
   return read_exact(in, payload, fixed.length) == read_status::complete ? read_status::complete
                                                                        : read_status::truncated;
+}
+
+} // namespace
+
+read_status read_frame(native_channel in, frame_kind expected, std::string& payload,
+                      bool trusted, int* descriptor) {
+  frame_kind kind{};
+  return read_either(in, expected, expected, kind, payload, trusted, descriptor);
+}
+
+read_status read_frame_of(native_channel in, frame_kind expected, frame_kind alternative,
+                          frame_kind& kind, std::string& payload, bool trusted) {
+  return read_either(in, expected, alternative, kind, payload, trusted, nullptr);
 }
 
 void write_frame(native_channel out, std::string_view frame, int descriptor) {

@@ -126,6 +126,8 @@ failure decode_reply(frame_kind kind, std::string_view payload, const reply_cont
   case frame_kind::call:
   case frame_kind::crash_signal: // taken by the connection, never a reply
   case frame_kind::output_mark:
+  case frame_kind::reply_batch: // split by the connection; a batch never holds another
+  case frame_kind::call_batch:
   case frame_kind::hello:
   case frame_kind::control:
     break;

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: BSL-1.0
 // mpdecor: a pool's worker. After the hello frame, every call frame on the channel is
 // served like a one-call child serves its only one (serve_call), and its reply goes back
-// on the same channel; the parent closing the channel is the signal to exit.
+// on the same channel; the parent closing the channel is the signal to exit. A chunk of
+// calls comes as one call_batch frame, and their replies go back together in one
+// reply_batch frame: one message each way per chunk instead of one per task.
 #include "channel.hpp"
 #include "output.hpp"
 #include "protocol.hpp"
@@ -21,25 +23,123 @@
 namespace mpdecor::detail {
 namespace {
 
-// Flushes this worker's output and tells the parent where the task's output ends.
-void send_output_mark(native_channel out) {
-  const output_mark mark = current_output_mark();
-  std::string frame(frame_header_size + sizeof mark.out + sizeof mark.err, '\0');
-  write_frame_header(frame.data(), frame_kind::output_mark, sizeof mark.out + sizeof mark.err);
-  std::memcpy(frame.data() + frame_header_size, &mark.out, sizeof mark.out);
-  std::memcpy(frame.data() + frame_header_size + sizeof mark.out, &mark.err, sizeof mark.err);
-  write_frame(out, frame);
-}
-
 [[noreturn]] void stop(int code, const std::string& message) {
   std::fprintf(stderr, "mpdecor worker: %s\n", message.c_str());
   std::exit(code);
 }
 
-// Reads the next call into `payload`; false when the parent closed the channel between
-// calls, its signal to exit.
-bool read_call(native_channel in, std::string& payload) {
-  switch (read_frame(in, frame_kind::call, payload, /*trusted=*/true)) {
+// Flushes this worker's output; the frame that tells the parent where the task's output
+// ends.
+std::string output_mark_frame() {
+  const output_mark mark = current_output_mark();
+  std::string frame(frame_header_size + sizeof mark.out + sizeof mark.err, '\0');
+  write_frame_header(frame.data(), frame_kind::output_mark, sizeof mark.out + sizeof mark.err);
+  std::memcpy(frame.data() + frame_header_size, &mark.out, sizeof mark.out);
+  std::memcpy(frame.data() + frame_header_size + sizeof mark.out, &mark.err, sizeof mark.err);
+  return frame;
+}
+
+// A reply this large goes alone, not copied into a batch.
+constexpr std::size_t batched_reply_limit = 64 * 1024;
+// A batch this large is sent without waiting for the rest of its chunk.
+constexpr std::size_t batch_limit = 256 * 1024;
+
+// The replies of a chunk's tasks, held back to go as one reply_batch frame. Whatever is
+// held is always a whole frame, which a crash report sends before the crash
+// (hold_replies), so that a crash fails only the task that crashed.
+class reply_batch {
+public:
+  explicit reply_batch(native_channel out) : out_(out), frame_(frame_header_size, '\0') {}
+  reply_batch(const reply_batch&) = delete;
+  reply_batch& operator=(const reply_batch&) = delete;
+  ~reply_batch() { hold_replies(nullptr, 0); }
+
+  void add(std::string_view reply) {
+    hold_replies(nullptr, 0); // appending may move the bytes
+    frame_.append(reply);
+    write_frame_header(frame_.data(), frame_kind::reply_batch, frame_.size() - frame_header_size);
+    hold_replies(frame_.data(), frame_.size());
+  }
+
+  std::size_t size() const noexcept { return frame_.size(); }
+
+  void send() {
+    if (frame_.size() == frame_header_size)
+      return;
+    hold_replies(nullptr, 0);
+    write_frame(out_, frame_);
+    frame_.resize(frame_header_size);
+  }
+
+private:
+  native_channel out_;
+  std::string frame_;
+};
+
+// Runs one call; its reply (after an output mark, where the parent wants them) goes out
+// at once, or into `batch` when the call came in a chunk.
+void serve_one(std::string_view payload, native_channel out, bool marks, reply_batch* batch) {
+  // A worker serves whichever registered function each frame names; serve_call checks
+  // the name against the frame again and reports an unknown one as a reply.
+  std::string name;
+  try {
+    input_archive names(payload);
+    names(name);
+  } catch (const std::exception&) {
+    // serve_call reports the undecodable name as a bad call.
+  }
+  const std::string reply = serve_call(name, payload);
+  try {
+    const std::string mark = marks ? output_mark_frame() : std::string();
+    if (batch == nullptr) {
+      if (marks)
+        write_frame(out, mark);
+      write_frame(out, reply);
+      return;
+    }
+    if (marks)
+      batch->add(mark);
+    if (reply.size() > batched_reply_limit) {
+      batch->send();
+      write_frame(out, reply);
+      return;
+    }
+    batch->add(reply);
+    if (batch->size() > batch_limit)
+      batch->send();
+  } catch (const std::exception& e) {
+    stop(exit_result_not_sent, "could not send the result of '" + name + "': " + e.what());
+  }
+}
+
+void send_held_at_exit() { send_held_replies(); }
+
+// Serves a chunk's calls (whole call frames end to end) and sends their replies together.
+void serve_batch(std::string_view calls, native_channel out, bool marks) {
+  reply_batch batch(out);
+  while (!calls.empty()) {
+    if (calls.size() < frame_header_size)
+      throw decode_failure("a chunk of calls ends inside a frame header");
+    const frame_header header = read_frame_header(calls.data());
+    if (header.kind != frame_kind::call || header.has_segment ||
+        header.length > calls.size() - frame_header_size)
+      throw decode_failure("a chunk of calls holds a frame that is not a whole call");
+    serve_one(calls.substr(frame_header_size, static_cast<std::size_t>(header.length)), out,
+              marks, &batch);
+    calls.remove_prefix(frame_header_size + static_cast<std::size_t>(header.length));
+  }
+  try {
+    batch.send();
+  } catch (const std::exception& e) {
+    stop(exit_result_not_sent, std::string("could not send the results of a chunk: ") + e.what());
+  }
+}
+
+// Reads the next call, or chunk of calls, into `payload`; false when the parent closed the
+// channel between calls, its signal to exit.
+bool read_call(native_channel in, std::string& payload, frame_kind& kind) {
+  switch (read_frame_of(in, frame_kind::call, frame_kind::call_batch, kind, payload,
+                        /*trusted=*/true)) {
   case read_status::complete:
     return true;
   case read_status::closed:
@@ -79,28 +179,18 @@ void serve_worker(child_channel channel, const std::string& key) {
   // Where the parent captures this worker's output, each result follows a mark of where
   // the task's output ends (lib/output.hpp).
   const bool marks = !take_environment_variable(output_marks_variable).empty();
+  // A function that exits in the middle of a chunk: the replies before it still go.
+  std::atexit(send_held_at_exit);
   std::string payload;
   try {
     for (;;) {
-      if (!read_call(channel.in, payload))
+      frame_kind kind{};
+      if (!read_call(channel.in, payload, kind))
         break;
-      // A worker serves whichever registered function each frame names; serve_call checks
-      // the name against the frame again and reports an unknown one as a reply.
-      std::string name;
-      try {
-        input_archive names(payload);
-        names(name);
-      } catch (const std::exception&) {
-        // serve_call reports the undecodable name as a bad call.
-      }
-      const std::string reply = serve_call(name, payload);
-      try {
-        if (marks)
-          send_output_mark(channel.out);
-        write_frame(channel.out, reply);
-      } catch (const std::exception& e) {
-        stop(exit_result_not_sent, "could not send the result of '" + name + "': " + e.what());
-      }
+      if (kind == frame_kind::call_batch)
+        serve_batch(payload, channel.out, marks);
+      else
+        serve_one(payload, channel.out, marks, nullptr);
     }
   } catch (const std::exception& e) {
     stop(exit_bad_call_message, std::string("could not read a call: ") + e.what());

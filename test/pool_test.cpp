@@ -300,6 +300,65 @@ BOOST_AUTO_TEST_CASE(a_crash_inside_a_chunk_fails_only_that_item) {
   BOOST_TEST(failed == 1U);
 }
 
+// A chunk goes to its worker as one message, and its replies come back as one: its first
+// item's result arrives with its last's. The worker is kept busy while the chunk is
+// queued, so that the chunk is handed over whole.
+BOOST_AUTO_TEST_CASE(the_results_of_a_chunk_come_back_together) {
+  mpdecor::pool workers(with_workers(1));
+  const auto start = std::chrono::steady_clock::now();
+  auto busy = workers.submit(sleep_ms)(300);
+  const auto chunked = workers.submit(sleep_ms).chunk(3);
+  auto first = chunked(0);
+  auto second = chunked(0);
+  auto last = chunked(700);
+  first.get();
+  const auto first_came = std::chrono::steady_clock::now() - start;
+  BOOST_TEST((first_came >= 1000ms), "the chunk's first result came after "
+                                         << std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                first_came)
+                                                .count()
+                                         << " ms");
+  BOOST_TEST(second.get() == 0);
+  BOOST_TEST(last.get() == 700);
+  BOOST_TEST(busy.get() == 300);
+}
+
+// A function that calls std::exit in the middle of a chunk: the tasks before it keep their
+// results (the worker sends them on its way out), it fails alone, and the rest run again
+// on the worker that replaces it.
+BOOST_AUTO_TEST_CASE(an_exit_inside_a_chunk_fails_only_that_task) {
+  mpdecor::pool workers(with_workers(1));
+  auto busy = workers.submit(sleep_ms)(300);
+  const auto sums = workers.submit(add).chunk(3);
+  auto before = sums(1, 1);
+  auto leaves = workers.submit(exit_with).chunk(3)(7);
+  auto after = sums(2, 2);
+  BOOST_TEST(busy.get() == 300);
+  BOOST_TEST(before.get() == 2);
+  try {
+    leaves.get();
+    BOOST_ERROR("the task that exits did not fail");
+  } catch (const mpdecor::child_crashed& e) {
+    BOOST_TEST(e.exit_code().value_or(-1) == 7);
+  }
+  BOOST_TEST(after.get() == 4);
+}
+
+// A task with a timeout in a chunk gets its reply at once, not with the chunk's: the time
+// of the task after it starts when it comes.
+BOOST_AUTO_TEST_CASE(a_chunk_with_timeouts_fails_only_the_task_past_its_own) {
+  mpdecor::pool workers(with_workers(1));
+  auto busy = workers.submit(sleep_ms)(300);
+  const auto timed = workers.submit(sleep_ms).chunk(3).timeout(1500ms);
+  auto quick = timed(0);
+  auto slow = timed(60'000);
+  auto next = timed(1000);
+  BOOST_TEST(quick.get() == 0);
+  BOOST_CHECK_THROW(slow.get(), mpdecor::timeout_error);
+  BOOST_TEST(next.get() == 1000);
+  BOOST_TEST(busy.get() == 300);
+}
+
 BOOST_AUTO_TEST_CASE(a_task_past_its_timeout_fails_with_timeout_error_and_its_worker_is_replaced) {
   mpdecor::pool workers(with_workers(1));
   const auto before = workers.submit(own_pid)().get();

@@ -22,6 +22,7 @@
 
 #include <boost/core/type_name.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <functional>
@@ -96,13 +97,23 @@ public:
   /// Queues the call and returns its handle at once.
   template <class... Arguments>
   pool_handle<Result> operator()(Arguments&&... arguments) const {
+    return pool_handle<Result>(
+        detail::submit(*pool_, request(std::forward<Arguments>(arguments)...)));
+  }
+
+  /// The task these arguments make, encoded, not submitted yet (for submit_all).
+  template <class... Arguments>
+  pool_request request(Arguments&&... arguments) const {
     static_assert(std::is_invocable_v<Result (*)(Parameters...), Arguments&&...>,
                   "mpdecor: these arguments do not match the function's parameters "
                   "(a direct call with them would not compile either)");
-    return submit_encoded(
-        encode_call<Parameters...>(name_, signature_id<Result, Parameters...>(),
-                                   std::forward<Arguments>(arguments)...));
+    return pool_request{name_,
+                        encode_call<Parameters...>(name_, signature_id<Result, Parameters...>(),
+                                                   std::forward<Arguments>(arguments)...),
+                        timeout_, chunk_};
   }
+
+  const std::shared_ptr<pool_core>& pool() const noexcept { return pool_; }
 
   /// Queues a call frame already encoded for this function (what `async_call` starts).
   pool_handle<Result> submit_encoded(std::string frame) const {
@@ -201,7 +212,8 @@ public:
     static_assert(!std::is_void_v<Result>, "mpdecor: map needs a function that returns a value");
     const auto call = submit(function).chunk(settings.chunk);
     return results_of(run_map<Result>(
-        call.name(), std::forward<Range>(inputs), [&call](auto&& item) { return call(item); },
+        call.name(), std::forward<Range>(inputs),
+        [&call](auto&& item) { return call.request(item); },
         settings, [](std::size_t, const auto&) {}));
   }
 
@@ -220,7 +232,7 @@ public:
                         const map_options& settings = {}) const {
     const auto call = submit(function).chunk(settings.chunk);
     run_map<Result>(call.name(), std::forward<Range>(inputs),
-                    [&call](auto&& item) { return call(item); }, settings, on_result);
+                    [&call](auto&& item) { return call.request(item); }, settings, on_result);
   }
 
   /// `map_as_completed` of a registered captureless lambda or stateless function object.
@@ -242,7 +254,14 @@ public:
     const auto call = submit(function).chunk(settings.chunk);
     return results_of(run_map<Result>(
         call.name(), std::forward<Range>(inputs),
-        [&call](auto&& item) { return std::apply(call, item); }, settings,
+        [&call](auto&& item) {
+          return std::apply(
+              [&call](auto&&... arguments) {
+                return call.request(std::forward<decltype(arguments)>(arguments)...);
+              },
+              item);
+        },
+        settings,
         [](std::size_t, const auto&) {}));
   }
 
@@ -285,19 +304,33 @@ private:
 
   // Submits every item, then hands each to `on_result` as it finishes; enforces the map's
   // timeout. Every task has finished when it returns or throws.
-  template <class Result, class Range, class Submit, class Callback>
+  template <class Result, class Range, class Request, class Callback>
   std::vector<pool_handle<Result>> run_map(const std::string& function, Range&& inputs,
-                                           Submit&& submit_one, const map_options& settings,
+                                           Request&& request_of, const map_options& settings,
                                            Callback&& on_result) const {
     std::optional<std::chrono::steady_clock::time_point> deadline;
     if (settings.timeout)
       deadline = detail::deadline_after(*settings.timeout);
     std::vector<pool_handle<Result>> handles;
     std::vector<std::shared_ptr<detail::task_state>> states;
+    // Submitted a block of whole chunks at a time: one lock of the pool and one wake-up of
+    // its thread per block, and the first chunks run while the rest are being encoded.
+    const std::size_t chunk = std::max<std::size_t>(settings.chunk, 1);
+    const std::size_t block = chunk * std::max<std::size_t>(2, 1024 / chunk);
+    std::vector<detail::pool_request> requests;
+    const auto submit_block = [&] {
+      for (auto& state : detail::submit_all(*core_, std::move(requests))) {
+        handles.push_back(pool_handle<Result>(state));
+        states.push_back(std::move(state));
+      }
+      requests.clear();
+    };
     for (auto&& item : inputs) {
-      handles.push_back(submit_one(item));
-      states.push_back(handles.back().state());
+      requests.push_back(request_of(item));
+      if (requests.size() == block)
+        submit_block();
     }
+    submit_block();
     const std::size_t total = handles.size();
     detail::completion_queue finished(std::move(states));
     for (std::size_t count = 1; count <= total; ++count) {

@@ -36,6 +36,9 @@ std::shared_ptr<pool_core> start_pool(std::size_t workers, std::size_t max_tasks
                                       std::string initializer_frame = {});
 /// Queues a task. Throws `usage_error` once the pool is shutting down.
 std::shared_ptr<task_state> submit(pool_core& pool, pool_request request);
+/// Queues several tasks at once (a map's), in order, taking the pool's lock once.
+std::vector<std::shared_ptr<task_state>> submit_all(pool_core& pool,
+                                                     std::vector<pool_request> requests);
 /// Stops taking tasks, cancels the queued ones if `cancel_queued`, waits for the rest and
 /// for every worker to exit. Idempotent.
 void shutdown(pool_core& pool, bool cancel_queued);

@@ -63,6 +63,9 @@ enum class frame_kind : std::uint16_t {
                         ///< its handler, for when the exit status cannot be had (POSIX)
   output_mark = 9,      ///< worker -> parent, before a result: the sizes its captured
                         ///< standard output and error had reached (2 x 8 bytes)
+  call_batch = 10,      ///< parent -> worker: a chunk of calls, whole call frames end to end
+  reply_batch = 11,     ///< worker -> parent: the replies to a chunk's calls (output marks
+                        ///< included), whole frames end to end, in the calls' order
 };
 
 inline constexpr std::uint32_t frame_magic = 0x6364706DU; // "mpdc" in memory order
@@ -129,7 +132,7 @@ inline frame_header read_frame_header(const char* in) {
                          " (parent and child built from different mpdecor versions?)");
   header.has_segment = (kind & segment_flag) != 0;
   kind = static_cast<std::uint16_t>(kind & ~segment_flag);
-  if (kind < 1 || kind > static_cast<std::uint16_t>(frame_kind::output_mark))
+  if (kind < 1 || kind > static_cast<std::uint16_t>(frame_kind::reply_batch))
     throw decode_failure("unknown message kind " + std::to_string(kind));
   header.kind = static_cast<frame_kind>(kind);
   return header;
