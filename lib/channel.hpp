@@ -67,8 +67,9 @@ void report_crashes_to(native_channel out) noexcept;
 /// first, so that the tasks that finished before the crash keep their results, and only
 /// the one that crashed fails. The memory must stay as it is until the next call.
 void hold_replies(const char* data, std::size_t size) noexcept;
-/// Sends the replies held (hold_replies), if any, and forgets them; never throws. For a
-/// worker that exits in the middle of a chunk (a function that calls std::exit).
+/// Sends the replies held (hold_replies), if any, then a crash_signal frame with number 0
+/// that says so, and forgets them; never throws. For a worker that exits in the middle of
+/// a chunk (a function that calls std::exit).
 void send_held_replies() noexcept;
 
 /// Reads up to `size` bytes; 0 means the other end closed. Throws std::system_error.

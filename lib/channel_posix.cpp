@@ -223,10 +223,12 @@ bool send_raw(int out, const char* data, std::size_t size) noexcept {
   return true;
 }
 
-void send_held(int out) noexcept {
+// Sends the replies held, if any; true when there were.
+bool send_held(int out) noexcept {
   const char* data = held_data.exchange(nullptr);
   if (data != nullptr && out >= 0)
     send_raw(out, data, held_size.load());
+  return data != nullptr;
 }
 
 extern "C" void report_crash(int number) {
@@ -287,8 +289,15 @@ void hold_replies(const char* data, std::size_t size) noexcept {
 }
 
 void send_held_replies() noexcept {
-  if (!sending.load())
-    send_held(crash_channel.load());
+  const int out = crash_channel.load();
+  if (sending.load() || out < 0 || !send_held(out))
+    return;
+  // Number 0: an exit, not a crash; the replies before it came.
+  const std::int32_t none = 0;
+  char frame[frame_header_size + sizeof none];
+  write_frame_header(frame, frame_kind::crash_signal, sizeof none);
+  std::memcpy(frame + frame_header_size, &none, sizeof none);
+  send_raw(out, frame, sizeof frame);
 }
 
 void write_all(native_channel out, std::string_view data) {

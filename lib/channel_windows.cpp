@@ -67,17 +67,24 @@ char crash_frame[frame_header_size + sizeof(std::int32_t) + 4096];
 std::atomic<const char*> held_data{nullptr};
 std::atomic<std::size_t> held_size{0};
 
-void send_held() noexcept {
-  const char* data = held_data.exchange(nullptr);
-  std::size_t size = held_size.load();
-  while (data != nullptr && size > 0) {
+bool send_raw(const char* data, std::size_t size) noexcept {
+  while (size > 0) {
     DWORD written = 0;
     const auto chunk = static_cast<DWORD>(std::min<std::size_t>(size, 1U << 30));
     if (!::WriteFile(as_handle(crash_channel.load()), data, chunk, &written, nullptr))
-      return;
+      return false;
     data += written;
     size -= written;
   }
+  return true;
+}
+
+// Sends the replies held, if any; true when there were.
+bool send_held() noexcept {
+  const char* data = held_data.exchange(nullptr);
+  if (data != nullptr)
+    send_raw(data, held_size.load());
+  return data != nullptr;
 }
 
 // Sends the parent a crash_signal frame: `number`, then the stack (of `context`, the
@@ -213,8 +220,14 @@ void hold_replies(const char* data, std::size_t size) noexcept {
 }
 
 void send_held_replies() noexcept {
-  if (crash_channel_set.load() && !sending.load())
-    send_held();
+  if (!crash_channel_set.load() || sending.load() || !send_held())
+    return;
+  // Number 0: an exit, not a crash; the replies before it came.
+  const std::int32_t none = 0;
+  char frame[frame_header_size + sizeof none];
+  write_frame_header(frame, frame_kind::crash_signal, sizeof none);
+  std::memcpy(frame + frame_header_size, &none, sizeof none);
+  send_raw(frame, sizeof frame);
 }
 
 void write_all(native_channel out, std::string_view data) {

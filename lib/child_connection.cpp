@@ -173,6 +173,7 @@ void child_connection::on_frame(incoming_frame frame) {
         report_.crash_trace = frame.payload.substr(sizeof number); // its stack, if recorded
       }
       report_.reported_signal = number;
+      report_.end_reported = true;
       return read_next();
     }
     if (frame.header.kind == frame_kind::reply_batch && !frame.header.has_segment) {

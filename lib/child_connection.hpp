@@ -31,6 +31,9 @@ struct child_report {
   std::uint64_t frame_size = 0; ///< the size of that frame
   int reported_signal = 0;      ///< the crash signal the child said it got (POSIX), or 0
   std::string crash_trace;      ///< the stack where it crashed, encoded, if it sent one
+  /// It said how it ended (a crash_signal frame: a crash, or a worker's exit inside a chunk,
+  /// number 0), after sending the replies it held back.
+  bool end_reported = false;
 };
 
 /// What a connection tells its driver: always on the event loop's thread, never from

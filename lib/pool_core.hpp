@@ -49,6 +49,9 @@ struct pool_task final : task_state {
   const std::size_t chunk;
   const std::weak_ptr<pool_core> pool;
   bool initializer = false; // the first task of a worker, never seen by a caller
+  bool batched = false;     // handed over in a chunk's one message (pool_core::hand_chunk)
+  bool alone = false;       // to be handed over alone: it was in a chunk whose worker
+                            // ended without a word, and which of them ended it is unknown
 };
 
 // One worker process, as the pool's thread sees it.

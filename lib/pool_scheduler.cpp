@@ -86,8 +86,9 @@ void pool_core::hand_chunk(const std::shared_ptr<pool_worker>& w,
   // timeout: its time starts when the reply before it comes, so its replies must not wait.
   const bool together =
       tasks.size() > 1 && !worker_options.timeout &&
-      std::none_of(tasks.begin(), tasks.end(),
-                   [](const std::shared_ptr<pool_task>& task) { return task->timeout.has_value(); });
+      std::none_of(tasks.begin(), tasks.end(), [](const std::shared_ptr<pool_task>& task) {
+        return task->timeout.has_value() || task->alone;
+      });
   if (!together) {
     for (const auto& task : tasks)
       hand(w, task);
@@ -101,6 +102,7 @@ void pool_core::hand_chunk(const std::shared_ptr<pool_worker>& w,
   frame->resize(frame_header_size);
   for (const auto& task : tasks) {
     task->start(w->pid);
+    task->batched = true;
     ++w->handed;
     w->in_flight.push_back(task);
     frame->append(*task->frame);
@@ -188,7 +190,24 @@ void pool_core::retire(const std::shared_ptr<pool_worker>& w) {
 void pool_core::conclude(const std::shared_ptr<pool_worker>& w) {
   w->task_timer.cancel();
   workers.remove(w);
-  if (!w->in_flight.empty()) {
+  if (!w->in_flight.empty() && w->in_flight.front()->batched && !w->killed_task &&
+      !w->report.end_reported && !w->report.damaged && w->report.out_of_memory.empty()) {
+    // The worker ended inside a chunk without a word (killed from outside, or _exit; on
+    // Windows also a raise() of a crash signal): the replies it held back are lost, and
+    // which task it was running is unknown. Each task of the chunk without a result runs
+    // again, alone, so that the one that ends its worker fails by itself.
+    w->connection->take_output();
+    if (logs(log_level::info))
+      log(log_level::info, "a pool worker (pid " + std::to_string(w->pid) +
+                               ") ended inside a chunk without reporting why; its " +
+                               std::to_string(w->in_flight.size()) +
+                               " unanswered tasks run again, one at a time");
+    for (auto it = w->in_flight.rbegin(); it != w->in_flight.rend(); ++it) {
+      (*it)->alone = true;
+      requeue(*it);
+    }
+    w->in_flight.clear();
+  } else if (!w->in_flight.empty()) {
     const auto task = w->in_flight.front();
     w->in_flight.pop_front();
     failure error = task_failure(*w, *task);
@@ -232,6 +251,7 @@ void pool_core::requeue(const std::shared_ptr<pool_task>& task) {
   if (finished(*task))
     return;
   task->requeue();
+  task->batched = false;
   if (task->initializer)
     return;
   if (broken)
@@ -261,7 +281,7 @@ void pool_core::dispatch() {
       continue;
     if (max_tasks_per_worker != 0 && w->handed >= max_tasks_per_worker)
       continue;
-    const std::size_t chunk = queue.front()->chunk;
+    const std::size_t chunk = queue.front()->alone ? 1 : queue.front()->chunk;
     std::vector<std::shared_ptr<pool_task>> taken;
     do {
       taken.push_back(queue.front());

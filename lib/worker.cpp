@@ -49,7 +49,9 @@ constexpr std::size_t batch_limit = 256 * 1024;
 // (hold_replies), so that a crash fails only the task that crashed.
 class reply_batch {
 public:
-  explicit reply_batch(native_channel out) : out_(out), frame_(frame_header_size, '\0') {}
+  explicit reply_batch(native_channel out) : out_(out), frame_(frame_header_size, '\0') {
+    seal();
+  }
   reply_batch(const reply_batch&) = delete;
   reply_batch& operator=(const reply_batch&) = delete;
   ~reply_batch() { hold_replies(nullptr, 0); }
@@ -57,8 +59,7 @@ public:
   void add(std::string_view reply) {
     hold_replies(nullptr, 0); // appending may move the bytes
     frame_.append(reply);
-    write_frame_header(frame_.data(), frame_kind::reply_batch, frame_.size() - frame_header_size);
-    hold_replies(frame_.data(), frame_.size());
+    seal();
   }
 
   std::size_t size() const noexcept { return frame_.size(); }
@@ -69,9 +70,17 @@ public:
     hold_replies(nullptr, 0);
     write_frame(out_, frame_);
     frame_.resize(frame_header_size);
+    seal();
   }
 
 private:
+  // Held from the chunk's start to its end, even with no reply in it yet: a crash or an
+  // exit inside the chunk then always tells the parent that the replies before it came.
+  void seal() noexcept {
+    write_frame_header(frame_.data(), frame_kind::reply_batch, frame_.size() - frame_header_size);
+    hold_replies(frame_.data(), frame_.size());
+  }
+
   native_channel out_;
   std::string frame_;
 };

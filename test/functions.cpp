@@ -475,6 +475,8 @@ int print_task(int i) {
 // A write through a null pointer that the compiler cannot see as one (it would make it a
 // trap instruction instead): SIGSEGV, or an access violation on Windows.
 volatile std::uintptr_t no_address = 0;
+int exit_at_once_with(int code) { std::_Exit(code); }
+
 [[gnu::noinline]] void stack_trace_faulter() {
   *reinterpret_cast<volatile int*>(no_address) = 1;
 }
@@ -582,5 +584,6 @@ MPDECOR_REGISTER(fixtures::standard_output_target);
 MPDECOR_REGISTER(fixtures::throw_from_a_named_function);
 MPDECOR_REGISTER(fixtures::crash_in_a_named_function);
 MPDECOR_REGISTER(fixtures::fault_in_a_named_function);
+MPDECOR_REGISTER(fixtures::exit_at_once_with);
 MPDECOR_REGISTER(fixtures::parse_number);
 MPDECOR_REGISTER(fixtures::throw_after_a_caught_throw);

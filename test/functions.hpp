@@ -86,6 +86,8 @@ void throw_int(int value);
 void raise_segfault();
 void call_abort();
 int exit_with(int code);
+/// Ends its process at once with std::_Exit(code): no atexit handler, no flush.
+int exit_at_once_with(int code);
 int sleep_ms(int milliseconds);
 /// Returns `value`; the child then hangs in a static destructor for a minute.
 int hang_after_result(int value);

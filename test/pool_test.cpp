@@ -344,6 +344,28 @@ BOOST_AUTO_TEST_CASE(an_exit_inside_a_chunk_fails_only_that_task) {
   BOOST_TEST(after.get() == 4);
 }
 
+// A worker that ends inside a chunk without a word (std::_Exit: no handler runs; a kill
+// from outside is the same) loses the replies it held back, and which task ended it is
+// unknown: the chunk's tasks run again one at a time, and only the one that ends its
+// worker fails.
+BOOST_AUTO_TEST_CASE(a_worker_that_ends_silently_inside_a_chunk_fails_only_that_task) {
+  mpdecor::pool workers(with_workers(1));
+  auto busy = workers.submit(sleep_ms)(300);
+  const auto sums = workers.submit(add).chunk(3);
+  auto before = sums(1, 1);
+  auto leaves = workers.submit(exit_at_once_with).chunk(3)(5);
+  auto after = sums(2, 2);
+  BOOST_TEST(busy.get() == 300);
+  BOOST_TEST(before.get() == 2);
+  try {
+    leaves.get();
+    BOOST_ERROR("the task that exits did not fail");
+  } catch (const mpdecor::child_crashed& e) {
+    BOOST_TEST(e.exit_code().value_or(-1) == 5);
+  }
+  BOOST_TEST(after.get() == 4);
+}
+
 // A task with a timeout in a chunk gets its reply at once, not with the chunk's: the time
 // of the task after it starts when it comes.
 BOOST_AUTO_TEST_CASE(a_chunk_with_timeouts_fails_only_the_task_past_its_own) {

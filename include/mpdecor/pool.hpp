@@ -62,9 +62,13 @@ enum class shutdown_mode {
 
 /// How `pool::map` hands out its items.
 struct map_options {
-  /// Items handed to one worker at once: it receives the next ones while it runs the first,
-  /// which saves a round trip per item for short tasks. Results are still per item, and an
-  /// item whose worker crashes fails alone (the others handed over with it are queued again).
+  /// Items handed to one worker at once, as one message: the worker runs them one after
+  /// another and sends their results back together, as one message, when the last is done
+  /// (or sooner, past 256 KiB of results). For short tasks this saves two messages and two
+  /// wake-ups per item. Results are still per item, in the API and in errors: an item that
+  /// crashes its worker, or calls std::exit, fails alone (the results of those before it
+  /// still come; those after it are queued again). A task with a timeout (its own or the
+  /// pool's default) is sent and answered alone, chunk or not, so that its time is its own.
   std::size_t chunk = 1;
   /// Called on the calling thread after each item finishes, with the number finished so far
   /// and the total.
