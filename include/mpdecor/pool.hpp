@@ -67,8 +67,11 @@ struct map_options {
   /// (or sooner, past 256 KiB of results). For short tasks this saves two messages and two
   /// wake-ups per item. Results are still per item, in the API and in errors: an item that
   /// crashes its worker, or calls std::exit, fails alone (the results of those before it
-  /// still come; those after it are queued again). A task with a timeout (its own or the
-  /// pool's default) is sent and answered alone, chunk or not, so that its time is its own.
+  /// still come; those after it are queued again). A worker that ends without a word
+  /// (std::_Exit, a kill from outside) cannot say which item ended it: the chunk's items
+  /// without a result run again one at a time, so one before the culprit may run twice. A
+  /// task with a timeout (its own or the pool's default) is sent and answered alone, chunk
+  /// or not, so that its time is its own.
   std::size_t chunk = 1;
   /// Called on the calling thread after each item finishes, with the number finished so far
   /// and the total.
