@@ -292,7 +292,7 @@ BOOST_AUTO_TEST_CASE(an_unknown_kind_with_the_segment_flag_is_refused) {
   mpdecor::detail::write_frame_header(header, mpdecor::detail::frame_kind::value, 0, true);
   // The first kind past the last one mpdecor knows.
   const std::uint16_t kind = static_cast<std::uint16_t>(
-      0x8000 | (static_cast<std::uint16_t>(mpdecor::detail::frame_kind::output_mark) + 1));
+      0x8000 | (static_cast<std::uint16_t>(mpdecor::detail::last_frame_kind) + 1));
   std::memcpy(header + 6, &kind, 2);
   BOOST_CHECK_THROW(mpdecor::detail::read_frame_header(header), decode_failure);
   const std::uint16_t bare = 0x8000;

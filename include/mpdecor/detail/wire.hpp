@@ -67,6 +67,8 @@ enum class frame_kind : std::uint16_t {
   reply_batch = 11,     ///< worker -> parent: the replies to a chunk's calls (output marks
                         ///< included), whole frames end to end, in the calls' order
 };
+/// The last kind there is: a header with a later one is refused.
+inline constexpr frame_kind last_frame_kind = frame_kind::reply_batch;
 
 inline constexpr std::uint32_t frame_magic = 0x6364706DU; // "mpdc" in memory order
 inline constexpr std::uint16_t wire_version = 2; // 2: a call carries its signature
@@ -132,7 +134,7 @@ inline frame_header read_frame_header(const char* in) {
                          " (parent and child built from different mpdecor versions?)");
   header.has_segment = (kind & segment_flag) != 0;
   kind = static_cast<std::uint16_t>(kind & ~segment_flag);
-  if (kind < 1 || kind > static_cast<std::uint16_t>(frame_kind::reply_batch))
+  if (kind < 1 || kind > static_cast<std::uint16_t>(last_frame_kind))
     throw decode_failure("unknown message kind " + std::to_string(kind));
   header.kind = static_cast<frame_kind>(kind);
   return header;
