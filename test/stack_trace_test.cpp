@@ -4,6 +4,7 @@
 // fork-server children and pool workers. Linux with glibc and Windows record traces;
 // elsewhere the trace is empty.
 #include "functions.hpp"
+#include "sanitized.hpp"
 
 #include <mpdecor/mpdecor.hpp>
 
@@ -109,6 +110,10 @@ BOOST_AUTO_TEST_CASE(a_fault_shows_the_function_that_faulted) {
       const std::string trace = trace_of<mpdecor::child_crashed>([&] {
         mpdecor::proc_wait(fault_in_a_named_function).start_method(method)();
       });
+      // A sanitizer's own SIGSEGV handler stays in charge of its program: it reports the
+      // fault itself, and the child sends no trace.
+      if (mpdecor_test::sanitized)
+        continue;
       BOOST_TEST(trace.find("fixtures::stack_trace_faulter") != std::string::npos, trace);
       BOOST_TEST(trace.find("fixtures::fault_in_a_named_function") != std::string::npos,
                  trace);
