@@ -775,7 +775,9 @@ void register_benchmarks() {
 
   long_case(small_parent("pool_map/pool", bm_pool_map), settings.big_repetitions)
       ->Args({settings.map_items, 1})
-      ->Args({settings.map_items, 100});
+      ->Args({settings.map_items, 100})
+      ->Args({settings.map_items, 1000})
+      ->Args({settings.map_items, 0}); // the default: chunks sized as the map runs
 
   long_case(small_parent("parent_rss/proc_wait", bm_parent_rss), 1)->Arg(settings.rss_calls);
 

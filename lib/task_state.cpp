@@ -167,25 +167,70 @@ void run_callback(const task_state& task, const std::function<void()>& callback)
   }
 }
 
-struct completion_queue::finished_indices {
+namespace {
+
+// Indices of finished tasks, filled by their listeners. A listener holds the queue, not
+// its owner: it may run after the owner is gone.
+struct index_queue {
   std::mutex mutex;
   std::condition_variable changed;
   std::deque<std::size_t> indices;
 };
 
+std::function<void()> pusher(std::shared_ptr<index_queue> queue, std::size_t index) {
+  return [queue = std::move(queue), index] {
+    bool was_empty = false;
+    {
+      std::lock_guard lock(queue->mutex);
+      was_empty = queue->indices.empty();
+      queue->indices.push_back(index);
+    }
+    // A waiter waits only while the queue is empty: a task that finishes while others are
+    // waiting to be taken wakes nobody (a chunk's replies finish a thousand tasks at once).
+    if (was_empty)
+      queue->changed.notify_all();
+  };
+}
+
+// Waits until `queue` holds an index, or until `deadline`; then moves every index it holds
+// to the back of `taken`. False at the deadline.
+bool take_indices(index_queue& queue, std::optional<std::chrono::steady_clock::time_point> deadline,
+                  std::deque<std::size_t>& taken) {
+  std::unique_lock lock(queue.mutex);
+  const auto ready = [&] { return !queue.indices.empty(); };
+  if (deadline) {
+    if (!queue.changed.wait_until(lock, *deadline, ready))
+      return false;
+  } else {
+    queue.changed.wait(lock, ready);
+  }
+  if (taken.empty())
+    taken.swap(queue.indices);
+  else
+    taken.insert(taken.end(), queue.indices.begin(), queue.indices.end());
+  queue.indices.clear();
+  return true;
+}
+
+std::optional<std::size_t> pop_index(index_queue& queue,
+                                     std::optional<std::chrono::steady_clock::time_point> deadline,
+                                     std::deque<std::size_t>& taken) {
+  if (taken.empty() && !take_indices(queue, deadline, taken))
+    return std::nullopt;
+  const auto index = taken.front();
+  taken.pop_front();
+  return index;
+}
+
+} // namespace
+
+struct completion_queue::finished_indices : index_queue {};
+
 completion_queue::completion_queue(std::vector<std::shared_ptr<task_state>> tasks)
     : finished_(std::make_shared<finished_indices>()), tasks_(std::move(tasks)) {
   listeners_.reserve(tasks_.size());
-  for (std::size_t index = 0; index < tasks_.size(); ++index) {
-    // The listener holds the indices, not the queue: it may run after the queue is gone.
-    listeners_.push_back(when_finished(*tasks_[index], [finished = finished_, index] {
-      {
-        std::lock_guard lock(finished->mutex);
-        finished->indices.push_back(index);
-      }
-      finished->changed.notify_all();
-    }));
-  }
+  for (std::size_t index = 0; index < tasks_.size(); ++index)
+    listeners_.push_back(when_finished(*tasks_[index], pusher(finished_, index)));
 }
 
 completion_queue::~completion_queue() {
@@ -197,18 +242,78 @@ std::optional<std::size_t> completion_queue::next(
     std::optional<std::chrono::steady_clock::time_point> deadline) {
   if (given_ == tasks_.size())
     return std::nullopt;
-  std::unique_lock lock(finished_->mutex);
-  const auto ready = [&] { return !finished_->indices.empty(); };
-  if (deadline) {
-    if (!finished_->changed.wait_until(lock, *deadline, ready))
-      return std::nullopt;
-  } else {
-    finished_->changed.wait(lock, ready);
-  }
-  const auto index = finished_->indices.front();
-  finished_->indices.pop_front();
-  ++given_;
+  const auto index = pop_index(*finished_, deadline, taken_);
+  if (index)
+    ++given_;
   return index;
+}
+
+struct task_window::finished_indices : index_queue {};
+
+task_window::task_window() : finished_(std::make_shared<finished_indices>()) {}
+
+task_window::~task_window() {
+  for (const auto& held : slots_)
+    if (held.task)
+      forget_listener(*held.task, held.listener);
+}
+
+std::size_t task_window::add(std::shared_ptr<task_state> task) {
+  const std::size_t index = added();
+  slots_.push_back(slot{std::move(task), 0, false});
+  ++unreported_;
+  slots_.back().listener = when_finished(*slots_.back().task, pusher(finished_, index));
+  return index;
+}
+
+std::optional<std::size_t> task_window::next(
+    std::optional<std::chrono::steady_clock::time_point> deadline) {
+  while (unreported_ > 0) {
+    const auto index = pop_index(*finished_, deadline, taken_);
+    if (!index)
+      return std::nullopt;
+    // A task released before it was reported (a map that gave up) is skipped.
+    if (*index < base_ || !slots_[*index - base_].task)
+      continue;
+    auto& held = slots_[*index - base_];
+    held.reported = true;
+    held.listener = 0;
+    --unreported_;
+    return index;
+  }
+  return std::nullopt;
+}
+
+const std::shared_ptr<task_state>& task_window::at(std::size_t index) const {
+  return slots_.at(index - base_).task;
+}
+
+bool task_window::front_reported() const noexcept {
+  return !slots_.empty() && slots_.front().reported;
+}
+
+void task_window::release(std::size_t index) {
+  auto& held = slots_.at(index - base_);
+  if (!held.task)
+    return;
+  if (!held.reported) {
+    forget_listener(*held.task, held.listener);
+    --unreported_;
+  }
+  held.task.reset();
+  while (!slots_.empty() && !slots_.front().task) {
+    slots_.pop_front();
+    ++base_;
+  }
+}
+
+void task_window::kill_all() {
+  for (const auto& held : slots_)
+    if (held.task)
+      held.task->kill();
+  for (const auto& held : slots_)
+    if (held.task)
+      wait(*held.task);
 }
 
 } // namespace mpdecor::detail

@@ -35,6 +35,7 @@ std::string shout(const std::string& text) {
 }
 void do_nothing() {}
 std::int64_t own_pid() { return MPDECOR_TEST_GETPID(); }
+std::int64_t pid_for_item(int) { return own_pid(); }
 
 point move_point(point p, int dx) {
   p.x += dx;
@@ -524,6 +525,7 @@ MPDECOR_REGISTER(fixtures::tree_depth);
 MPDECOR_REGISTER(fixtures::shout);
 MPDECOR_REGISTER(fixtures::do_nothing);
 MPDECOR_REGISTER(fixtures::own_pid);
+MPDECOR_REGISTER(fixtures::pid_for_item);
 MPDECOR_REGISTER(fixtures::move_point);
 MPDECOR_REGISTER(fixtures::transpose);
 MPDECOR_REGISTER(fixtures::warmer);

@@ -21,6 +21,8 @@ int add(int a, int b);
 std::string shout(const std::string& text);
 void do_nothing();
 std::int64_t own_pid();
+/// The pid of the process that ran item `item` (for maps: which worker had which item).
+std::int64_t pid_for_item(int item);
 
 /// A plain aggregate: serialized field by field through Boost.PFR.
 struct point {

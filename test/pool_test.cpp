@@ -200,6 +200,8 @@ public:
   };
   iterator begin() { return iterator(this); }
   iterator end() { return iterator(this); }
+  /// How many items have been read so far.
+  std::size_t read() const { return static_cast<std::size_t>(current_ - 1); }
 
 private:
   int count_;
@@ -216,6 +218,93 @@ BOOST_AUTO_TEST_CASE(map_reads_any_input_range_once) {
     seen[index] = task.get();
   });
   BOOST_TEST(seen == (std::vector<int>{1, 4, 9}), boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(a_map_reads_its_input_as_it_goes_and_keeps_at_most_in_flight_items_out) {
+  mpdecor::pool workers(with_workers(2));
+  mpdecor::map_options settings;
+  settings.in_flight = 6;
+  // In input order: an item is out from when it is read until map has its result.
+  counting_range ordered(300);
+  std::size_t most_ahead = 0;
+  settings.progress = [&](std::size_t done, std::size_t total) {
+    BOOST_TEST(total == ordered.read()); // a single-pass range: the items read so far
+    most_ahead = std::max(most_ahead, ordered.read() - done);
+  };
+  const auto squares = workers.map(square, ordered, settings);
+  BOOST_TEST_REQUIRE(squares.size() == 300U);
+  BOOST_TEST(squares.back() == 300 * 300);
+  BOOST_TEST(most_ahead <= 6U);
+  BOOST_TEST(most_ahead >= 1U);
+
+  // As completed: the same bound, counted from the oldest item not finished.
+  counting_range any_order(300);
+  std::size_t seen = 0;
+  settings.progress = nullptr;
+  workers.map_as_completed(
+      square, any_order,
+      [&](std::size_t index, const mpdecor::pool_handle<int>& task) {
+        BOOST_TEST(task.get() == static_cast<int>((index + 1) * (index + 1)));
+        ++seen;
+        BOOST_TEST(any_order.read() <= seen + 6);
+      },
+      settings);
+  BOOST_TEST(seen == 300U);
+}
+
+BOOST_AUTO_TEST_CASE(by_default_a_map_of_short_items_hands_them_out_in_chunks) {
+  mpdecor::pool workers(with_workers(2));
+  std::vector<int> items(4000);
+  std::iota(items.begin(), items.end(), 0);
+  std::size_t total_seen = 0;
+  mpdecor::map_options settings;
+  settings.progress = [&](std::size_t, std::size_t total) { total_seen = total; };
+  const auto pids = workers.map(pid_for_item, items, settings);
+  BOOST_TEST_REQUIRE(pids.size() == items.size());
+  BOOST_TEST(total_seen == items.size()); // a sized range: its length from the start
+  // One item at a time, two workers take turns about every other item; in chunks, runs of
+  // items share a worker, and the worker changes once per chunk at most.
+  std::size_t changes = 0;
+  for (std::size_t i = 1; i < pids.size(); ++i)
+    changes += pids[i] != pids[i - 1] ? 1 : 0;
+  BOOST_TEST(changes < items.size() / 4, changes << " changes of worker in " << items.size());
+}
+
+BOOST_AUTO_TEST_CASE(an_automatic_chunk_grows_for_short_items_and_stays_one_for_long_ones) {
+  using mpdecor::detail::chunk_sizer;
+  // Items that finish at once: the chunk grows, eightfold at most per measurement.
+  chunk_sizer quick(mpdecor::map_options::auto_chunk, 0, 2, 1'000'000);
+  BOOST_TEST(quick.next_chunk(0) == 1U);
+  BOOST_TEST(quick.limit() == 64U);
+  std::this_thread::sleep_for(1ms); // a clock that moves even where it is coarse
+  BOOST_TEST(quick.next_chunk(1000) == 8U);
+  std::this_thread::sleep_for(1ms);
+  BOOST_TEST(quick.next_chunk(100'000) == 64U);
+  BOOST_TEST(quick.limit() == 4U * 2U * 64U);
+  // ... but a chunk holds at most 1 MiB of arguments.
+  for (int i = 0; i < 4; ++i)
+    quick.encoded(256 * 1024);
+  BOOST_TEST(quick.next_chunk(100'000) == 4U);
+
+  // Items that take 30 ms each: one at a time.
+  chunk_sizer slow(mpdecor::map_options::auto_chunk, 0, 2, 1'000'000);
+  BOOST_TEST(slow.next_chunk(0) == 1U);
+  std::this_thread::sleep_for(60ms);
+  BOOST_TEST(slow.next_chunk(4) == 1U);
+
+  // Near the end of a known length, every worker gets a share of what is left.
+  chunk_sizer tail(mpdecor::map_options::auto_chunk, 0, 2, 10);
+  tail.next_chunk(0);
+  for (int i = 0; i < 6; ++i)
+    tail.encoded(10);
+  BOOST_TEST(tail.next_chunk(10'000) == 1U);
+
+  // A fixed chunk stays as set, in blocks of about 1,024 items, 4,096 in flight by default.
+  chunk_sizer fixed(100, 0, 2, std::nullopt);
+  BOOST_TEST(fixed.next_chunk(0) == 100U);
+  BOOST_TEST(fixed.block() == 1000U);
+  BOOST_TEST(fixed.limit() == 4096U);
+  BOOST_TEST(chunk_sizer(100, 10, 2, std::nullopt).limit() == 10U);
 }
 
 BOOST_AUTO_TEST_CASE(a_map_past_its_whole_timeout_ends_its_items_and_throws_timeout_error) {

@@ -25,6 +25,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstddef>
+#include <exception>
 #include <functional>
 #include <iterator>
 #include <memory>
@@ -72,9 +73,23 @@ struct map_options {
   /// without a result run again one at a time, so one before the culprit may run twice. A
   /// task with a timeout (its own or the pool's default) is sent and answered alone, chunk
   /// or not, so that its time is its own.
-  std::size_t chunk = 1;
+  ///
+  /// `map_options::auto_chunk` (0, the default) sizes the chunks as the map runs: it starts
+  /// at one item, measures how long an item takes a worker (its work and its share of the
+  /// messages), and aims at about 4 ms of work per message, with chunks of at most 1 MiB of
+  /// arguments, and small enough near the end that every worker gets a share.
+  std::size_t chunk = auto_chunk;
+  /// See `chunk`.
+  static constexpr std::size_t auto_chunk = 0;
+  /// The map reads its input as it goes: at most this many items are submitted past the
+  /// oldest one not finished yet (in `map`, not returned yet), so that a map over millions
+  /// of items holds only this many encoded arguments and tasks at once. 0 (the default):
+  /// four chunks per worker, and at least 4,096 items for a fixed chunk size.
+  std::size_t in_flight = 0;
   /// Called on the calling thread after each item finishes, with the number finished so far
-  /// and the total.
+  /// and the total. The total is the input's length when it can be measured without reading
+  /// it (a sized or a multi-pass range); for a single-pass range it is the number of items
+  /// read so far.
   std::function<void(std::size_t done, std::size_t total)> progress;
   /// A limit on the whole map, counted from its start (each task keeps its own timeout
   /// too). When it passes, the items not finished are cancelled (queued) or their workers
@@ -153,6 +168,29 @@ private:
   std::size_t chunk_ = 1;
 };
 
+/// The length of a map's input when it can be had without reading the items: its size, or
+/// the distance between its iterators when they can pass over it more than once.
+template <class Range, class = void>
+struct has_size : std::false_type {};
+template <class Range>
+struct has_size<Range, std::void_t<decltype(std::size(std::declval<Range&>()))>>
+    : std::true_type {};
+
+template <class Range>
+std::optional<std::size_t> length_of(Range& range) {
+  using std::begin;
+  using std::end;
+  using iterator = decltype(begin(range));
+  if constexpr (has_size<Range>::value) {
+    return static_cast<std::size_t>(std::size(range));
+  } else if constexpr (std::is_base_of_v<std::forward_iterator_tag,
+                                         typename std::iterator_traits<iterator>::iterator_category>) {
+    return static_cast<std::size_t>(std::distance(begin(range), end(range)));
+  } else {
+    return std::nullopt;
+  }
+}
+
 template <class Result, class... Parameters>
 std::string registered_name_of(Result (*function)(Parameters...)) {
   return std::string(registered_name(reinterpret_cast<erased_function>(function),
@@ -217,11 +255,10 @@ public:
   std::vector<Result> map(Result (*function)(Parameter), Range&& inputs,
                           const map_options& settings = {}) const {
     static_assert(!std::is_void_v<Result>, "mpdecor: map needs a function that returns a value");
-    const auto call = submit(function).chunk(settings.chunk);
-    return results_of(run_map<Result>(
-        call.name(), std::forward<Range>(inputs),
-        [&call](auto&& item) { return call.request(item); },
-        settings, [](std::size_t, const auto&) {}));
+    const auto call = submit(function);
+    return ordered_results<Result>(call.name(), std::forward<Range>(inputs),
+                                   [&call](auto&& item) { return call.request(item); },
+                                   settings);
   }
 
   /// `map` of a registered captureless lambda or stateless function object.
@@ -237,9 +274,10 @@ public:
   template <class Result, class Parameter, class Range, class Callback>
   void map_as_completed(Result (*function)(Parameter), Range&& inputs, Callback&& on_result,
                         const map_options& settings = {}) const {
-    const auto call = submit(function).chunk(settings.chunk);
+    const auto call = submit(function);
     run_map<Result>(call.name(), std::forward<Range>(inputs),
-                    [&call](auto&& item) { return call.request(item); }, settings, on_result);
+                    [&call](auto&& item) { return call.request(item); }, settings, false,
+                    on_result);
   }
 
   /// `map_as_completed` of a registered captureless lambda or stateless function object.
@@ -258,8 +296,8 @@ public:
                               const map_options& settings = {}) const {
     static_assert(!std::is_void_v<Result>,
                   "mpdecor: starmap needs a function that returns a value");
-    const auto call = submit(function).chunk(settings.chunk);
-    return results_of(run_map<Result>(
+    const auto call = submit(function);
+    return ordered_results<Result>(
         call.name(), std::forward<Range>(inputs),
         [&call](auto&& item) {
           return std::apply(
@@ -268,8 +306,7 @@ public:
               },
               item);
         },
-        settings,
-        [](std::size_t, const auto&) {}));
+        settings);
   }
 
   /// `starmap` of a registered captureless lambda or stateless function object.
@@ -309,63 +346,101 @@ private:
                                               std::forward<Arguments>(arguments)...);
   }
 
-  // Submits every item, then hands each to `on_result` as it finishes; enforces the map's
-  // timeout. Every task has finished when it returns or throws.
+  // Runs a map, reading `inputs` as it goes (see map_options::in_flight), and hands each
+  // item's handle to `on_result(index, handle)` on this thread: in input order when
+  // `ordered`, else as each finishes. Enforces the map's timeout. Every task submitted has
+  // finished when it returns or throws.
   template <class Result, class Range, class Request, class Callback>
-  std::vector<pool_handle<Result>> run_map(const std::string& function, Range&& inputs,
-                                           Request&& request_of, const map_options& settings,
-                                           Callback&& on_result) const {
+  void run_map(const std::string& function, Range&& inputs, Request&& request_of,
+               const map_options& settings, bool ordered, Callback&& on_result) const {
     std::optional<std::chrono::steady_clock::time_point> deadline;
     if (settings.timeout)
       deadline = detail::deadline_after(*settings.timeout);
-    std::vector<pool_handle<Result>> handles;
-    std::vector<std::shared_ptr<detail::task_state>> states;
-    // Submitted a block of whole chunks at a time: one lock of the pool and one wake-up of
-    // its thread per block, and the first chunks run while the rest are being encoded.
-    const std::size_t chunk = std::max<std::size_t>(settings.chunk, 1);
-    const std::size_t block = chunk * std::max<std::size_t>(2, 1024 / chunk);
+    const std::optional<std::size_t> length = detail::length_of(inputs);
+    using std::begin;
+    using std::end;
+    auto next_item = begin(inputs);
+    const auto last_item = end(inputs);
+    detail::chunk_sizer sizer(settings.chunk, settings.in_flight, detail::worker_count(*core_),
+                              length);
+    detail::task_window window;
+    std::size_t finished = 0;
     std::vector<detail::pool_request> requests;
-    const auto submit_block = [&] {
-      for (auto& state : detail::submit_all(*core_, std::move(requests))) {
-        handles.push_back(pool_handle<Result>(state));
-        states.push_back(std::move(state));
+    // Encodes and submits a block of whole chunks once the window has room for one (or for
+    // half the window, when that is smaller): one lock of the pool and one wake-up of its
+    // thread per block, and no chunk cut short by a window that is nearly full.
+    const auto submit_more = [&] {
+      while (next_item != last_item) {
+        const std::size_t chunk = sizer.next_chunk(finished);
+        const std::size_t limit = sizer.limit();
+        const std::size_t room = limit > window.span() ? limit - window.span() : 0;
+        if (room == 0 || room < std::min(sizer.block(), std::max<std::size_t>(1, limit / 2)))
+          break;
+        const std::size_t block = std::min(sizer.block(), room);
+        for (; next_item != last_item && requests.size() < block; ++next_item) {
+          requests.push_back(request_of(*next_item));
+          requests.back().chunk = chunk;
+          sizer.encoded(requests.back().frame.size());
+        }
+        for (auto& state : detail::submit_all(*core_, std::move(requests)))
+          window.add(std::move(state));
+        requests.clear();
       }
-      requests.clear();
     };
-    for (auto&& item : inputs) {
-      requests.push_back(request_of(item));
-      if (requests.size() == block)
-        submit_block();
-    }
-    submit_block();
-    const std::size_t total = handles.size();
-    detail::completion_queue finished(std::move(states));
-    for (std::size_t count = 1; count <= total; ++count) {
-      const auto index = finished.next(deadline);
+    const auto total = [&] { return length ? *length : window.added(); };
+    submit_more();
+    while (finished < window.added()) {
+      const auto index = window.next(deadline);
       if (!index) {
-        for (const auto& task : handles)
-          task.kill();
-        for (const auto& task : handles)
-          task.wait();
+        const std::size_t left = total() - finished;
+        window.kill_all();
         throw timeout_error("mpdecor: a map of '" + function + "' did not finish within " +
                                 std::to_string(settings.timeout->count()) + " ms; " +
-                                std::to_string(total - count + 1) + " of its " +
-                                std::to_string(total) + " items were cancelled or killed",
+                                std::to_string(left) + " of its " +
+                                (length ? std::to_string(*length) + " items were"
+                                        : std::to_string(total()) + " items read were") +
+                                " cancelled or killed",
                             function, *settings.timeout);
       }
-      on_result(*index, handles[*index]);
+      ++finished;
+      if (!ordered) {
+        on_result(*index, pool_handle<Result>(window.at(*index)));
+        window.release(*index);
+      }
+      while (ordered && window.front_reported()) {
+        const std::size_t front = window.front();
+        on_result(front, pool_handle<Result>(window.at(front)));
+        window.release(front);
+      }
       if (settings.progress)
-        settings.progress(count, total);
+        settings.progress(finished, total());
+      submit_more();
     }
-    return handles;
   }
 
-  template <class Result>
-  static std::vector<Result> results_of(const std::vector<pool_handle<Result>>& handles) {
+  // A map's results in input order; once every item has finished, throws the error of the
+  // first failed one, if any.
+  template <class Result, class Range, class Request>
+  std::vector<Result> ordered_results(const std::string& function, Range&& inputs,
+                                      Request&& request_of, const map_options& settings) const {
     std::vector<Result> results;
-    results.reserve(handles.size());
-    for (const auto& task : handles)
-      results.push_back(task.get());
+    if (const auto length = detail::length_of(inputs))
+      results.reserve(*length);
+    std::exception_ptr first_error;
+    run_map<Result>(function, std::forward<Range>(inputs), std::forward<Request>(request_of),
+                    settings, true,
+                    [&](std::size_t, const pool_handle<Result>& task) {
+                      if (first_error)
+                        return;
+                      if (auto error = task.exception()) {
+                        first_error = std::move(error);
+                        results = std::vector<Result>();
+                        return;
+                      }
+                      results.push_back(task.get());
+                    });
+    if (first_error)
+      std::rethrow_exception(first_error);
     return results;
   }
 

@@ -49,6 +49,38 @@ std::size_t completed_count(pool_core& pool);
 std::size_t worker_count(const pool_core& pool);
 std::vector<pid_type> worker_pids(pool_core& pool);
 
+/// How a map cuts its input: the chunk size of each block it submits (fixed, or measured
+/// as it runs, see `map_options::chunk`), how many items a block holds, and how many items
+/// may be submitted past the oldest one not finished (`map_options::in_flight`).
+class chunk_sizer {
+public:
+  /// `chunk` 0: automatic; `in_flight` 0: the default; `length`: the input's length when
+  /// known.
+  chunk_sizer(std::size_t chunk, std::size_t in_flight, std::size_t workers,
+              std::optional<std::size_t> length);
+  /// The chunk size for the next block, `finished` items having finished so far.
+  std::size_t next_chunk(std::size_t finished);
+  /// Items in a block at the chunk size last given.
+  std::size_t block() const noexcept;
+  /// Items that may be submitted past the oldest one not finished.
+  std::size_t limit() const noexcept;
+  /// One more item was read, its call frame `frame_bytes` long.
+  void encoded(std::size_t frame_bytes) noexcept;
+
+private:
+  bool automatic_;
+  std::size_t wanted_;    // the chunk the measurements ask for
+  std::size_t chunk_ = 1; // the chunk last given: wanted_, within the caps
+  std::size_t in_flight_;
+  std::size_t workers_;
+  std::optional<std::size_t> length_;
+  std::size_t read_ = 0;
+  std::size_t bytes_read_ = 0;
+  bool measuring_ = false;
+  std::chrono::steady_clock::time_point since_;
+  std::size_t finished_since_ = 0;
+};
+
 } // namespace mpdecor::detail
 
 #endif

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <exception>
 #include <functional>
 #include <memory>
@@ -76,7 +77,54 @@ private:
   std::shared_ptr<finished_indices> finished_;
   std::vector<std::shared_ptr<task_state>> tasks_;
   std::vector<std::uint64_t> listeners_;
+  std::deque<std::size_t> taken_; // indices taken from finished_, not given yet
   std::size_t given_ = 0;
+};
+
+/// The tasks of a streaming map (`pool::map`): added in input order, reported as they
+/// finish, and dropped once used, so that only the span from the oldest task not yet
+/// released to the newest is held, however long the input.
+class task_window {
+public:
+  task_window();
+  ~task_window();
+  task_window(const task_window&) = delete;
+  task_window& operator=(const task_window&) = delete;
+
+  /// Adds the next task; returns its index (0, 1, 2, ... in the order of adding).
+  std::size_t add(std::shared_ptr<task_state> task);
+  /// The index of the next task to finish, waiting at most until `deadline` (no limit when
+  /// unset); nullopt when no task held is unreported, or at the deadline.
+  std::optional<std::size_t> next(
+      std::optional<std::chrono::steady_clock::time_point> deadline = std::nullopt);
+  /// The task of a held index.
+  const std::shared_ptr<task_state>& at(std::size_t index) const;
+  /// True when the oldest held task has been reported by `next`.
+  bool front_reported() const noexcept;
+  /// The index of the oldest held task; `added()` when none is held.
+  std::size_t front() const noexcept { return base_; }
+  /// Drops a task (its listener, its result); the window moves past the dropped ones at
+  /// its front.
+  void release(std::size_t index);
+  /// Tasks added so far.
+  std::size_t added() const noexcept { return base_ + slots_.size(); }
+  /// The span held: from the oldest task not released to the newest.
+  std::size_t span() const noexcept { return slots_.size(); }
+  /// Kills every task held (withdraws the queued ones) and waits until each has finished.
+  void kill_all();
+
+private:
+  struct slot {
+    std::shared_ptr<task_state> task;
+    std::uint64_t listener = 0;
+    bool reported = false;
+  };
+  struct finished_indices;
+  std::shared_ptr<finished_indices> finished_;
+  std::deque<slot> slots_;
+  std::deque<std::size_t> taken_; // indices taken from finished_, not given yet
+  std::size_t base_ = 0;
+  std::size_t unreported_ = 0;
 };
 
 } // namespace mpdecor::detail
