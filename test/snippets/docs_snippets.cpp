@@ -187,8 +187,8 @@ void worker_pools() {
   std::vector<double> scores = workers.map(score, items);    // results in input order
 std::vector<double> losses = workers.starmap(train, runs); // runs: {config, epochs} tuples
 
-  mpdecor::map_options opts;
-  opts.chunk = 8;                                // 8 items a message each way
+  mpdecor::map_options opts;                     // by default chunks are sized as the map runs
+  opts.chunk = 8;                                // or: 8 items a message each way
 opts.timeout = 10min;                          // the whole map's limit, then timeout_error
   opts.progress = [](std::size_t done, std::size_t total) { /* progress bar */ };
   workers.map_as_completed(score, items, [](std::size_t index, const auto& task) {
