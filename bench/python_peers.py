@@ -104,6 +104,8 @@ def main():
            f"ProcessPoolExecutor(2).map(f, range({map_items}))")
     record("pool_map_chunk_100", "ms", pool_map(map_items, 100, map_repetitions),
            f"ProcessPoolExecutor(2).map(f, range({map_items}), chunksize=100)")
+    record("pool_map_chunk_1000", "ms", pool_map(map_items, 1000, map_repetitions),
+           f"ProcessPoolExecutor(2).map(f, range({map_items}), chunksize=1000)")
 
     document = {
         "python": platform.python_implementation() + " " + platform.python_version(),
