@@ -284,6 +284,10 @@ def evaluate_targets(r, p):
     add("pool round trip at most 15 µs", fmt_time(pool),
         "n/a" if pool is None else f"{pool / 15e-6:.2f}x the target",
         None if pool is None else pool <= 15e-6)
+    warm = r.seconds("roundtrip/warm_pipe")
+    v = ratio(pool, warm)
+    add("pool round trip within 1.5x the pipe round trip to a running process",
+        f"{fmt_time(pool)} vs {fmt_time(warm)}", fmt_ratio(v), None if v is None else v <= 1.5)
     py_pool = p.seconds("pool_round_trip")
     v = ratio(py_pool, pool)
     add("pool round trip at least 6x faster than `ProcessPoolExecutor`",
@@ -575,6 +579,10 @@ def write_markdown(r, p, path, figure_name, figure_note):
     rows = []
     for label, source, name, floor, floor_name in (
         ("pipe round trip to a running process", r, "roundtrip/warm_pipe", None, ""),
+        ("the same, both pinned to one core", r, "roundtrip/warm_pipe_same_core", warm,
+         "running process"),
+        ("the same, pinned to two cores", r, "roundtrip/warm_pipe_cross_core", warm,
+         "running process"),
         ("`mpdecor::pool` (2 workers) `submit(f)(x).get()`", r, "roundtrip/pool", warm,
          "running process"),
         ("Python `ProcessPoolExecutor(2).submit(f, x).result()`", p, "pool_round_trip", warm,

@@ -17,6 +17,10 @@
 //   roundtrip/fork_pipe          fork with the same pipe round trip
 //   roundtrip/warm_pipe          the round trip to a process that is already running: the
 //                                floor for a pool
+//   roundtrip/warm_pipe_same_core, roundtrip/warm_pipe_cross_core
+//                                the same with this thread and that process pinned to one
+//                                core, or to two: a wake-up on the same core against one
+//                                that crosses cores
 // The raw children are this executable started as `--bench-echo` (one round trip),
 // `--bench-echo-loop` (round trips until end of input) or `--bench-exit` (nothing); main
 // serves those modes before mpdecor::init.
@@ -61,6 +65,7 @@
 #include <fcntl.h>
 #include <malloc.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -311,6 +316,7 @@ public:
     }
   }
   int operator()(int value) const { return exchange(to_child_, from_child_, value); }
+  pid_t pid() const noexcept { return pid_; }
 
 private:
   pid_t pid_ = -1;
@@ -520,6 +526,42 @@ void bm_warm_pipe(benchmark::State& state) {
   const warm_echo echo;
   round_trip(state, [&](int value) { return echo(value); });
 }
+
+// The warm round trip with this thread and the echoing process pinned to one core
+// (`same_core`) or to two different ones; this thread's affinity is restored after.
+void warm_pipe_pinned(benchmark::State& state, bool same_core) {
+  cpu_set_t original;
+  CPU_ZERO(&original);
+  if (::sched_getaffinity(0, sizeof original, &original) != 0) {
+    state.SkipWithError("sched_getaffinity failed");
+    return;
+  }
+  std::vector<int> cores;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
+    if (CPU_ISSET(cpu, &original))
+      cores.push_back(cpu);
+  if (cores.empty() || (!same_core && cores.size() < 2)) {
+    state.SkipWithError("needs two cores to run on");
+    return;
+  }
+  const warm_echo echo;
+  const auto pin = [](pid_t pid, int cpu) {
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    return ::sched_setaffinity(pid, sizeof one, &one) == 0;
+  };
+  if (!pin(0, cores[0]) || !pin(echo.pid(), same_core ? cores[0] : cores[1])) {
+    ::sched_setaffinity(0, sizeof original, &original);
+    state.SkipWithError("sched_setaffinity failed");
+    return;
+  }
+  round_trip(state, [&](int value) { return echo(value); });
+  ::sched_setaffinity(0, sizeof original, &original);
+}
+
+void bm_warm_pipe_same_core(benchmark::State& state) { warm_pipe_pinned(state, true); }
+void bm_warm_pipe_cross_core(benchmark::State& state) { warm_pipe_pinned(state, false); }
 
 void bm_proc_wait(benchmark::State& state) {
   round_trip(state, [](int value) { return mpdecor::proc_wait(increment)(value); });
@@ -740,6 +782,8 @@ benchmark::internal::Benchmark* small_parent(const char* name, Function function
 
 void register_benchmarks() {
   quick_case(small_parent("roundtrip/warm_pipe", bm_warm_pipe));
+  quick_case(small_parent("roundtrip/warm_pipe_same_core", bm_warm_pipe_same_core));
+  quick_case(small_parent("roundtrip/warm_pipe_cross_core", bm_warm_pipe_cross_core));
   quick_case(small_parent("roundtrip/pool", bm_pool));
   quick_case(small_parent("start/fork_wait", bm_fork_wait_small), true);
   quick_case(small_parent("roundtrip/fork_pipe", bm_fork_pipe_small), true);
