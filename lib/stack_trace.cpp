@@ -217,6 +217,41 @@ std::size_t encode_crash_trace(char* buffer, std::size_t size, const void* conte
 #endif
 }
 
+#if defined(MPDECOR_STACK_TRACES)
+namespace {
+
+constexpr std::size_t kept_throws = 4;
+thread_local recorded_throw_frames recent_throws[kept_throws];
+thread_local std::size_t next_throw = 0;
+
+} // namespace
+
+recorded_throw_frames& next_throw_slot() noexcept {
+  auto& slot = recent_throws[next_throw];
+  next_throw = (next_throw + 1) % kept_throws;
+  return slot;
+}
+
+std::size_t recorded_throw(const void* thrown, void** frames, std::size_t capacity) noexcept {
+  const recorded_throw_frames* chosen = nullptr;
+  for (std::size_t age = 1; age <= kept_throws && chosen == nullptr; ++age) {
+    const auto& slot = recent_throws[(next_throw + kept_throws - age) % kept_throws];
+    if (slot.count != 0 && slot.thrown == thrown)
+      chosen = &slot;
+  }
+  if (chosen == nullptr) {
+    const auto& latest = recent_throws[(next_throw + kept_throws - 1) % kept_throws];
+    if (latest.count != 0)
+      chosen = &latest;
+  }
+  if (chosen == nullptr)
+    return 0;
+  const std::size_t count = std::min(chosen->count, capacity);
+  std::copy(chosen->frames, chosen->frames + count, frames);
+  return count;
+}
+#endif
+
 std::vector<trace_frame> decode_trace(std::string_view bytes) {
   std::vector<trace_frame> frames;
   auto take = [&bytes](void* out, std::size_t length) {

@@ -70,6 +70,19 @@ std::string describe_trace(const std::vector<trace_frame>& frames);
 
 /// Turns the recording of throws on (a child that records traces).
 void record_throws() noexcept;
+
+// --- shared by both platforms' hooks (lib/stack_trace.cpp) ----------------------------
+
+/// One throw's return addresses, the function that threw first.
+struct recorded_throw_frames {
+  const void* thrown = nullptr;
+  std::size_t count = 0;
+  void* frames[max_trace_frames + 1]; // one more for a hook that skips its own frame
+};
+/// Where a hook records this thread's next throw: the oldest of the last few it recorded
+/// (a function may throw and catch on its way to the throw that leaves it, a destructor or
+/// a retry, so the one that reaches the child's catch is found by its object).
+recorded_throw_frames& next_throw_slot() noexcept;
 /// The return addresses recorded at the latest throw of `thrown` on this thread (or its
 /// latest throw): at most `capacity` written to `frames`; returns how many.
 std::size_t recorded_throw(const void* thrown, void** frames, std::size_t capacity) noexcept;

@@ -42,17 +42,6 @@ constexpr DWORD gcc_throw_code = 0x20474343;
 
 std::atomic<bool> recording{false};
 
-struct recorded_throw_frames {
-  const void* thrown = nullptr;
-  std::size_t count = 0;
-  void* frames[max_trace_frames];
-};
-
-// The latest throws of this thread (as in lib/throw_hook_linux.cpp).
-constexpr std::size_t kept_throws = 4;
-thread_local recorded_throw_frames recent[kept_throws];
-thread_local std::size_t next_slot = 0;
-
 // Where a function begins: through the jump of an import thunk when the C++ runtime is a
 // DLL (then the function's address in this module is the thunk's).
 std::uintptr_t code_of(std::uintptr_t function) noexcept {
@@ -90,8 +79,7 @@ LONG WINAPI record_throw(EXCEPTION_POINTERS* exception) {
   if (first == count || first == 16)
     return EXCEPTION_CONTINUE_SEARCH; // a rethrow, or a throw this file cannot place
   ++first; // the frame after __cxa_throw's is the function that threw
-  auto& slot = recent[next_slot];
-  next_slot = (next_slot + 1) % kept_throws;
+  auto& slot = next_throw_slot();
   // The object thrown follows the unwind header (libstdc++'s __cxa_exception ends with it).
   const auto* header = reinterpret_cast<const _Unwind_Exception*>(record.ExceptionInformation[0]);
   slot.thrown = header + 1;
@@ -201,25 +189,6 @@ std::wstring wide_path(const std::string& path) {
 void record_throws() noexcept {
   if (!recording.exchange(true))
     ::AddVectoredExceptionHandler(1, record_throw);
-}
-
-std::size_t recorded_throw(const void* thrown, void** frames, std::size_t capacity) noexcept {
-  const recorded_throw_frames* chosen = nullptr;
-  for (std::size_t age = 1; age <= kept_throws && chosen == nullptr; ++age) {
-    const auto& slot = recent[(next_slot + kept_throws - age) % kept_throws];
-    if (slot.count != 0 && slot.thrown == thrown)
-      chosen = &slot;
-  }
-  if (chosen == nullptr) {
-    const auto& latest = recent[(next_slot + kept_throws - 1) % kept_throws];
-    if (latest.count != 0)
-      chosen = &latest;
-  }
-  if (chosen == nullptr)
-    return 0;
-  const std::size_t count = std::min(chosen->count, capacity);
-  std::copy(chosen->frames, chosen->frames + count, frames);
-  return count;
 }
 
 std::size_t walk_stack(const void* context, void** frames, std::size_t capacity) noexcept {

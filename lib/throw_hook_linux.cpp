@@ -27,19 +27,6 @@ namespace {
 
 std::atomic<bool> recording{false};
 
-struct recorded_throw_frames {
-  const void* thrown = nullptr;
-  std::size_t count = 0;
-  void* frames[max_trace_frames + 1];
-};
-
-// The latest throws of this thread: a function may throw and catch on its way to the
-// throw that leaves it (a destructor, a retry), so the one that reaches the child's catch
-// is found by its object.
-constexpr std::size_t kept_throws = 4;
-thread_local recorded_throw_frames recent[kept_throws];
-thread_local std::size_t next_slot = 0;
-
 using throw_function = void (*)(void*, void*, void (*)(void*));
 
 throw_function runtime_throw() noexcept {
@@ -51,32 +38,12 @@ throw_function runtime_throw() noexcept {
 
 void record_throws() noexcept { recording.store(true); }
 
-std::size_t recorded_throw(const void* thrown, void** frames, std::size_t capacity) noexcept {
-  const recorded_throw_frames* chosen = nullptr;
-  for (std::size_t age = 1; age <= kept_throws && chosen == nullptr; ++age) {
-    const auto& slot = recent[(next_slot + kept_throws - age) % kept_throws];
-    if (slot.count != 0 && slot.thrown == thrown)
-      chosen = &slot;
-  }
-  if (chosen == nullptr) {
-    const auto& latest = recent[(next_slot + kept_throws - 1) % kept_throws];
-    if (latest.count != 0)
-      chosen = &latest;
-  }
-  if (chosen == nullptr)
-    return 0;
-  const std::size_t count = std::min(chosen->count, capacity);
-  std::copy(chosen->frames, chosen->frames + count, frames);
-  return count;
-}
-
 } // namespace mpdecor::detail
 
 extern "C" [[noreturn]] void __cxa_throw(void* thrown, void* type, void (*destroy)(void*)) {
   using namespace mpdecor::detail;
   if (recording.load(std::memory_order_relaxed)) {
-    auto& slot = recent[next_slot];
-    next_slot = (next_slot + 1) % kept_throws;
+    auto& slot = next_throw_slot();
     slot.thrown = thrown;
     // Skips this function: the first frame is the one that threw.
     slot.count = boost::stacktrace::safe_dump_to(1, slot.frames, sizeof slot.frames);
