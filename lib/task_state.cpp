@@ -29,9 +29,23 @@ void task_state::requeue() {
   pid = 0;
 }
 
+void push_index(index_queue& queue, std::size_t index) {
+  bool was_empty = false;
+  {
+    std::lock_guard lock(queue.mutex);
+    was_empty = queue.indices.empty();
+    queue.indices.push_back(index);
+  }
+  // A consumer waits only while the queue is empty: a task that finishes while others are
+  // waiting to be taken wakes nobody (a chunk's replies finish a thousand tasks at once).
+  if (was_empty)
+    queue.changed.notify_all();
+}
+
 bool task_state::finish(failure why, std::string result, std::shared_ptr<const segment> shared,
                         const std::function<void()>& under_lock, captured_output captured) {
   std::vector<std::pair<std::uint64_t, std::function<void()>>> waiting;
+  std::shared_ptr<index_queue> to_window;
   {
     std::lock_guard lock(mutex);
     if (stage == task_stage::finished)
@@ -44,12 +58,15 @@ bool task_state::finish(failure why, std::string result, std::shared_ptr<const s
     reply_segment = std::move(shared);
     stage = task_stage::finished;
     waiting.swap(listeners);
+    to_window.swap(window);
     if (under_lock)
       under_lock();
   }
   changed.notify_all();
   for (auto& listener : waiting)
     listener.second();
+  if (to_window)
+    push_index(*to_window, window_index);
   return true;
 }
 
@@ -169,27 +186,10 @@ void run_callback(const task_state& task, const std::function<void()>& callback)
 
 namespace {
 
-// Indices of finished tasks, filled by their listeners. A listener holds the queue, not
-// its owner: it may run after the owner is gone.
-struct index_queue {
-  std::mutex mutex;
-  std::condition_variable changed;
-  std::deque<std::size_t> indices;
-};
-
+// A listener that pushes `index`. It holds the queue, not its owner: it may run after the
+// owner is gone.
 std::function<void()> pusher(std::shared_ptr<index_queue> queue, std::size_t index) {
-  return [queue = std::move(queue), index] {
-    bool was_empty = false;
-    {
-      std::lock_guard lock(queue->mutex);
-      was_empty = queue->indices.empty();
-      queue->indices.push_back(index);
-    }
-    // A waiter waits only while the queue is empty: a task that finishes while others are
-    // waiting to be taken wakes nobody (a chunk's replies finish a thousand tasks at once).
-    if (was_empty)
-      queue->changed.notify_all();
-  };
+  return [queue = std::move(queue), index] { push_index(*queue, index); };
 }
 
 // Waits until `queue` holds an index, or until `deadline`; then moves every index it holds
@@ -252,17 +252,38 @@ struct task_window::finished_indices : index_queue {};
 
 task_window::task_window() : finished_(std::make_shared<finished_indices>()) {}
 
+namespace {
+
+// Stops telling a window of the task's finish (a window that is going, or that dropped it).
+void leave_window(task_state& task) {
+  std::lock_guard lock(task.mutex);
+  task.window.reset();
+}
+
+} // namespace
+
 task_window::~task_window() {
   for (const auto& held : slots_)
-    if (held.task)
-      forget_listener(*held.task, held.listener);
+    if (held.task && !held.reported)
+      leave_window(*held.task);
 }
 
 std::size_t task_window::add(std::shared_ptr<task_state> task) {
   const std::size_t index = added();
-  slots_.push_back(slot{std::move(task), 0, false});
+  slots_.push_back(slot{std::move(task), false});
   ++unreported_;
-  slots_.back().listener = when_finished(*slots_.back().task, pusher(finished_, index));
+  auto& added_task = *slots_.back().task;
+  bool finished_already = false;
+  {
+    std::lock_guard lock(added_task.mutex);
+    finished_already = added_task.stage == task_stage::finished;
+    if (!finished_already) {
+      added_task.window = finished_;
+      added_task.window_index = index;
+    }
+  }
+  if (finished_already)
+    push_index(*finished_, index);
   return index;
 }
 
@@ -277,7 +298,6 @@ std::optional<std::size_t> task_window::next(
       continue;
     auto& held = slots_[*index - base_];
     held.reported = true;
-    held.listener = 0;
     --unreported_;
     return index;
   }
@@ -297,7 +317,7 @@ void task_window::release(std::size_t index) {
   if (!held.task)
     return;
   if (!held.reported) {
-    forget_listener(*held.task, held.listener);
+    leave_window(*held.task);
     --unreported_;
   }
   held.task.reset();

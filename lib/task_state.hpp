@@ -11,7 +11,9 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -22,6 +24,17 @@
 namespace mpdecor::detail {
 
 enum class task_stage { queued, running, finished };
+
+/// Indices of finished tasks, for a consumer that waits on many (completion_queue,
+/// task_window). Whoever finishes a task pushes its index; the consumer takes them all.
+struct index_queue {
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::deque<std::size_t> indices;
+};
+
+/// Adds `index` to `queue`, waking its consumer if it had nothing to take.
+void push_index(index_queue& queue, std::size_t index);
 
 struct task_state : std::enable_shared_from_this<task_state> {
   explicit task_state(std::string name) : function(std::move(name)) {}
@@ -59,6 +72,9 @@ struct task_state : std::enable_shared_from_this<task_state> {
   /// when_finished() listeners by id, called once finished.
   std::vector<std::pair<std::uint64_t, std::function<void()>>> listeners;
   std::uint64_t next_listener = 1;
+  /// A map's window, told of the finish without a listener (one allocation less per item).
+  std::shared_ptr<index_queue> window;
+  std::size_t window_index = 0;
 };
 
 } // namespace mpdecor::detail

@@ -116,7 +116,6 @@ public:
 private:
   struct slot {
     std::shared_ptr<task_state> task;
-    std::uint64_t listener = 0;
     bool reported = false;
   };
   struct finished_indices;
