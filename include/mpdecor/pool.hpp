@@ -151,7 +151,8 @@ public:
     return copy;
   }
 
-  /// Tasks handed to one worker at once; see `map_options::chunk`.
+  /// Tasks handed to one worker at once (0 counts as 1: an automatic size is for maps); see
+  /// `map_options::chunk`.
   pool_decorator chunk(std::size_t size) const {
     pool_decorator copy = *this;
     copy.chunk_ = size == 0 ? 1 : size;
