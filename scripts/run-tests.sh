@@ -15,7 +15,9 @@ fuzz_seconds="${MPDECOR_FUZZ_SECONDS:-30}"
 # clang for the fuzzers; Google Benchmark so that the benchmarks (built, not run) compile.
 scripts/setup.sh clang libclang-rt-14-dev libbenchmark-dev
 
-step() { echo; echo "=== $*"; }
+# Each stage's heading says how long the run has taken so far, so that a log shows where the
+# time goes.
+step() { echo; echo "=== [$((SECONDS / 60))m$((SECONDS % 60))s] $*"; }
 
 step "CMake build and CTest"
 cmake --preset release
