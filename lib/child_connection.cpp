@@ -340,8 +340,9 @@ void child_connection::abandon() noexcept {
   events_ = {};
   process_.reset();
   channel_->close();
-  boost::system::error_code ignored;
-  timer_.cancel(ignored);
+  // Cancelling a timer cannot fail (Asio's timer service sets no error), and Boost 1.87
+  // removed the overload that takes an error_code.
+  timer_.cancel();
 }
 
 failure failure_of_ended_child(const std::string& function, pid_type pid,
