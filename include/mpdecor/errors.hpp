@@ -8,6 +8,8 @@
 #ifndef MPDECOR_ERRORS_HPP
 #define MPDECOR_ERRORS_HPP
 
+#include <mpdecor/export.hpp>
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -33,7 +35,7 @@ struct captured_output {
 };
 
 /// Base of every error mpdecor reports.
-class error : public std::runtime_error {
+class MPDECOR_DECL error : public std::runtime_error {
 public:
   error(const std::string& message, std::string function, pid_type pid)
       : std::runtime_error(message), function_(std::move(function)), pid_(pid) {}
@@ -66,7 +68,7 @@ private:
 };
 
 /// The function threw in the child; its exception's type and message travel back.
-class remote_error : public error {
+class MPDECOR_DECL remote_error : public error {
 public:
   remote_error(const std::string& function, pid_type pid, std::string type, std::string message);
 
@@ -81,7 +83,7 @@ private:
 };
 
 /// The child ran out of memory under its `memory_limit` (it threw std::bad_alloc).
-class memory_limit_exceeded : public remote_error {
+class MPDECOR_DECL memory_limit_exceeded : public remote_error {
 public:
   memory_limit_exceeded(const std::string& function, pid_type pid, std::size_t limit);
   /// The limit the child ran into, in bytes.
@@ -92,7 +94,7 @@ private:
 };
 
 /// The child ended without sending a result: killed by a signal, aborted, or exited.
-class child_crashed : public error {
+class MPDECOR_DECL child_crashed : public error {
 public:
   child_crashed(const std::string& function, pid_type pid, std::optional<int> exit_code,
                 std::optional<int> signal, std::string detail);
@@ -110,7 +112,7 @@ private:
 };
 
 /// The child could not be started (the executable could not be run, no resources...).
-class launch_error : public error {
+class MPDECOR_DECL launch_error : public error {
 public:
   launch_error(const std::string& function, std::error_code code, const std::string& what);
   /// The operating system's error.
@@ -121,7 +123,7 @@ private:
 };
 
 /// The call ran longer than its timeout; the child was killed.
-class timeout_error : public error {
+class MPDECOR_DECL timeout_error : public error {
 public:
   timeout_error(const std::string& function, pid_type pid, std::chrono::milliseconds timeout);
   /// With a message of its own (a whole map's timeout).
@@ -137,21 +139,21 @@ private:
 
 /// The function is not registered: in the parent (decorating an unregistered function)
 /// or in the child (a call by a name the child does not know).
-class not_registered : public error {
+class MPDECOR_DECL not_registered : public error {
 public:
   using error::error;
 };
 
 /// A message between parent and child could not be decoded: arguments that do not
 /// match the function's parameters, or a damaged result.
-class protocol_error : public error {
+class MPDECOR_DECL protocol_error : public error {
 public:
   using error::error;
 };
 
 /// The parent ran out of memory while receiving the result (the child was not at fault;
 /// it is killed). Return large data through shared memory, or in parts.
-class result_too_large : public error {
+class MPDECOR_DECL result_too_large : public error {
 public:
   result_too_large(const std::string& function, pid_type pid, std::uint64_t size,
                    const std::string& what);
@@ -164,20 +166,20 @@ private:
 
 /// The call was cancelled before its child started (`handle::kill()` on a queued call, or
 /// the program exiting with `at_exit::kill`).
-class cancelled : public error {
+class MPDECOR_DECL cancelled : public error {
 public:
   using error::error;
 };
 
 /// Waiting gave up before the call finished (`handle::get(timeout)`); the call runs on.
 /// Not the call's own timeout, which kills the child (`timeout_error`).
-class wait_timeout : public error {
+class MPDECOR_DECL wait_timeout : public error {
 public:
   using error::error;
 };
 
 /// Two registrations share a name, or mpdecor is used before `mpdecor::init`.
-class usage_error : public error {
+class MPDECOR_DECL usage_error : public error {
 public:
   explicit usage_error(const std::string& message) : error(message, {}, 0) {}
 };

@@ -3,6 +3,8 @@
 #ifndef MPDECOR_INIT_HPP
 #define MPDECOR_INIT_HPP
 
+#include <mpdecor/export.hpp>
+
 namespace mpdecor {
 
 /// Call first thing in `main`, before anything else runs.
@@ -14,7 +16,7 @@ namespace mpdecor {
 ///
 /// Everything before this call (static initializers, the start of main) runs again in
 /// every child, so keep it first.
-void init(int argc, char** argv);
+MPDECOR_DECL void init(int argc, char** argv);
 
 /// Exit codes of a child that could not serve its call (a served call exits with 0, even
 /// when the function threw: its exception travels back as a message).
@@ -30,7 +32,7 @@ enum child_exit : int {
 };
 
 /// True in a child process started by mpdecor, once `init` has been entered.
-bool is_child() noexcept;
+MPDECOR_DECL bool is_child() noexcept;
 
 } // namespace mpdecor
 

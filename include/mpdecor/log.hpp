@@ -13,6 +13,8 @@
 #ifndef MPDECOR_LOG_HPP
 #define MPDECOR_LOG_HPP
 
+#include <mpdecor/export.hpp>
+
 #include <functional>
 #include <string_view>
 
@@ -32,9 +34,9 @@ using log_handler = std::function<void(log_level level, std::string_view message
 /// Sends this process's mpdecor messages to `handler`; an empty one restores stderr. The
 /// handler is called from mpdecor's threads, sometimes from several at once, so it must be
 /// thread-safe and quick; what it throws is dropped.
-void set_log_handler(log_handler handler);
+MPDECOR_DECL void set_log_handler(log_handler handler);
 /// Drops messages below `minimum` (default: `log_level::warning`).
-void set_log_level(log_level minimum);
+MPDECOR_DECL void set_log_level(log_level minimum);
 
 } // namespace mpdecor
 

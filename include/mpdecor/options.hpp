@@ -3,6 +3,8 @@
 #ifndef MPDECOR_OPTIONS_HPP
 #define MPDECOR_OPTIONS_HPP
 
+#include <mpdecor/export.hpp>
+
 #include <chrono>
 #include <cstddef>
 #include <filesystem>
@@ -147,23 +149,23 @@ struct options {
 /// Sets the start method of calls that do not choose one. The environment variable
 /// MPDECOR_START_METHOD (spawn, fork-server or slurm), read by `init`, sets it too, so a
 /// program moves to a cluster without being rebuilt.
-void set_start_method(start_method method);
+MPDECOR_DECL void set_start_method(start_method method);
 /// The program-wide start method.
-start_method default_start_method();
+MPDECOR_DECL start_method default_start_method();
 /// Sets the Slurm settings of calls that do not choose their own. `init` reads
 /// MPDECOR_SRUN_OPTIONS (srun options separated by spaces) and MPDECOR_SLURM_STEPS
 /// (automatic, overlap or exact).
-void set_slurm_options(slurm_options settings);
+MPDECOR_DECL void set_slurm_options(slurm_options settings);
 /// The program-wide Slurm settings.
-slurm_options default_slurm_options();
+MPDECOR_DECL slurm_options default_slurm_options();
 
 /// Whether children record their stack traces for `error::stack_trace()` (on by default;
 /// Linux with glibc, and Windows with MinGW-w64's GCC runtime). A child that records pays a stack walk at each throw (about a microsecond
 /// for a shallow stack; see docs/performance.md) and keeps its last few throws' return
 /// addresses. Applies to children started afterwards, pools' new workers included.
-void set_stack_traces(bool record);
+MPDECOR_DECL void set_stack_traces(bool record);
 /// Whether children record their stack traces.
-bool stack_traces();
+MPDECOR_DECL bool stack_traces();
 
 /// What happens to children still running when the program exits normally.
 enum class at_exit_policy {
@@ -173,18 +175,18 @@ enum class at_exit_policy {
 
 /// Limits how many children run at once; later calls queue. 0 means no limit.
 /// The default is the number of hardware threads.
-void set_max_running(std::size_t limit);
+MPDECOR_DECL void set_max_running(std::size_t limit);
 /// The current limit on children running at once (0: none).
-std::size_t max_running();
+MPDECOR_DECL std::size_t max_running();
 /// Chooses what happens to running children at normal program exit.
-void set_at_exit(at_exit_policy policy);
+MPDECOR_DECL void set_at_exit(at_exit_policy policy);
 
 /// Blocks until every call started so far, queued ones included, has finished.
-void wait_all();
+MPDECOR_DECL void wait_all();
 /// Number of children running now.
-std::size_t running_count();
+MPDECOR_DECL std::size_t running_count();
 /// Number of calls waiting for a free slot.
-std::size_t queued_count();
+MPDECOR_DECL std::size_t queued_count();
 
 } // namespace mpdecor
 

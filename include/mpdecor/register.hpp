@@ -15,6 +15,7 @@
 #ifndef MPDECOR_REGISTER_HPP
 #define MPDECOR_REGISTER_HPP
 
+#include <mpdecor/export.hpp>
 #include <mpdecor/detail/callable.hpp>
 #include <mpdecor/detail/signature.hpp>
 #include <mpdecor/detail/wire.hpp>
@@ -48,16 +49,16 @@ struct registration {
 };
 
 /// Records a registration (runs during static initialization).
-void add_registration(const registration& entry) noexcept;
+MPDECOR_DECL void add_registration(const registration& entry) noexcept;
 /// The registration of `name`, or nullptr.
-const registration* find_registration(std::string_view name) noexcept;
+MPDECOR_DECL const registration* find_registration(std::string_view name) noexcept;
 /// Copies the blocks a reply left to shared memory into a segment that the child sends with
 /// it (lib/shared_memory.cpp); the encoded result must still be alive. False if no segment
 /// could be made: the reply is then encoded again with everything inline.
-bool seal_reply_blocks(const attachments& side) noexcept;
+MPDECOR_DECL bool seal_reply_blocks(const attachments& side) noexcept;
 
 /// The registered name of `function`; throws `not_registered` with `signature` in the message.
-std::string_view registered_name(erased_function function, const char* signature);
+MPDECOR_DECL std::string_view registered_name(erased_function function, const char* signature);
 
 template <class Result, class... Parameters>
 void invoke(erased_function function, input_archive& in, std::string& out, attachments* side) {

@@ -9,6 +9,8 @@
 #ifndef MPDECOR_SHARED_MEMORY_HPP
 #define MPDECOR_SHARED_MEMORY_HPP
 
+#include <mpdecor/export.hpp>
+
 #include <cstddef>
 
 namespace mpdecor {
@@ -16,11 +18,11 @@ namespace mpdecor {
 /// Sends vectors and strings of at least `bytes` bytes through shared memory; 0 sends
 /// everything in the message. The default is 1 MiB. Thread-safe; applies to the messages
 /// encoded after it.
-void set_shared_memory_threshold(std::size_t bytes) noexcept;
+MPDECOR_DECL void set_shared_memory_threshold(std::size_t bytes) noexcept;
 
 /// The size from which vectors and strings go through shared memory; 0 when none do (set
 /// so, or on a platform without shared memory, where the setting is ignored).
-std::size_t shared_memory_threshold() noexcept;
+MPDECOR_DECL std::size_t shared_memory_threshold() noexcept;
 
 } // namespace mpdecor
 

@@ -4,6 +4,7 @@
 #ifndef MPDECOR_DETAIL_CALL_HPP
 #define MPDECOR_DETAIL_CALL_HPP
 
+#include <mpdecor/export.hpp>
 #include <mpdecor/detail/task.hpp>
 #include <mpdecor/detail/wire.hpp>
 #include <mpdecor/errors.hpp>
@@ -32,10 +33,10 @@ struct call_request {
 /// The size from which a call with `settings` leaves vectors and strings to shared memory:
 /// `shared_memory_threshold()` for children on this machine's sockets, 0 (never) for Slurm
 /// steps and where shared memory is not supported.
-std::size_t sharing_threshold(const options& settings) noexcept;
+MPDECOR_DECL std::size_t sharing_threshold(const options& settings) noexcept;
 /// Copies the blocks an encoding recorded into a sealed shared-memory segment; the
 /// encoded values must still be alive. Null if no segment could be made.
-std::shared_ptr<const segment> share_blocks(const attachments& side) noexcept;
+MPDECOR_DECL std::shared_ptr<const segment> share_blocks(const attachments& side) noexcept;
 
 /// Encodes a call to `name` and returns its request: large blocks go to shared memory
 /// when `settings` allows, and inline when no segment can be made.
@@ -57,7 +58,7 @@ call_request make_request(std::string name, const options& settings, Encode&& en
 }
 
 /// Starts the call now, or queues it when the limit on running children is reached.
-std::shared_ptr<task_state> submit(call_request request);
+MPDECOR_DECL std::shared_ptr<task_state> submit(call_request request);
 
 } // namespace mpdecor::detail
 

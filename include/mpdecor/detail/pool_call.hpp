@@ -4,6 +4,7 @@
 #ifndef MPDECOR_DETAIL_POOL_CALL_HPP
 #define MPDECOR_DETAIL_POOL_CALL_HPP
 
+#include <mpdecor/export.hpp>
 #include <mpdecor/detail/task.hpp>
 #include <mpdecor/errors.hpp>
 #include <mpdecor/options.hpp>
@@ -31,28 +32,30 @@ struct pool_request {
 
 /// Starts the workers of a pool; see `mpdecor::pool_options`. `initializer_frame` is the
 /// initializer's encoded call; empty: a call of `initializer` without arguments.
-std::shared_ptr<pool_core> start_pool(std::size_t workers, std::size_t max_tasks_per_worker,
-                                      std::string initializer, options worker_options,
-                                      std::string initializer_frame = {});
+MPDECOR_DECL std::shared_ptr<pool_core> start_pool(std::size_t workers,
+                                                   std::size_t max_tasks_per_worker,
+                                                   std::string initializer,
+                                                   options worker_options,
+                                                   std::string initializer_frame = {});
 /// Queues a task. Throws `usage_error` once the pool is shutting down.
-std::shared_ptr<task_state> submit(pool_core& pool, pool_request request);
+MPDECOR_DECL std::shared_ptr<task_state> submit(pool_core& pool, pool_request request);
 /// Queues several tasks at once (a map's), in order, taking the pool's lock once.
-std::vector<std::shared_ptr<task_state>> submit_all(pool_core& pool,
-                                                     std::vector<pool_request> requests);
+MPDECOR_DECL std::vector<std::shared_ptr<task_state>>
+submit_all(pool_core& pool, std::vector<pool_request> requests);
 /// Stops taking tasks, cancels the queued ones if `cancel_queued`, waits for the rest and
 /// for every worker to exit. Idempotent.
-void shutdown(pool_core& pool, bool cancel_queued);
+MPDECOR_DECL void shutdown(pool_core& pool, bool cancel_queued);
 
-std::size_t queued_count(pool_core& pool);
-std::size_t running_count(pool_core& pool);
-std::size_t completed_count(pool_core& pool);
-std::size_t worker_count(const pool_core& pool);
-std::vector<pid_type> worker_pids(pool_core& pool);
+MPDECOR_DECL std::size_t queued_count(pool_core& pool);
+MPDECOR_DECL std::size_t running_count(pool_core& pool);
+MPDECOR_DECL std::size_t completed_count(pool_core& pool);
+MPDECOR_DECL std::size_t worker_count(const pool_core& pool);
+MPDECOR_DECL std::vector<pid_type> worker_pids(pool_core& pool);
 
 /// How a map cuts its input: the chunk size of each block it submits (fixed, or measured
 /// as it runs, see `map_options::chunk`), how many items a block holds, and how many items
 /// may be submitted past the oldest one not finished (`map_options::in_flight`).
-class chunk_sizer {
+class MPDECOR_DECL chunk_sizer {
 public:
   /// `chunk` 0: automatic; `in_flight` 0: the default; `length`: the input's length when
   /// known.

@@ -4,6 +4,7 @@
 #ifndef MPDECOR_DETAIL_TASK_HPP
 #define MPDECOR_DETAIL_TASK_HPP
 
+#include <mpdecor/export.hpp>
 #include <mpdecor/errors.hpp>
 
 #include <chrono>
@@ -22,43 +23,44 @@ namespace mpdecor::detail {
 
 struct task_state; // lib/task_state.hpp
 
-void wait(task_state& task);
-bool wait_for(task_state& task, std::chrono::nanoseconds timeout);
+MPDECOR_DECL void wait(task_state& task);
+MPDECOR_DECL bool wait_for(task_state& task, std::chrono::nanoseconds timeout);
 /// Waits, then returns the payload of the result, or throws the task's error.
-std::string_view result(task_state& task);
+MPDECOR_DECL std::string_view result(task_state& task);
 /// The shared-memory segment that came with the result (empty if none); after result().
-std::string_view result_segment(task_state& task);
+MPDECOR_DECL std::string_view result_segment(task_state& task);
 /// Kills the child running the task, or withdraws it if it has not started yet.
-void kill(task_state& task);
+MPDECOR_DECL void kill(task_state& task);
 /// As kill(), asking a running child to end first and killing it `grace` later.
-void terminate(task_state& task, std::chrono::milliseconds grace);
+MPDECOR_DECL void terminate(task_state& task, std::chrono::milliseconds grace);
 /// The pid of the child that runs the task; waits until one has it. Throws the task's
 /// error if it ended before reaching one.
-pid_type pid(task_state& task);
+MPDECOR_DECL pid_type pid(task_state& task);
 /// The pid of the child that had the task last; 0 if none had it. Never waits.
-pid_type last_pid(task_state& task);
-bool running(task_state& task);
-bool finished(task_state& task);
-const std::string& function_name(const task_state& task);
+MPDECOR_DECL pid_type last_pid(task_state& task);
+MPDECOR_DECL bool running(task_state& task);
+MPDECOR_DECL bool finished(task_state& task);
+MPDECOR_DECL const std::string& function_name(const task_state& task);
 /// Calls `listener` once the task has finished: at once, on this thread, if it has; else on
 /// the thread that finishes it (an event loop's, or one cancelling it). It must not block.
 /// Returns an id for `forget_listener`, or 0 when the listener has run already.
-std::uint64_t when_finished(task_state& task, std::function<void()> listener);
+MPDECOR_DECL std::uint64_t when_finished(task_state& task, std::function<void()> listener);
 /// Drops a listener that has not run yet (nothing if it has, or `id` is 0).
-void forget_listener(task_state& task, std::uint64_t id);
+MPDECOR_DECL void forget_listener(task_state& task, std::uint64_t id);
 /// Waits, then returns the task's error, or nullptr when it succeeded. Never throws it.
-std::exception_ptr error_of(task_state& task);
+MPDECOR_DECL std::exception_ptr error_of(task_state& task);
 /// Waits, then returns what the task's child wrote to its captured streams.
-captured_output output_of(task_state& task);
+MPDECOR_DECL captured_output output_of(task_state& task);
 /// True once the task has finished as `cancelled` (withdrawn before it started).
-bool was_cancelled(task_state& task);
+MPDECOR_DECL bool was_cancelled(task_state& task);
 /// Runs a user's completion callback, reporting (never passing on) what it throws: it runs
 /// on one of mpdecor's own threads, which must go on serving every other call.
-void run_callback(const task_state& task, const std::function<void()>& callback) noexcept;
+MPDECOR_DECL void run_callback(const task_state& task,
+                               const std::function<void()>& callback) noexcept;
 
 /// The indices of a set of tasks in the order they finish (`as_completed`, `wait_any`).
 /// Listens to each task until it finishes or this queue is destroyed.
-class completion_queue {
+class MPDECOR_DECL completion_queue {
 public:
   explicit completion_queue(std::vector<std::shared_ptr<task_state>> tasks);
   ~completion_queue();
@@ -84,7 +86,7 @@ private:
 /// The tasks of a streaming map (`pool::map`): added in input order, reported as they
 /// finish, and dropped once used, so that only the span from the oldest task not yet
 /// released to the newest is held, however long the input.
-class task_window {
+class MPDECOR_DECL task_window {
 public:
   task_window();
   ~task_window();

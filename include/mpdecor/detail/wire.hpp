@@ -31,6 +31,8 @@
 #ifndef MPDECOR_DETAIL_WIRE_HPP
 #define MPDECOR_DETAIL_WIRE_HPP
 
+#include <mpdecor/export.hpp>
+
 #include <cereal/archives/binary.hpp> // the probe archive of has_own_serialization_v
 #include <cereal/cereal.hpp>
 #include <cereal/types/string.hpp> // names and messages in the frames
@@ -99,7 +101,7 @@ struct frame_header {
 inline constexpr std::size_t max_nesting_depth = 2000;
 
 /// A message that does not follow the wire format.
-class decode_failure : public std::runtime_error {
+class MPDECOR_DECL decode_failure : public std::runtime_error {
 public:
   using std::runtime_error::runtime_error;
 };
@@ -176,7 +178,8 @@ struct attachments {
 
 /// cereal output archive that appends the binary layout to a string, leaving large
 /// vectors and strings to `side` when one is given (see the file comment).
-class output_archive : public cereal::OutputArchive<output_archive, cereal::AllowEmptyClassElision> {
+class output_archive
+    : public cereal::OutputArchive<output_archive, cereal::AllowEmptyClassElision> {
 public:
   explicit output_archive(std::string& out, attachments* side = nullptr)
       : OutputArchive(this), out_(&out), side_(side) {}
@@ -231,7 +234,8 @@ void encode_sized(std::string& out, attachments* side, Write&& write) {
 
 /// Bounded cereal input archive over a message held in memory, and over the shared
 /// segment that came with it, if any.
-class input_archive : public cereal::InputArchive<input_archive, cereal::AllowEmptyClassElision> {
+class input_archive
+    : public cereal::InputArchive<input_archive, cereal::AllowEmptyClassElision> {
 public:
   explicit input_archive(std::string_view message, std::string_view segment = {})
       : InputArchive(this), data_(message.data()), left_(message.size()), segment_(segment) {}
@@ -378,7 +382,7 @@ inline constexpr std::size_t prefault_bytes = std::size_t{1} << 20;
 /// (Linux 5.14 or later: MADV_POPULATE_WRITE), much cheaper than the page faults of a
 /// copy into it, one page at a time; elsewhere, or when the call fails, does nothing.
 /// Defined in lib/shared_memory_linux.cpp (lib/shared_memory.cpp elsewhere).
-void prefault(void* data, std::size_t size) noexcept;
+MPDECOR_DECL void prefault(void* data, std::size_t size) noexcept;
 
 /// Fills `values` (a vector or a string of `Element`s) with `count` elements whose bytes
 /// start at `first`. Large ones get their storage reserved and faulted in before the copy;
