@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSL-1.0
 # Sets everything up on Debian 12 and runs mpdecor's whole test suite:
+#   0. the sources' layout against .clang-format
 #   1. CMake build, CTest: tests, examples, compile-time checks, package tests, soak
 #   2. b2 build: the same library, tests and examples
-#   3. the test suite under AddressSanitizer + UndefinedBehaviorSanitizer, then ThreadSanitizer
+#   3. the test suite under AddressSanitizer + UndefinedBehaviorSanitizer; then, on Debian 13
+#      (GCC 14, Boost 1.88) in a debootstrap chroot, under ThreadSanitizer
 #   4. both decoders fuzzed for a bounded time
 #   5. the Windows build (MinGW-w64) of the suite and examples, run under Wine
 #   6. the Slurm suite and example against a real Slurm cluster started on this machine
@@ -19,6 +21,9 @@ scripts/setup.sh clang libclang-rt-14-dev libbenchmark-dev
 # time goes.
 step() { echo; echo "=== [$((SECONDS / 60))m$((SECONDS % 60))s] $*"; }
 
+step "layout of the sources (.clang-format)"
+scripts/check-format.sh
+
 step "CMake build and CTest"
 cmake --preset release
 cmake --build --preset release
@@ -27,12 +32,13 @@ ctest --preset release
 step "b2 build and tests"
 scripts/b2-test.sh
 
-for preset in asan-ubsan tsan; do
-  step "test suite under $preset"
-  cmake --preset "$preset"
-  cmake --build --preset "$preset"
-  ctest --preset "$preset"
-done
+step "test suite under asan-ubsan"
+cmake --preset asan-ubsan
+cmake --build --preset asan-ubsan
+ctest --preset asan-ubsan
+
+step "Debian 13 (GCC 14, Boost 1.88) in a chroot: the suite under ThreadSanitizer"
+scripts/debian13-test.sh
 
 step "fuzzing, ${fuzz_seconds}s per decoder"
 scripts/fuzz.sh "$fuzz_seconds"

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSL-1.0
+# mpdecor on Debian 13 (trixie), in a chroot made with debootstrap from Debian's archive:
+# GCC 14 and Boost 1.88, whose Debian packages have Boost.Process's headers but not its
+# compiled library (lib/boost_process.cpp fills in). In the chroot it builds the library,
+# the test suite and the examples with CMake's `tsan` preset and runs them all under
+# ThreadSanitizer (ctest --preset tsan), so the newer compiler and Boost get the whole
+# suite and its strictest check. Exits non-zero when anything fails.
+#
+# Environment: MPDECOR_CHROOT (the chroot's folder; default /var/tmp/mpdecor-trixie, reused
+# when it is already there), MPDECOR_DEBIAN_MIRROR (default http://deb.debian.org/debian).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+chroot_dir="${MPDECOR_CHROOT:-/var/tmp/mpdecor-trixie}"
+mirror="${MPDECOR_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+packages=g++,cmake,ninja-build,libboost1.88-dev,libcereal-dev,pkgconf
+
+step() { echo; echo "=== $*"; }
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "debian13-test: debootstrap and chroot need root" >&2
+  exit 2
+fi
+scripts/setup.sh debootstrap
+
+if [ ! -x "$chroot_dir/usr/bin/g++-14" ] || [ ! -f "$chroot_dir/usr/include/boost/version.hpp" ]; then
+  step "debootstrap trixie into $chroot_dir"
+  rm -rf "$chroot_dir"
+  debootstrap --variant=minbase --include="$packages" trixie "$chroot_dir" "$mirror"
+fi
+
+# The processes under test need /proc (their own executable, pid files), /dev/shm (shared
+# memory) and /dev/null; the mounts go away however this ends.
+unmount() {
+  for mount in dev proc; do
+    if mountpoint -q "$chroot_dir/$mount"; then
+      umount -R "$chroot_dir/$mount" || umount -lR "$chroot_dir/$mount" || true
+    fi
+  done
+}
+trap unmount EXIT
+mountpoint -q "$chroot_dir/proc" || mount -t proc proc "$chroot_dir/proc"
+mountpoint -q "$chroot_dir/dev" || mount --rbind /dev "$chroot_dir/dev"
+
+step "source tree"
+rm -rf "$chroot_dir/src"
+mkdir -p "$chroot_dir/src"
+git ls-files -z --cached --others --exclude-standard | tar --null -cf - -T - |
+  tar -xf - -C "$chroot_dir/src"
+
+in_chroot() { chroot "$chroot_dir" /usr/bin/env -i PATH=/usr/bin:/bin HOME=/root LANG=C.UTF-8 "$@"; }
+in_chroot g++ --version | head -1
+in_chroot sh -c 'grep "define BOOST_LIB_VERSION" /usr/include/boost/version.hpp'
+
+step "build (preset tsan, GCC 14, Boost 1.88)"
+in_chroot sh -c 'cd /src && cmake --preset tsan && cmake --build --preset tsan'
+
+step "test suite and examples under ThreadSanitizer"
+in_chroot sh -c 'cd /src && ctest --preset tsan'
