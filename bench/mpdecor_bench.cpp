@@ -374,12 +374,11 @@ public:
           } else {
             fork_and_wait();
           }
-          seconds =
-              std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+          seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         } catch (const std::exception&) {
         }
-        detail::write_all(STDOUT_FILENO,
-                          std::string_view(reinterpret_cast<const char*>(&seconds), sizeof seconds));
+        detail::write_all(STDOUT_FILENO, std::string_view(reinterpret_cast<const char*>(&seconds),
+                                                          sizeof seconds));
       }
     } catch (const std::exception&) {
       ::_exit(1);
@@ -405,7 +404,8 @@ public:
     release();
     if (bytes == 0)
       return;
-    void* block = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void* block =
+        ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (block == MAP_FAILED)
       fail("mmap");
     std::memset(block, 0x5a, bytes); // every page touched, as a program's own data would be
@@ -441,9 +441,9 @@ long resident_kilobytes() {
 // Settings of one run.
 
 struct run_settings {
-  int repetitions = 7;        // medians over this many repetitions
-  double min_time = 0.2;      // seconds per repetition of the short benchmarks
-  int big_repetitions = 3;    // for the long ones (1,000 calls and more per iteration)
+  int repetitions = 7;     // medians over this many repetitions
+  double min_time = 0.2;   // seconds per repetition of the short benchmarks
+  int big_repetitions = 3; // for the long ones (1,000 calls and more per iteration)
   std::vector<long> parent_megabytes{0, 100, 1000, 4000};
   std::vector<long> fan_out{10, 100, 1000, 10000};
   std::vector<long> payload_bytes{1L << 10, 64L << 10, 1L << 20, 16L << 20, 128L << 20, 512L << 20};
@@ -479,7 +479,8 @@ void timed_calls(benchmark::State& state, Call&& call) {
     if (!call())
       break;
     samples.push_back(
-        std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count());
+        std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start)
+            .count());
   }
   report_call_median(state, samples);
 }
@@ -799,8 +800,10 @@ void register_benchmarks() {
       ->Arg(1000);
 
   for (const long n : settings.fan_out)
-    long_case(small_parent("fan_out/proc", bm_fire_and_forget_proc),
-              n >= 10000 ? 1 : n >= 1000 ? settings.big_repetitions : settings.repetitions)
+    long_case(small_parent("fan_out/proc", bm_fire_and_forget_proc), n >= 10000 ? 1
+                                                                     : n >= 1000
+                                                                         ? settings.big_repetitions
+                                                                         : settings.repetitions)
         ->Arg(n);
 
   for (const long bytes : settings.payload_bytes) {

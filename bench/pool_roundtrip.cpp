@@ -75,6 +75,7 @@ int main(int argc, char** argv) {
   if (python >= 0)
     std::printf("  Python ProcessPoolExecutor(2)       %9.1f us\n", python);
   else
-    std::printf("  Python ProcessPoolExecutor(2)       (python3 could not run %s)\n", script.c_str());
+    std::printf("  Python ProcessPoolExecutor(2)       (python3 could not run %s)\n",
+                script.c_str());
   return 0;
 }

@@ -115,8 +115,8 @@ int raw_relaunch(int value) {
   Setup setup;
   // process_v2::process's own executor type: Boost 1.81 on Windows drops the process
   // handle when it converts a process from another executor type.
-  process_v2::process child(process_v2::process::executor_type(io.get_executor()), self,
-                            arguments, process_v2::process_stdio{nullptr, output, {}}, setup);
+  process_v2::process child(process_v2::process::executor_type(io.get_executor()), self, arguments,
+                            process_v2::process_stdio{nullptr, output, {}}, setup);
   std::string text;
   boost::system::error_code ignored;
   boost::asio::read_until(output, boost::asio::dynamic_buffer(text), '\n', ignored);

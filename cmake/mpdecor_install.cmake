@@ -40,9 +40,12 @@ string(STRIP "${mpdecor_pc_system_libs}" mpdecor_pc_system_libs)
 # A static library brings its own dependencies to every consumer's link; a shared one
 # only to a static link of the consumer.
 set(MPDECOR_PC_CFLAGS "")
+if(WIN32)
+  set(MPDECOR_PC_CFLAGS " -D_WIN32_WINNT=0x0A00 -DWIN32_LEAN_AND_MEAN")
+endif()
 if(BUILD_SHARED_LIBS)
   # include/mpdecor/export.hpp: a consumer of a shared build imports the API.
-  set(MPDECOR_PC_CFLAGS " -DMPDECOR_DYN_LINK")
+  string(APPEND MPDECOR_PC_CFLAGS " -DMPDECOR_DYN_LINK")
   set(MPDECOR_PC_LIBS "")
   set(MPDECOR_PC_PRIVATE_LIBS "${mpdecor_pc_system_libs}")
 else()

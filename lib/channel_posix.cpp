@@ -166,8 +166,7 @@ void prepare_child_process(bool may_start_threads) noexcept {
     std::from_chars(limit.data(), limit.data() + limit.size(), bytes);
     const rlimit value{static_cast<rlim_t>(bytes), static_cast<rlim_t>(bytes)};
     if (bytes != 0 && ::setrlimit(RLIMIT_AS, &value) != 0) {
-      std::fprintf(stderr, "mpdecor: could not limit this child's memory to %llu bytes\n",
-                   bytes);
+      std::fprintf(stderr, "mpdecor: could not limit this child's memory to %llu bytes\n", bytes);
       std::_Exit(exit_not_started_by_mpdecor);
     }
   }
@@ -241,9 +240,9 @@ extern "C" void report_crash(int number) {
     // The signal's number, then the stack where it came (nothing when not recorded).
     const std::int32_t value = number;
     std::memcpy(crash_frame + frame_header_size, &value, sizeof value);
-    const std::size_t body = sizeof value + encode_crash_trace(
-        crash_frame + frame_header_size + sizeof value,
-        sizeof crash_frame - frame_header_size - sizeof value);
+    const std::size_t body =
+        sizeof value + encode_crash_trace(crash_frame + frame_header_size + sizeof value,
+                                          sizeof crash_frame - frame_header_size - sizeof value);
     write_frame_header(crash_frame, frame_kind::crash_signal, body);
     // One small send, never blocking: all of it or nothing goes.
     [[maybe_unused]] const auto sent =

@@ -96,9 +96,10 @@ BOOST_NOINLINE void report_crash(std::int32_t number, const void* context) noexc
   // The replies of the chunk's tasks that finished first, then the crash.
   send_held();
   std::memcpy(crash_frame + frame_header_size, &number, sizeof number);
-  const std::size_t body = sizeof number + encode_crash_trace(
-      crash_frame + frame_header_size + sizeof number,
-      sizeof crash_frame - frame_header_size - sizeof number, context);
+  const std::size_t body =
+      sizeof number + encode_crash_trace(crash_frame + frame_header_size + sizeof number,
+                                         sizeof crash_frame - frame_header_size - sizeof number,
+                                         context);
   write_frame_header(crash_frame, frame_kind::crash_signal, body);
   DWORD written = 0;
   ::WriteFile(as_handle(crash_channel.load()), crash_frame,

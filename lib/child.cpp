@@ -46,7 +46,6 @@ void read_expected(native_channel in, frame_kind expected, std::string& payload,
     leave(exit_bad_call_message, "mpdecor: the message from the parent ended early");
 }
 
-
 [[noreturn]] void run_child(int argc, char** argv) {
   child_flag = true;
   prepare_child_process();
@@ -78,7 +77,8 @@ void read_expected(native_channel in, frame_kind expected, std::string& payload,
   case hello_result::refused:
     leave(exit_not_started_by_mpdecor,
           "mpdecor: the call did not come from the process that started this child; it "
-          "runs no function (refusing '" + name + "')");
+          "runs no function (refusing '" +
+              name + "')");
   case hello_result::closed:
     leave(exit_bad_call_message, "mpdecor: the parent closed the channel before sending the call");
   case hello_result::damaged:
@@ -95,8 +95,7 @@ void read_expected(native_channel in, frame_kind expected, std::string& payload,
   start_recording_traces();
   report_crashes_to(channel.out);
   attachments side(threshold);
-  std::string reply =
-      serve_call(name, payload, shared.view(), threshold != 0 ? &side : nullptr);
+  std::string reply = serve_call(name, payload, shared.view(), threshold != 0 ? &side : nullptr);
   payload = std::string(); // gives the memory of a large argument back before sending
   shared = segment();
   try {
@@ -104,8 +103,8 @@ void read_expected(native_channel in, frame_kind expected, std::string& payload,
     const segment reply_shared = take_reply_segment();
     write_frame(channel.out, reply, reply_shared.fd());
   } catch (const std::exception& e) {
-    leave(exit_result_not_sent, std::string("mpdecor: could not send the result of '") + name +
-                                    "': " + e.what());
+    leave(exit_result_not_sent,
+          std::string("mpdecor: could not send the result of '") + name + "': " + e.what());
   }
   // A normal exit: the user's static destructors run, output is flushed, and children this
   // call started are handled as at any exit of the program.

@@ -16,12 +16,13 @@
 namespace mpdecor::detail {
 
 child_connection::child_connection(boost::asio::io_context& io, child_events events)
-    : io_(io), events_(std::move(events)), channel_(std::make_unique<channel_ends>(io)),
-      timer_(io), terminate_timer_(io) {}
+    : io_(io), events_(std::move(events)), channel_(std::make_unique<channel_ends>(io)), timer_(io),
+      terminate_timer_(io) {}
 
-std::shared_ptr<child_connection> child_connection::launch(
-    boost::asio::io_context& io, const std::string& function, const options& settings,
-    launch_mode mode, child_events events, std::error_code& error, std::string& what) {
+std::shared_ptr<child_connection>
+child_connection::launch(boost::asio::io_context& io, const std::string& function,
+                         const options& settings, launch_mode mode, child_events events,
+                         std::error_code& error, std::string& what) {
   std::shared_ptr<child_connection> connection;
   std::string key;
   try {
@@ -44,8 +45,14 @@ std::shared_ptr<child_connection> child_connection::launch(
       add_variable(output_marks_variable);
     if (stack_traces())
       add_variable(stack_traces_variable);
-    const launch_request request{io,  function, adjusted ? *adjusted : settings, method,
-                                 key, *connection->channel_, mode, connection->output_};
+    const launch_request request{io,
+                                 function,
+                                 adjusted ? *adjusted : settings,
+                                 method,
+                                 key,
+                                 *connection->channel_,
+                                 mode,
+                                 connection->output_};
     launch_failure failed;
     connection->process_ = launch_child(request, failed);
     connection->output_.close_child_ends(); // the child has its own, or never will
@@ -104,54 +111,51 @@ void child_connection::write_next() {
   const outgoing& item = outgoing_.front();
   // With a segment, the frame's header goes first, then its descriptor, then the rest.
   const std::size_t first = item.shared ? frame_header_size : item.frame->size();
-  boost::asio::async_write(
-      channel_->writer(), boost::asio::buffer(item.frame->data(), first),
-      [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
-        if (ec) {
-          self->writing_ = false;
-          self->outgoing_.clear();
-          return;
-        }
-        if (self->outgoing_.front().shared)
-          return self->write_rest(self->outgoing_.front());
-        self->writing_ = false;
-        self->outgoing_.pop_front();
-        self->write_next();
-      });
+  boost::asio::async_write(channel_->writer(), boost::asio::buffer(item.frame->data(), first),
+                           [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                             if (ec) {
+                               self->writing_ = false;
+                               self->outgoing_.clear();
+                               return;
+                             }
+                             if (self->outgoing_.front().shared)
+                               return self->write_rest(self->outgoing_.front());
+                             self->writing_ = false;
+                             self->outgoing_.pop_front();
+                             self->write_next();
+                           });
 }
 
 void child_connection::write_rest(const outgoing& item) {
   // Windows has no segments: this is never reached there, and would end the writes.
-  channel_->async_wait_to_send(
-      [self = shared_from_this(), frame = item.frame,
-       shared = item.shared](boost::system::error_code ec) {
-        bool sent = !ec;
-        if (sent) {
-          try {
-            self->channel_->send_descriptor(shared->fd());
-          } catch (const std::exception&) {
-            sent = false;
-          }
-        }
-        if (!sent) {
+  channel_->async_wait_to_send([self = shared_from_this(), frame = item.frame,
+                                shared = item.shared](boost::system::error_code ec) {
+    bool sent = !ec;
+    if (sent) {
+      try {
+        self->channel_->send_descriptor(shared->fd());
+      } catch (const std::exception&) {
+        sent = false;
+      }
+    }
+    if (!sent) {
+      self->writing_ = false;
+      self->outgoing_.clear();
+      return;
+    }
+    boost::asio::async_write(
+        self->channel_->writer(),
+        boost::asio::buffer(frame->data() + frame_header_size, frame->size() - frame_header_size),
+        [self](boost::system::error_code write_error, std::size_t) {
           self->writing_ = false;
-          self->outgoing_.clear();
-          return;
-        }
-        boost::asio::async_write(
-            self->channel_->writer(),
-            boost::asio::buffer(frame->data() + frame_header_size,
-                                frame->size() - frame_header_size),
-            [self](boost::system::error_code write_error, std::size_t) {
-              self->writing_ = false;
-              if (write_error) {
-                self->outgoing_.clear();
-                return;
-              }
-              self->outgoing_.pop_front(); // the child holds the segment now
-              self->write_next();
-            });
-      });
+          if (write_error) {
+            self->outgoing_.clear();
+            return;
+          }
+          self->outgoing_.pop_front(); // the child holds the segment now
+          self->write_next();
+        });
+  });
 }
 
 void child_connection::read_next() {

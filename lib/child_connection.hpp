@@ -61,11 +61,9 @@ public:
   /// Launches `--mp-child function` (or a worker) with `settings`. Returns nullptr, with
   /// `error` and `what` set, when the launch failed at once; otherwise `events.started` or
   /// `events.not_started` follows.
-  static std::shared_ptr<child_connection> launch(boost::asio::io_context& io,
-                                                  const std::string& function,
-                                                  const options& settings, launch_mode mode,
-                                                  child_events events, std::error_code& error,
-                                                  std::string& what);
+  static std::shared_ptr<child_connection>
+  launch(boost::asio::io_context& io, const std::string& function, const options& settings,
+         launch_mode mode, child_events events, std::error_code& error, std::string& what);
 
   /// Queues `frame` for the child. With `shared`, the segment's descriptor goes alone
   /// right after the frame's header (wire.hpp). A write that fails is dropped: a child that
@@ -126,9 +124,9 @@ private:
   child_events events_;
   std::unique_ptr<channel_ends> channel_;
   std::unique_ptr<child_process> process_;
-  child_output output_;                // where its standard output and error go
-  std::optional<output_mark> mark_;    // a worker's latest mark, not yet taken
-  boost::asio::steady_timer timer_; // a closed worker's grace, then the drain after exit
+  child_output output_;                       // where its standard output and error go
+  std::optional<output_mark> mark_;           // a worker's latest mark, not yet taken
+  boost::asio::steady_timer timer_;           // a closed worker's grace, then the drain after exit
   boost::asio::steady_timer terminate_timer_; // terminate()'s grace
   bool terminating_ = false;
   std::deque<outgoing> outgoing_;

@@ -27,9 +27,8 @@ constexpr std::size_t automatic_in_flight = 16384;
 
 chunk_sizer::chunk_sizer(std::size_t chunk, std::size_t in_flight, std::size_t workers,
                          std::optional<std::size_t> length)
-    : automatic_(chunk == 0), wanted_(std::max<std::size_t>(chunk, 1)),
-      chunk_(wanted_), in_flight_(in_flight), workers_(std::max<std::size_t>(workers, 1)),
-      length_(length) {}
+    : automatic_(chunk == 0), wanted_(std::max<std::size_t>(chunk, 1)), chunk_(wanted_),
+      in_flight_(in_flight), workers_(std::max<std::size_t>(workers, 1)), length_(length) {}
 
 std::size_t chunk_sizer::next_chunk(std::size_t finished) {
   if (!automatic_)
@@ -44,10 +43,9 @@ std::size_t chunk_sizer::next_chunk(std::size_t finished) {
     // The workers were busy since the last measurement (the window keeps several chunks
     // per worker in flight), so this is how long an item takes one worker, its share of
     // the messages included.
-    const auto elapsed =
-        std::chrono::duration_cast<std::chrono::nanoseconds>(now - since_).count();
-    const auto per_item = std::max<std::uint64_t>(
-        static_cast<std::uint64_t>(elapsed) * workers_ / done, 1);
+    const auto elapsed = std::chrono::duration_cast<std::chrono::nanoseconds>(now - since_).count();
+    const auto per_item =
+        std::max<std::uint64_t>(static_cast<std::uint64_t>(elapsed) * workers_ / done, 1);
     const auto wanted =
         static_cast<std::size_t>(static_cast<std::uint64_t>(work_per_message.count()) / per_item);
     wanted_ = std::clamp<std::size_t>(wanted, 1, wanted_ * growth);

@@ -53,7 +53,7 @@
 // Boost 1.81-1.83 header-only: impl/environment.ipp, which defines
 // process_environment::on_setup, is never included by the headers (fixed in 1.84);
 // lib/process.cpp includes it, in exactly one translation unit.
-#if defined(MPDECOR_POSIX) && BOOST_VERSION < 108400 && \
+#if defined(MPDECOR_POSIX) && BOOST_VERSION < 108400 &&                                            \
     !defined(BOOST_PROCESS_V2_SEPARATE_COMPILATION)
 #define MPDECOR_INCLUDE_ENVIRONMENT_IPP 1
 #endif

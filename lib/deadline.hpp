@@ -15,7 +15,8 @@ inline std::chrono::steady_clock::time_point deadline_after(std::chrono::millise
   const auto now = clock::now();
   if (limit.count() < 0)
     return now;
-  const auto room = std::chrono::duration_cast<std::chrono::milliseconds>(clock::time_point::max() - now);
+  const auto room =
+      std::chrono::duration_cast<std::chrono::milliseconds>(clock::time_point::max() - now);
   return limit >= room ? clock::time_point::max() : now + limit;
 }
 

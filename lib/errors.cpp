@@ -25,9 +25,8 @@ std::string remote_message(const std::string& function, pid_type pid, const std:
   return text;
 }
 
-std::string crash_message(const std::string& function, pid_type pid,
-                          std::optional<int> exit_code, std::optional<int> signal,
-                          const std::string& detail) {
+std::string crash_message(const std::string& function, pid_type pid, std::optional<int> exit_code,
+                          std::optional<int> signal, const std::string& detail) {
   std::string text = "mpdecor: " + child_of(function, pid);
   if (signal)
     text += " was killed by " + detail::describe_signal(*signal);
@@ -45,8 +44,8 @@ std::string crash_message(const std::string& function, pid_type pid,
 
 remote_error::remote_error(const std::string& function, pid_type pid, std::string type,
                            std::string message)
-    : error(remote_message(function, pid, type, message), function, pid),
-      type_(std::move(type)), message_(std::move(message)) {}
+    : error(remote_message(function, pid, type, message), function, pid), type_(std::move(type)),
+      message_(std::move(message)) {}
 
 memory_limit_exceeded::memory_limit_exceeded(const std::string& function, pid_type pid,
                                              std::size_t limit)
@@ -78,8 +77,8 @@ timeout_error::timeout_error(const std::string& function, pid_type pid,
             function, pid),
       timeout_(timeout) {}
 
-result_too_large::result_too_large(const std::string& function, pid_type pid,
-                                   std::uint64_t size, const std::string& what)
+result_too_large::result_too_large(const std::string& function, pid_type pid, std::uint64_t size,
+                                   const std::string& what)
     : error("mpdecor: the result of " + child_of(function, pid) + " (" + std::to_string(size) +
                 " bytes) could not be received: this process ran out of memory (" + what +
                 "); the child was killed",

@@ -44,8 +44,11 @@ void run_event_loop(boost::asio::io_context& io) noexcept {
 }
 
 std::string forked_message(const std::string& what) {
-  return "mpdecor: " + what + " in a process forked without exec from the one that used "
-         "mpdecor first (pid " + std::to_string(process_v2::current_pid()) + "): mpdecor's "
+  return "mpdecor: " + what +
+         " in a process forked without exec from the one that used "
+         "mpdecor first (pid " +
+         std::to_string(process_v2::current_pid()) +
+         "): mpdecor's "
          "threads do not survive a fork. Make calls from the original process, or exec "
          "after fork";
 }

@@ -31,7 +31,8 @@ public:
   boost::asio::io_context& io() noexcept { return io_; }
 
   /// Runs `handler` on the loop's thread.
-  template <class Handler> void post(Handler&& handler) {
+  template <class Handler>
+  void post(Handler&& handler) {
     boost::asio::post(io_, std::forward<Handler>(handler));
   }
 

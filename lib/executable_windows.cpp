@@ -54,9 +54,9 @@ std::filesystem::path own_executable_now(std::error_code& error) {
     return started;
   // Renamed away: where is it now?
   std::wstring buffer(32768, L'\0');
-  const DWORD length = ::GetFinalPathNameByHandleW(own_file, buffer.data(),
-                                                   static_cast<DWORD>(buffer.size()),
-                                                   FILE_NAME_NORMALIZED | VOLUME_NAME_DOS);
+  const DWORD length =
+      ::GetFinalPathNameByHandleW(own_file, buffer.data(), static_cast<DWORD>(buffer.size()),
+                                  FILE_NAME_NORMALIZED | VOLUME_NAME_DOS);
   if (length != 0 && length < buffer.size()) {
     buffer.resize(length);
     if (buffer.rfind(L"\\\\?\\UNC\\", 0) == 0)

@@ -4,10 +4,11 @@
 // lib/fork_server_main_posix.cpp, the start method that uses it lib/launch_forked_posix.cpp.
 //
 // First the hello that opens every channel (lib/protocol.hpp), then control messages: frames
-// of kind `control` (wire.hpp), one each way at a time. The parent asks "fork" (followed by the call's channel end, passed with send_fd) and "kill";
-// the server answers "started" (pid or errno) and "ended" (the wait status, once the server
-// has reaped the child). The server reaps its children, so it is also the one that kills
-// them: a pid it has reaped is never signalled, whatever reused it.
+// of kind `control` (wire.hpp), one each way at a time. The parent asks "fork" (followed by the
+// call's channel end, passed with send_fd) and "kill"; the server answers "started" (pid or errno)
+// and "ended" (the wait status, once the server has reaped the child). The server reaps its
+// children, so it is also the one that kills them: a pid it has reaped is never signalled, whatever
+// reused it.
 #ifndef MPDECOR_LIB_FORK_SERVER_HPP
 #define MPDECOR_LIB_FORK_SERVER_HPP
 
@@ -35,20 +36,26 @@ namespace mpdecor::detail {
 // The glibc dynamic linker's switch for binding every symbol at start-up.
 constexpr const char* bind_now_variable = "LD_BIND_NOW";
 
-enum class message_kind : std::uint8_t { fork = 1, kill = 2, started = 3, ended = 4, terminate = 5 };
+enum class message_kind : std::uint8_t {
+  fork = 1,
+  kill = 2,
+  started = 3,
+  ended = 4,
+  terminate = 5
+};
 
 /// One message on the control channel.
 struct control_message {
   message_kind kind{};
-  std::uint64_t id = 0;        // fork, started: which request
-  std::int64_t pid = 0;        // started, ended, kill
-  std::int32_t value = 0;      // started: errno (0: fine); ended: wait status
-  std::string function;        // fork
-  std::uint8_t worker = 0;     // fork: 1 for a pool's worker
-  std::string key;             // fork: the child's launch key
-  std::string directory;       // fork: working directory
+  std::uint64_t id = 0;    // fork, started: which request
+  std::int64_t pid = 0;    // started, ended, kill
+  std::int32_t value = 0;  // started: errno (0: fine); ended: wait status
+  std::string function;    // fork
+  std::uint8_t worker = 0; // fork: 1 for a pool's worker
+  std::string key;         // fork: the child's launch key
+  std::string directory;   // fork: working directory
   std::vector<std::pair<std::string, std::string>> environment; // fork: variables to set
-  std::uint64_t memory_limit = 0; // fork
+  std::uint64_t memory_limit = 0;                               // fork
   /// fork: which of the child's standard streams the parent sends after the channel end,
   /// each alone with its descriptor (send_fd), stdout first: bit 0 stdout, bit 1 stderr.
   std::uint8_t outputs = 0;
@@ -77,10 +84,9 @@ public:
   /// `output` says, without waiting for it: the call
   /// can be written to the channel while the server forks. Returns the request's number
   /// for `when_started`, or 0 with `error` and `what` set.
-  std::uint64_t request_fork(const std::string& function, launch_mode mode,
-                             const std::string& key, const options& settings, int child_end,
-                             const child_output& output, std::error_code& error,
-                             std::string& what);
+  std::uint64_t request_fork(const std::string& function, launch_mode mode, const std::string& key,
+                             const options& settings, int child_end, const child_output& output,
+                             std::error_code& error, std::string& what);
 
   /// Calls `done` through `executor` with the server's answer to request `id`: the child's
   /// pid, or -1 with the error (connection_aborted: the server ended first). Never waits:
@@ -142,8 +148,8 @@ private:
   std::map<pid_t, int> ended_;
   std::map<pid_t, watcher> watchers_;
   std::map<std::uint64_t, start_waiter> waiting_; // requests whose caller waits for the answer
-  std::set<std::uint64_t> abandoned_;              // requests whose caller is gone
-  std::set<pid_t> ignored_;                        // children of abandoned requests
+  std::set<std::uint64_t> abandoned_;             // requests whose caller is gone
+  std::set<pid_t> ignored_;                       // children of abandoned requests
 };
 
 } // namespace mpdecor::detail

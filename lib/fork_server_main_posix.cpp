@@ -48,10 +48,9 @@ namespace {
 
 // In the fork: becomes the call's child. Never returns.
 [[noreturn]] void become_child(int control, int signals, const sigset_t& original_mask,
-                               const struct sigaction& original_sigchld,
-                               pid_t server, const std::string& server_directory,
-                               control_message& request, int channel_fd,
-                               const int (&streams)[2]) {
+                               const struct sigaction& original_sigchld, pid_t server,
+                               const std::string& server_directory, control_message& request,
+                               int channel_fd, const int (&streams)[2]) {
   ::close(control);
   ::close(signals);
   // The call's standard output and error, where the call sends them elsewhere.
@@ -203,8 +202,8 @@ void run_fork_server(int argc, char** argv) {
       } else {
         const pid_t pid = ::fork();
         if (pid == 0)
-          become_child(control, signals, original, original_sigchld, self, directory_now,
-                       request, fd, streams);
+          become_child(control, signals, original, original_sigchld, self, directory_now, request,
+                       fd, streams);
         if (pid < 0) {
           started.value = errno;
         } else {

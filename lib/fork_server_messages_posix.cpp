@@ -26,8 +26,7 @@ void send_message(int socket, const control_message& message, int fd) {
       archive(name, value);
     archive(message.memory_limit, message.outputs);
   }
-  write_frame_header(frame.data(), frame_kind::control, frame.size() - frame_header_size,
-                     fd != -1);
+  write_frame_header(frame.data(), frame_kind::control, frame.size() - frame_header_size, fd != -1);
   write_frame(socket, frame, fd);
 }
 
@@ -46,8 +45,8 @@ bool receive_message(int socket, control_message& message, int* fd) {
   std::uint8_t kind = 0;
   archive(kind);
   message.kind = static_cast<message_kind>(kind);
-  archive(message.id, message.pid, message.value, message.function,
-          message.worker, message.key, message.directory);
+  archive(message.id, message.pid, message.value, message.function, message.worker, message.key,
+          message.directory);
   std::uint64_t count = 0;
   archive(count);
   archive.check_length(count);

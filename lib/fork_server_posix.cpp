@@ -131,9 +131,8 @@ void fork_server::watch(pid_t pid, boost::asio::any_io_executor executor,
   if (early != ended_.end()) {
     const int status = early->second;
     ended_.erase(early);
-    boost::asio::post(executor, [ended = std::move(ended), status] {
-      ended(decode_exit_status(status));
-    });
+    boost::asio::post(executor,
+                      [ended = std::move(ended), status] { ended(decode_exit_status(status)); });
     return;
   }
   watchers_[pid] = {std::move(executor), std::move(ended)};
@@ -150,8 +149,8 @@ void fork_server::terminate(pid_t pid) {
 }
 
 void fork_server::post_started(const boost::asio::any_io_executor& executor,
-                               std::function<void(pid_t, std::error_code)> done,
-                               std::int64_t pid, int code) {
+                               std::function<void(pid_t, std::error_code)> done, std::int64_t pid,
+                               int code) {
   boost::asio::post(executor, [done = std::move(done), pid, code] {
     if (pid > 0)
       done(static_cast<pid_t>(pid), {});

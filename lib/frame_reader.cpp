@@ -10,7 +10,6 @@
 #include <new>
 #include <system_error>
 
-
 namespace mpdecor::detail {
 namespace {
 
@@ -45,8 +44,7 @@ void read_payload(const std::shared_ptr<frame_read>& read) {
   } catch (const std::exception& e) {
     payload = std::string();
     return read->finish(incoming_frame::end::no_memory,
-                        std::string(e.what()) + " after " + std::to_string(read->got) +
-                            " bytes");
+                        std::string(e.what()) + " after " + std::to_string(read->got) + " bytes");
   }
   read->channel.reader().async_read_some(
       boost::asio::buffer(payload.data() + read->got, chunk),
@@ -65,48 +63,47 @@ void read_payload(const std::shared_ptr<frame_read>& read) {
 // The descriptor of the frame's shared-memory segment comes alone, right after its header.
 void receive_segment(const std::shared_ptr<frame_read>& read) {
   read->channel.async_wait_to_receive([read](boost::system::error_code ec) {
-        if (ec)
-          return read->finish(incoming_frame::end::closed);
-        std::uint64_t size = 0; // the segment's, for the error if it cannot be mapped
-        try {
-          const int fd = read->channel.receive_descriptor();
-          size = segment_size(fd);
-          read->frame.shared = std::make_shared<const segment>(segment::open(fd));
-        } catch (const std::system_error& e) {
-          // This process could not map it: its own shortage, not the child's fault.
-          if (e.code() == std::errc::not_enough_memory) {
-            read->frame.header.length += size;
-            return read->finish(incoming_frame::end::no_memory, e.what());
-          }
-          return read->finish(incoming_frame::end::damaged,
-                              std::string("its shared memory could not be received: ") + e.what());
-        } catch (const std::exception& e) {
-          return read->finish(incoming_frame::end::damaged,
-                              std::string("its shared memory could not be received: ") + e.what());
-        }
-        read_payload(read);
-      });
+    if (ec)
+      return read->finish(incoming_frame::end::closed);
+    std::uint64_t size = 0; // the segment's, for the error if it cannot be mapped
+    try {
+      const int fd = read->channel.receive_descriptor();
+      size = segment_size(fd);
+      read->frame.shared = std::make_shared<const segment>(segment::open(fd));
+    } catch (const std::system_error& e) {
+      // This process could not map it: its own shortage, not the child's fault.
+      if (e.code() == std::errc::not_enough_memory) {
+        read->frame.header.length += size;
+        return read->finish(incoming_frame::end::no_memory, e.what());
+      }
+      return read->finish(incoming_frame::end::damaged,
+                          std::string("its shared memory could not be received: ") + e.what());
+    } catch (const std::exception& e) {
+      return read->finish(incoming_frame::end::damaged,
+                          std::string("its shared memory could not be received: ") + e.what());
+    }
+    read_payload(read);
+  });
 }
 
 } // namespace
 
 void async_read_frame(channel_ends& channel, std::function<void(incoming_frame)> done) {
   auto read = std::make_shared<frame_read>(channel, std::move(done));
-  boost::asio::async_read(
-      channel.reader(), boost::asio::buffer(read->header),
-      [read](boost::system::error_code ec, std::size_t) {
-        if (ec)
-          return read->finish(incoming_frame::end::closed);
-        try {
-          read->frame.header = read_frame_header(read->header.data());
-        } catch (const decode_failure& e) {
-          return read->finish(incoming_frame::end::damaged, e.what());
-        }
-        reserve_for_reply(read->frame.payload, read->frame.header.length);
-        if (read->frame.header.has_segment)
-          return receive_segment(read);
-        read_payload(read);
-      });
+  boost::asio::async_read(channel.reader(), boost::asio::buffer(read->header),
+                          [read](boost::system::error_code ec, std::size_t) {
+                            if (ec)
+                              return read->finish(incoming_frame::end::closed);
+                            try {
+                              read->frame.header = read_frame_header(read->header.data());
+                            } catch (const decode_failure& e) {
+                              return read->finish(incoming_frame::end::damaged, e.what());
+                            }
+                            reserve_for_reply(read->frame.payload, read->frame.header.length);
+                            if (read->frame.header.has_segment)
+                              return receive_segment(read);
+                            read_payload(read);
+                          });
 }
 
 } // namespace mpdecor::detail

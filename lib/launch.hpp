@@ -60,10 +60,12 @@ struct channel_ends {
   }
   /// Calls `done(error_code)` once a descriptor can be sent (`send_descriptor`), or once
   /// one has come (`receive_descriptor`); see wire.hpp for where descriptors go.
-  template <class Handler> void async_wait_to_send(Handler&& done) {
+  template <class Handler>
+  void async_wait_to_send(Handler&& done) {
     stream.async_wait(boost::asio::socket_base::wait_write, std::forward<Handler>(done));
   }
-  template <class Handler> void async_wait_to_receive(Handler&& done) {
+  template <class Handler>
+  void async_wait_to_receive(Handler&& done) {
     stream.async_wait(boost::asio::socket_base::wait_read, std::forward<Handler>(done));
   }
   void send_descriptor(int fd) { send_fd(stream.native_handle(), fd); }
@@ -103,12 +105,14 @@ struct channel_ends {
   }
   /// Pipes carry no descriptors: the waits end with operation_not_supported, and sending
   /// or receiving one throws std::system_error (no shared memory on this platform).
-  template <class Handler> void async_wait_to_send(Handler&& done) {
+  template <class Handler>
+  void async_wait_to_send(Handler&& done) {
     boost::asio::post(out.get_executor(), [done = std::forward<Handler>(done)]() mutable {
       done(boost::system::error_code(boost::asio::error::operation_not_supported));
     });
   }
-  template <class Handler> void async_wait_to_receive(Handler&& done) {
+  template <class Handler>
+  void async_wait_to_receive(Handler&& done) {
     async_wait_to_send(std::forward<Handler>(done));
   }
   void send_descriptor(int fd) { send_fd(-1, fd); }
@@ -154,14 +158,14 @@ public:
 
 /// Everything a launcher needs to start one child, resolved once per launch.
 struct launch_request {
-  boost::asio::io_context& io;  ///< the event loop that watches the child
-  const std::string& function;  ///< the registered name (a pool worker: a label)
-  const options& settings;      ///< the call's settings
-  start_method method;          ///< the start method, resolved from `settings`
-  const std::string& key;       ///< the child's launch key
-  channel_ends& channel;        ///< the parent's end of the child's channel, to fill in
-  launch_mode mode;             ///< one call, or a pool's worker
-  const child_output& output;   ///< where the child's standard output and error go
+  boost::asio::io_context& io; ///< the event loop that watches the child
+  const std::string& function; ///< the registered name (a pool worker: a label)
+  const options& settings;     ///< the call's settings
+  start_method method;         ///< the start method, resolved from `settings`
+  const std::string& key;      ///< the child's launch key
+  channel_ends& channel;       ///< the parent's end of the child's channel, to fill in
+  launch_mode mode;            ///< one call, or a pool's worker
+  const child_output& output;  ///< where the child's standard output and error go
 };
 
 /// Why a launch failed: the operating system's error and what was being done.
@@ -196,7 +200,6 @@ slurm_options effective_slurm_options(const options& settings);
 /// address space (reserving touches no page); a reservation that fails is not an error.
 void reserve_for_reply(std::string& buffer, std::uint64_t length) noexcept;
 
-
 /// Sends SIGTERM to the process group led by `pid` (and to `pid` itself), the graceful end
 /// `terminate()` asks for; POSIX only (lib/launch_posix.cpp). `pid` must not have been
 /// reaped yet.
@@ -207,7 +210,6 @@ void kill_child(process_v2::process& child) noexcept;
 
 /// A child that is a Boost.Process v2 process of this program's.
 std::unique_ptr<child_process> own_child(process_v2::process process);
-
 
 /// The executable of this program (found with Boost.DLL), computed once.
 const std::filesystem::path& own_executable();

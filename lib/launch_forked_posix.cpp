@@ -28,7 +28,7 @@ public:
     fork_server::instance().when_started(
         request_, executor_,
         [this, alive = std::weak_ptr<int>(alive_), done = std::move(done)](pid_t pid,
-                                                                          std::error_code error) {
+                                                                           std::error_code error) {
           if (alive.expired()) { // abandoned after the answer was posted
             if (pid > 0)
               fork_server::instance().discard(pid);
@@ -39,11 +39,10 @@ public:
             pid_ = pid;
             return done({}, {});
           }
-          std::string what = error == std::errc::connection_aborted
-                                 ? "forking from the fork server (it ended)"
-                             : directory_.empty()
-                                 ? "forking from the fork server"
-                                 : "forking from the fork server into " + directory_.string();
+          std::string what =
+              error == std::errc::connection_aborted ? "forking from the fork server (it ended)"
+              : directory_.empty()                   ? "forking from the fork server"
+                                   : "forking from the fork server into " + directory_.string();
           done(error, std::move(what));
         });
   }
@@ -90,8 +89,7 @@ private:
 
 } // namespace
 
-std::unique_ptr<child_process> launch_forked(const launch_request& launch,
-                                             launch_failure& failed) {
+std::unique_ptr<child_process> launch_forked(const launch_request& launch, launch_failure& failed) {
   os::unique_fd child_end;
   if (!make_channel(launch.channel, child_end, failed.error, failed.what))
     return nullptr;
@@ -103,7 +101,8 @@ std::unique_ptr<child_process> launch_forked(const launch_request& launch,
     launch.channel.close();
     return nullptr;
   }
-  return std::make_unique<forked_child>(request, launch.io.get_executor(), launch.settings.working_directory);
+  return std::make_unique<forked_child>(request, launch.io.get_executor(),
+                                        launch.settings.working_directory);
 }
 
 } // namespace mpdecor::detail

@@ -14,7 +14,6 @@
 #include <mpdecor/detail/wire.hpp>
 #include <mpdecor/init.hpp>
 
-
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 
@@ -56,8 +55,7 @@ exit_status reap(pid_t pid) {
 // process, whose wait reaps the child before its process group can be ended.
 class pidfd_child final : public child_process {
 public:
-  pidfd_child(boost::asio::io_context& io, pid_t pid, int pidfd)
-      : pid_(pid), pidfd_(io, pidfd) {}
+  pidfd_child(boost::asio::io_context& io, pid_t pid, int pidfd) : pid_(pid), pidfd_(io, pidfd) {}
 
   ~pidfd_child() override {
     if (!reaped_) { // the event loop is going away with the child still unreaped
@@ -69,17 +67,17 @@ public:
   pid_type id() const noexcept override { return pid_; }
 
   void async_wait(std::function<void(exit_status)> ended) override {
-    pidfd_.async_wait(boost::asio::posix::descriptor_base::wait_read,
-                      [this, ended = std::move(ended)](
-                          const boost::system::error_code& error) mutable {
-                        // Aborted: this child is being destroyed, and its destructor reaps.
-                        if (error == boost::asio::error::operation_aborted || reaped_)
-                          return;
-                        reaped_ = true;
-                        boost::system::error_code ignored;
-                        pidfd_.close(ignored); // done with: gone before the call's outcome
-                        ended(reap(pid_));
-                      });
+    pidfd_.async_wait(
+        boost::asio::posix::descriptor_base::wait_read,
+        [this, ended = std::move(ended)](const boost::system::error_code& error) mutable {
+          // Aborted: this child is being destroyed, and its destructor reaps.
+          if (error == boost::asio::error::operation_aborted || reaped_)
+            return;
+          reaped_ = true;
+          boost::system::error_code ignored;
+          pidfd_.close(ignored); // done with: gone before the call's outcome
+          ended(reap(pid_));
+        });
   }
 
   void kill() noexcept override {
@@ -198,8 +196,8 @@ std::vector<std::string> child_environment(const options& settings, const std::s
   for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
     const std::string_view text(*entry);
     const auto name = text.substr(0, text.find('='));
-    bool replaced = name == launch_key_variable || name == parent_pid_variable ||
-                    name == memory_limit_variable;
+    bool replaced =
+        name == launch_key_variable || name == parent_pid_variable || name == memory_limit_variable;
     for (const auto& setting : settings.environment)
       replaced = replaced || setting.first == name;
     if (!replaced)
@@ -274,7 +272,8 @@ std::unique_ptr<child_process> launch_spawned(const launch_request& launch,
     if (const int fd = launch.output.child_stream(which); fd != no_output_handle)
       request.descriptors.emplace_back(fd, which);
   // A one-call child may leave a large result to shared memory, as its parent may.
-  if (const auto threshold = sharing_threshold(launch.settings); threshold != 0 && launch.mode == launch_mode::call)
+  if (const auto threshold = sharing_threshold(launch.settings);
+      threshold != 0 && launch.mode == launch_mode::call)
     request.environment.push_back(std::string(sharing_threshold_variable) + "=" +
                                   std::to_string(threshold));
   const pid_t pid = spawn(request, failed.error);
@@ -282,16 +281,15 @@ std::unique_ptr<child_process> launch_spawned(const launch_request& launch,
   if (pid <= 0) {
     launch.channel.close();
     failed.what = launch.settings.working_directory.empty()
-               ? "starting " + own_executable().string()
-               : "starting " + own_executable().string() + " in " +
-                     launch.settings.working_directory.string();
+                      ? "starting " + own_executable().string()
+                      : "starting " + own_executable().string() + " in " +
+                            launch.settings.working_directory.string();
     return nullptr;
   }
   return watch_child(launch.io, pid, failed.error, failed.what);
 }
 
-std::unique_ptr<child_process> launch_child(const launch_request& launch,
-                                            launch_failure& failed) {
+std::unique_ptr<child_process> launch_child(const launch_request& launch, launch_failure& failed) {
   switch (launch.method) {
   case start_method::slurm:
     return launch_slurm_step(launch, failed);

@@ -8,7 +8,6 @@
 
 #include <mpdecor/detail/wire.hpp>
 
-
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
@@ -68,12 +67,12 @@ bool create_pipe(bool parent_reads, owned_handle& parent_end, owned_handle& chil
   constexpr DWORD buffer_size = 64 * 1024;
   // FIRST_PIPE_INSTANCE: fails if another process made a pipe of this name first, instead
   // of handing our child's channel to it.
-  parent_end.reset(::CreateNamedPipeW(
-      name.c_str(),
-      (parent_reads ? PIPE_ACCESS_INBOUND : PIPE_ACCESS_OUTBOUND) | FILE_FLAG_OVERLAPPED |
-          FILE_FLAG_FIRST_PIPE_INSTANCE,
-      PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT | PIPE_REJECT_REMOTE_CLIENTS, 1,
-      buffer_size, buffer_size, 0, nullptr));
+  parent_end.reset(::CreateNamedPipeW(name.c_str(),
+                                      (parent_reads ? PIPE_ACCESS_INBOUND : PIPE_ACCESS_OUTBOUND) |
+                                          FILE_FLAG_OVERLAPPED | FILE_FLAG_FIRST_PIPE_INSTANCE,
+                                      PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT |
+                                          PIPE_REJECT_REMOTE_CLIENTS,
+                                      1, buffer_size, buffer_size, 0, nullptr));
   if (parent_end.get() == INVALID_HANDLE_VALUE) {
     error = last_error();
     parent_end.release();
@@ -130,8 +129,8 @@ bool same_name(std::wstring_view a, std::wstring_view b) {
 // overriding it and the launch key added, sorted by name as CreateProcess documents.
 // Written here because Boost 1.81's process_environment does not compile with MinGW (see
 // config.hpp), and it would not replace variables whose names differ only in case.
-bool child_environment(const options& settings, const std::string& key,
-                       std::vector<wchar_t>& block, std::error_code& error) {
+bool child_environment(const options& settings, const std::string& key, std::vector<wchar_t>& block,
+                       std::error_code& error) {
   std::vector<std::wstring> entries;
   for (const auto& [name, value] : settings.environment) {
     std::wstring wide;
@@ -153,20 +152,21 @@ bool child_environment(const options& settings, const std::string& key,
   }
   for (const wchar_t* entry = current; *entry != L'\0'; entry += std::wcslen(entry) + 1) {
     const std::wstring_view text(entry);
-    const bool replaced =
-        std::any_of(entries.begin(), entries.begin() + static_cast<std::ptrdiff_t>(overrides),
-                    [&](const std::wstring& added) { return same_name(name_of(added), name_of(text)); });
+    const bool replaced = std::any_of(
+        entries.begin(), entries.begin() + static_cast<std::ptrdiff_t>(overrides),
+        [&](const std::wstring& added) { return same_name(name_of(added), name_of(text)); });
     if (!replaced)
       entries.emplace_back(text);
   }
   ::FreeEnvironmentStringsW(current);
 
-  std::stable_sort(entries.begin(), entries.end(), [](const std::wstring& a, const std::wstring& b) {
-    const auto left = name_of(a);
-    const auto right = name_of(b);
-    return ::CompareStringOrdinal(left.data(), static_cast<int>(left.size()), right.data(),
-                                  static_cast<int>(right.size()), TRUE) == CSTR_LESS_THAN;
-  });
+  std::stable_sort(
+      entries.begin(), entries.end(), [](const std::wstring& a, const std::wstring& b) {
+        const auto left = name_of(a);
+        const auto right = name_of(b);
+        return ::CompareStringOrdinal(left.data(), static_cast<int>(left.size()), right.data(),
+                                      static_cast<int>(right.size()), TRUE) == CSTR_LESS_THAN;
+      });
   block.clear();
   for (const auto& entry : entries)
     block.insert(block.end(), entry.c_str(), entry.c_str() + entry.size() + 1);
@@ -232,8 +232,8 @@ struct windows_child_setup {
       return last_system_error();
     attributes = list;
     if (!::UpdateProcThreadAttribute(attributes, 0, PROC_THREAD_ATTRIBUTE_HANDLE_LIST,
-                                     inherited.data(), inherited.size() * sizeof(HANDLE),
-                                     nullptr, nullptr))
+                                     inherited.data(), inherited.size() * sizeof(HANDLE), nullptr,
+                                     nullptr))
       return last_system_error();
     launcher.startup_info.lpAttributeList = attributes;
     launcher.inherit_handles = true;
@@ -273,8 +273,7 @@ bool channel_ends::has_unread() {
          available > 0;
 }
 
-std::unique_ptr<child_process> launch_child(const launch_request& launch,
-                                            launch_failure& failed) {
+std::unique_ptr<child_process> launch_child(const launch_request& launch, launch_failure& failed) {
   failed.error.clear();
   // The fork server is POSIX-only: a Windows child always starts fresh. Slurm runs on
   // POSIX clusters only.
@@ -284,10 +283,10 @@ std::unique_ptr<child_process> launch_child(const launch_request& launch,
     return nullptr;
   }
   failed.what = "creating the channel";
-  owned_handle to_child;    // parent writes
-  owned_handle child_in;    // child reads
-  owned_handle from_child;  // parent reads
-  owned_handle child_out;   // child writes
+  owned_handle to_child;   // parent writes
+  owned_handle child_in;   // child reads
+  owned_handle from_child; // parent reads
+  owned_handle child_out;  // child writes
   if (!create_pipe(false, to_child, child_in, failed.error) ||
       !create_pipe(true, from_child, child_out, failed.error))
     return nullptr;
@@ -330,9 +329,8 @@ std::unique_ptr<child_process> launch_child(const launch_request& launch,
     if (chosen == nullptr)
       standard[i].reset(inheritable_copy(which[i]));
     setup.standard[i] = chosen != nullptr ? chosen : standard[i].get();
-    if (setup.standard[i] != nullptr &&
-        std::find(setup.inherited.begin(), setup.inherited.end(), setup.standard[i]) ==
-            setup.inherited.end())
+    if (setup.standard[i] != nullptr && std::find(setup.inherited.begin(), setup.inherited.end(),
+                                                  setup.standard[i]) == setup.inherited.end())
       setup.inherited.push_back(setup.standard[i]);
   }
   setup.environment = &environment;
@@ -373,10 +371,10 @@ std::unique_ptr<child_process> launch_child(const launch_request& launch,
     child.reset();
     launch.channel.close();
     launch.channel.job.reset();
-    failed.what = launch.settings.working_directory.empty()
-               ? "starting " + program.string()
-               : "starting " + program.string() + " in " +
-                     launch.settings.working_directory.string();
+    failed.what =
+        launch.settings.working_directory.empty()
+            ? "starting " + program.string()
+            : "starting " + program.string() + " in " + launch.settings.working_directory.string();
     return nullptr;
   }
   return own_child(std::move(*child));

@@ -6,7 +6,6 @@
 #include <atomic>
 #include <thread>
 
-
 namespace mpdecor::detail::os {
 namespace {
 

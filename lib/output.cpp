@@ -46,8 +46,8 @@ native open_null(std::error_code& error) {
 }
 
 native open_file(const std::filesystem::path& path, bool append, std::error_code& error) {
-  const int fd = ::open(path.c_str(),
-                        O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0666);
+  const int fd =
+      ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0666);
   if (fd == -1)
     error = last_error();
   return fd;
@@ -85,8 +85,8 @@ std::string read_at(native fd, std::uint64_t offset, std::size_t length) {
   std::string text(length, '\0');
   std::size_t got = 0;
   while (got < length) {
-    const ssize_t n = ::pread(fd, text.data() + got, length - got,
-                              static_cast<off_t>(offset + got));
+    const ssize_t n =
+        ::pread(fd, text.data() + got, length - got, static_cast<off_t>(offset + got));
     if (n < 0 && errno == EINTR)
       continue;
     if (n <= 0)
@@ -128,11 +128,11 @@ native open_null(std::error_code& error) {
 // Appending: a handle with FILE_APPEND_DATA alone writes at the end of the file, whoever
 // else writes to it.
 native open_file(const std::filesystem::path& path, bool append, std::error_code& error) {
-  return checked(::CreateFileW(path.c_str(), append ? FILE_APPEND_DATA | SYNCHRONIZE : GENERIC_WRITE,
-                               FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
-                               &inheritable, append ? OPEN_ALWAYS : CREATE_ALWAYS,
-                               FILE_ATTRIBUTE_NORMAL, nullptr),
-                 error);
+  return checked(
+      ::CreateFileW(path.c_str(), append ? FILE_APPEND_DATA | SYNCHRONIZE : GENERIC_WRITE,
+                    FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, &inheritable,
+                    append ? OPEN_ALWAYS : CREATE_ALWAYS, FILE_ATTRIBUTE_NORMAL, nullptr),
+      error);
 }
 
 // The parent's end deletes the file when the last handle to it closes: the child's
@@ -145,15 +145,13 @@ bool open_spool(native& parent_end, native& child_end, std::error_code& error) {
     error = last_error();
     return false;
   }
-  const std::wstring name = std::wstring(folder) + L"mpdecor-output-" +
-                            std::to_wstring(::GetCurrentProcessId()) + L"-" +
-                            std::to_wstring(++counter) + L"-" +
-                            std::to_wstring(::GetTickCount64()) + L".tmp";
+  const std::wstring name =
+      std::wstring(folder) + L"mpdecor-output-" + std::to_wstring(::GetCurrentProcessId()) + L"-" +
+      std::to_wstring(++counter) + L"-" + std::to_wstring(::GetTickCount64()) + L".tmp";
   parent_end = checked(::CreateFileW(name.c_str(), GENERIC_READ | GENERIC_WRITE | DELETE,
                                      FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
                                      nullptr, CREATE_NEW,
-                                     FILE_ATTRIBUTE_TEMPORARY | FILE_FLAG_DELETE_ON_CLOSE,
-                                     nullptr),
+                                     FILE_ATTRIBUTE_TEMPORARY | FILE_FLAG_DELETE_ON_CLOSE, nullptr),
                        error);
   if (parent_end == none)
     return false;
@@ -213,8 +211,8 @@ struct child_output::stream {
       const std::size_t head = limit / 2;
       const std::size_t tail = limit - head;
       text = read_at(parent_end, taken, head);
-      text += "\n[mpdecor: " + std::to_string(length - head - tail) +
-              " bytes of output left out]\n";
+      text +=
+          "\n[mpdecor: " + std::to_string(length - head - tail) + " bytes of output left out]\n";
       text += read_at(parent_end, end - tail, tail);
     }
     taken = end;

@@ -31,9 +31,9 @@ std::shared_ptr<pool_core> start_pool(std::size_t workers, std::size_t max_tasks
   try {
     if (!initializer.empty() && initializer_frame.empty())
       initializer_frame = encode_call<>(initializer, "");
-    auto pool = std::make_shared<pool_core>(workers, max_tasks_per_worker, std::move(initializer),
-                                            std::move(initializer_frame),
-                                            std::move(worker_options));
+    auto pool =
+        std::make_shared<pool_core>(workers, max_tasks_per_worker, std::move(initializer),
+                                    std::move(initializer_frame), std::move(worker_options));
     pool->start();
     return pool;
   } catch (const std::exception& e) {
@@ -49,14 +49,14 @@ std::shared_ptr<task_state> submit(pool_core& pool, pool_request request) {
 }
 
 std::vector<std::shared_ptr<task_state>> submit_all(pool_core& pool,
-                                                     std::vector<pool_request> requests) {
+                                                    std::vector<pool_request> requests) {
   std::vector<std::shared_ptr<task_state>> states;
   if (requests.empty())
     return states;
   // Checked before taking the lock: a fork may have copied it locked.
   if (pool.loop.forked())
-    throw usage_error(forked_message("a task '" + requests.front().function +
-                                     "' was submitted to a pool"));
+    throw usage_error(
+        forked_message("a task '" + requests.front().function + "' was submitted to a pool"));
   std::vector<std::shared_ptr<pool_task>> tasks;
   tasks.reserve(requests.size());
   for (auto& request : requests)

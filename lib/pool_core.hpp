@@ -76,8 +76,9 @@ struct pool_worker {
 struct pool_core : std::enable_shared_from_this<pool_core> {
   pool_core(std::size_t worker_count, std::size_t max_tasks, std::string initializer_name,
             std::string initializer_call, options settings)
-      : size(worker_count), max_tasks_per_worker(max_tasks), initializer(std::move(initializer_name)),
-        initializer_frame(std::move(initializer_call)), worker_options(std::move(settings)) {}
+      : size(worker_count), max_tasks_per_worker(max_tasks),
+        initializer(std::move(initializer_name)), initializer_frame(std::move(initializer_call)),
+        worker_options(std::move(settings)) {}
   ~pool_core() { loop.stop(); }
   pool_core(const pool_core&) = delete;
   pool_core& operator=(const pool_core&) = delete;
@@ -133,9 +134,8 @@ inline bool finish_task(pool_task& task, failure error, std::string payload = {}
 }
 
 inline failure cancelled_error(const pool_task& task, const char* when) {
-  return failure::cancellation(task.function,
-                               "mpdecor: the pool task '" + task.function + "' was cancelled " +
-                                   when);
+  return failure::cancellation(task.function, "mpdecor: the pool task '" + task.function +
+                                                  "' was cancelled " + when);
 }
 
 } // namespace mpdecor::detail

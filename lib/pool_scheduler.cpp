@@ -63,14 +63,14 @@ void pool_core::on_started(const std::shared_ptr<pool_worker>& w) {
     dispatch();
   } else {
     auto task = std::make_shared<pool_task>(
-        pool_request{initializer, initializer_frame, std::nullopt, 1},
-        std::weak_ptr<pool_core>());
+        pool_request{initializer, initializer_frame, std::nullopt, 1}, std::weak_ptr<pool_core>());
     task->initializer = true;
     hand(w, task);
   }
 }
 
-void pool_core::hand(const std::shared_ptr<pool_worker>& w, const std::shared_ptr<pool_task>& task) {
+void pool_core::hand(const std::shared_ptr<pool_worker>& w,
+                     const std::shared_ptr<pool_task>& task) {
   task->start(w->pid);
   if (!task->initializer)
     ++w->handed;

@@ -51,7 +51,8 @@ private:
 
 void reserve_for_reply(std::string& buffer, std::uint64_t length) noexcept {
   try {
-    buffer.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(length, std::uint64_t{1} << 30)));
+    buffer.reserve(
+        static_cast<std::size_t>(std::min<std::uint64_t>(length, std::uint64_t{1} << 30)));
   } catch (const std::exception&) {
     // The buffer grows as the data arrives instead.
   }

@@ -72,13 +72,13 @@ read_status read_either(native_channel in, frame_kind expected, frame_kind alter
     payload.reserve(static_cast<std::size_t>(fixed.length));
   // A frame that ends early is truncated whatever its payload's own first read saw.
   return read_exact(in, payload, fixed.length) == read_status::complete ? read_status::complete
-                                                                       : read_status::truncated;
+                                                                        : read_status::truncated;
 }
 
 } // namespace
 
-read_status read_frame(native_channel in, frame_kind expected, std::string& payload,
-                      bool trusted, int* descriptor) {
+read_status read_frame(native_channel in, frame_kind expected, std::string& payload, bool trusted,
+                       int* descriptor) {
   frame_kind kind{};
   return read_either(in, expected, expected, kind, payload, trusted, descriptor);
 }
@@ -96,8 +96,7 @@ void write_frame(native_channel out, std::string_view frame, int descriptor) {
   write_all(out, frame.substr(frame_header_size));
 }
 
-hello_result read_hello(native_channel in, const std::string& key,
-                        std::string& problem) noexcept {
+hello_result read_hello(native_channel in, const std::string& key, std::string& problem) noexcept {
   try {
     std::string payload;
     if (read_frame(in, frame_kind::hello, payload) != read_status::complete)

@@ -28,8 +28,8 @@ namespace mpdecor::detail {
 // --- How a child is started ----------------------------------------------------------------
 
 /// The first argument of a child, which `init` reads to choose what the child does.
-inline constexpr const char* call_flag = "--mp-child";         ///< serve one call, then exit
-inline constexpr const char* worker_flag = "--mp-worker";      ///< serve calls until closed
+inline constexpr const char* call_flag = "--mp-child";              ///< serve one call, then exit
+inline constexpr const char* worker_flag = "--mp-worker";           ///< serve calls until closed
 inline constexpr const char* fork_server_flag = "--mp-fork-server"; ///< fork one child a call
 /// The argument before the channel's ends ("IN,OUT": descriptors or handle values).
 inline constexpr const char* channel_flag = "--mp-channel";
@@ -78,7 +78,7 @@ enum class read_status {
 /// ours, or brings a descriptor where none is wanted; std::system_error when a system call
 /// fails.
 read_status read_frame(native_channel in, frame_kind expected, std::string& payload,
-                      bool trusted = false, int* descriptor = nullptr);
+                       bool trusted = false, int* descriptor = nullptr);
 /// As read_frame, for a frame of kind `expected` or `alternative` (without a descriptor);
 /// `kind` says which came.
 read_status read_frame_of(native_channel in, frame_kind expected, frame_kind alternative,
@@ -99,8 +99,7 @@ enum class hello_result {
 
 /// Reads the hello frame that opens every channel and checks its key against `key` (in
 /// constant time). Never throws.
-hello_result read_hello(native_channel in, const std::string& key,
-                        std::string& problem) noexcept;
+hello_result read_hello(native_channel in, const std::string& key, std::string& problem) noexcept;
 
 } // namespace mpdecor::detail
 

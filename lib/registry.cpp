@@ -54,7 +54,8 @@ void check_registrations() {
       if (first->name == second->name)
         throw usage_error("mpdecor: the name '" + std::string(first->name) +
                           "' is registered twice, at " + where(*first) + " and at " +
-                          where(*second) + "; give one of them another name with "
+                          where(*second) +
+                          "; give one of them another name with "
                           "MPDECOR_REGISTER_AS");
 }
 

@@ -26,7 +26,8 @@ std::string readable_signature(const char* id) {
   return text;
 }
 
-std::string frame_of(frame_kind kind, const std::string& first, const std::string* second = nullptr) {
+std::string frame_of(frame_kind kind, const std::string& first,
+                     const std::string* second = nullptr) {
   std::string frame(frame_header_size, '\0');
   output_archive archive(frame);
   archive(first);
@@ -63,13 +64,12 @@ std::string serve_call_named(const std::string& name, std::string_view payload,
   const registration* entry = find_registration(name);
   if (entry == nullptr)
     return frame_of(frame_kind::unknown_function,
-                    "no function is registered as '" + name + "' in this executable (registered: " +
-                        registered_names() + ")");
+                    "no function is registered as '" + name +
+                        "' in this executable (registered: " + registered_names() + ")");
   if (!called_as.empty() && called_as != entry->signature)
-    return frame_of(frame_kind::bad_call, "'" + name + "' is registered as " +
-                                              readable_signature(entry->signature) +
-                                              " but was called as " +
-                                              readable_signature(called_as.c_str()));
+    return frame_of(frame_kind::bad_call,
+                    "'" + name + "' is registered as " + readable_signature(entry->signature) +
+                        " but was called as " + readable_signature(called_as.c_str()));
   std::string frame(frame_header_size, '\0');
   try {
     entry->invoke(entry->function, archive, frame, side);

@@ -26,8 +26,7 @@ struct reply_context {
 /// Turns a complete reply frame from a child into the call's failure, or no failure for a
 /// value (whose payload the caller decodes as the function's result type). Throws
 /// `decode_failure` when the reply is not a valid one.
-failure decode_reply(frame_kind kind, std::string_view payload,
-                                const reply_context& context);
+failure decode_reply(frame_kind kind, std::string_view payload, const reply_context& context);
 
 /// Child side: decodes a call payload (function name, then arguments; large blocks from
 /// `segment`), runs the function registered for `expected_name`, and returns the complete

@@ -46,9 +46,9 @@ void prepare_settings(options& settings, const std::string& function) {
     else if (name.find('\0') != std::string::npos || value.find('\0') != std::string::npos)
       problem = "a NUL character, where the environment ends a string";
     else
-      for (const char* own : {launch_key_variable, parent_pid_variable, memory_limit_variable,
-                              sharing_threshold_variable, output_marks_variable,
-                              stack_traces_variable})
+      for (const char* own :
+           {launch_key_variable, parent_pid_variable, memory_limit_variable,
+            sharing_threshold_variable, output_marks_variable, stack_traces_variable})
         if (name == own)
           problem = "a name mpdecor sets itself in every child";
     if (!problem.empty()) {

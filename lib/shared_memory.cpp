@@ -31,7 +31,6 @@ std::size_t shared_memory_threshold() noexcept {
 
 } // namespace mpdecor
 
-
 #include "launch.hpp"
 
 #include <mpdecor/detail/call.hpp>

@@ -48,8 +48,7 @@ void write_block(int fd, const char* data, std::size_t size, std::uint64_t offse
   while (size != 0) {
     const ::ssize_t written = os::pwrite(fd, data, size, static_cast<::off_t>(offset));
     if (written == -1)
-      throw_system_error(errno, "writing a shared segment of " + std::to_string(total) +
-                                    " bytes");
+      throw_system_error(errno, "writing a shared segment of " + std::to_string(total) + " bytes");
     data += written;
     size -= static_cast<std::size_t>(written);
     offset += static_cast<std::uint64_t>(written);
@@ -136,8 +135,8 @@ segment segment::create(const attachments& blocks) {
   if (made.fd_ == -1)
     throw_system_error(errno, "creating a shared segment (memfd_create)");
   if (::ftruncate(made.fd_, static_cast<::off_t>(blocks.total)) == -1)
-    throw_system_error(errno, "sizing a shared segment of " + std::to_string(blocks.total) +
-                                  " bytes");
+    throw_system_error(errno,
+                       "sizing a shared segment of " + std::to_string(blocks.total) + " bytes");
   made.size_ = static_cast<std::size_t>(blocks.total);
   for (const auto& block : blocks.blocks)
     write_block(made.fd_, static_cast<const char*>(block.data), block.size, block.offset,

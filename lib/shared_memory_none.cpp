@@ -15,8 +15,7 @@ namespace {
 
 [[noreturn]] void unsupported(const char* what) {
   throw std::system_error(std::make_error_code(std::errc::function_not_supported),
-                          std::string("mpdecor: ") + what +
-                              ": no shared memory on this platform");
+                          std::string("mpdecor: ") + what + ": no shared memory on this platform");
 }
 
 } // namespace

@@ -96,8 +96,8 @@ std::vector<std::string> srun_arguments(const std::string& function, const slurm
   std::vector<std::string> arguments{slurm.srun_program, "--unbuffered", "--quiet",
                                      // The launch key travels in the environment, whatever
                                      // SLURM_EXPORT_ENV an sbatch left for srun.
-                                     "--export=ALL", "--job-name=mpdecor:" + function,
-                                     "--nodes=1", "--ntasks=1"};
+                                     "--export=ALL", "--job-name=mpdecor:" + function, "--nodes=1",
+                                     "--ntasks=1"};
   const bool in_allocation = !variable("SLURM_JOB_ID").empty();
   if (in_allocation) {
     slurm_steps steps = slurm.steps;
@@ -181,18 +181,18 @@ public:
 
 private:
   void read_errors() {
-    errors_.async_read_some(
-        boost::asio::buffer(buffer_), [this](boost::system::error_code ec, std::size_t got) {
-          take(std::string_view(buffer_.data(), got));
-          if (ec) {
-            errors_done_ = true;
-            if (!line_.empty())
-              take("\n");
-            conclude();
-            return;
-          }
-          read_errors();
-        });
+    errors_.async_read_some(boost::asio::buffer(buffer_),
+                            [this](boost::system::error_code ec, std::size_t got) {
+                              take(std::string_view(buffer_.data(), got));
+                              if (ec) {
+                                errors_done_ = true;
+                                if (!line_.empty())
+                                  take("\n");
+                                conclude();
+                                return;
+                              }
+                              read_errors();
+                            });
   }
 
   // Passes the task's own lines and srun's messages on, line by line, and keeps srun's
@@ -273,7 +273,8 @@ std::unique_ptr<child_process> launch_slurm_step(const launch_request& launch,
   }
   os::unique_fd read_end(errors[0]);  // ours
   os::unique_fd write_end(errors[1]); // srun's standard error
-  spawn_request request{slurm.srun_program, srun_arguments(launch.function, slurm, launch.mode),
+  spawn_request request{slurm.srun_program,
+                        srun_arguments(launch.function, slurm, launch.mode),
                         // srun is not told to die with this thread: it ends when its
                         // channel closes, and ends the step with it.
                         child_environment(launch.settings, launch.key, false),
@@ -304,8 +305,8 @@ std::unique_ptr<child_process> launch_slurm_step(const launch_request& launch,
   const int pidfd = os::pidfd_open(pid);
   if (pidfd >= 0) {
     try {
-      auto step = std::make_unique<srun_step>(launch.io, pid, pidfd, read_end.get(),
-                                              std::move(forward_to));
+      auto step =
+          std::make_unique<srun_step>(launch.io, pid, pidfd, read_end.get(), std::move(forward_to));
       read_end.release(); // the step's now
       return step;
     } catch (const std::system_error& e) {

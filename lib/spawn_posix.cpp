@@ -92,8 +92,7 @@ pid_t start_process(const spawn_request& request, const std::string& program,
   envp.push_back(nullptr);
   pid_t pid = -1;
   if (status == 0)
-    status = ::posix_spawn(&pid, program.c_str(), &actions, &attributes, argv.data(),
-                           envp.data());
+    status = ::posix_spawn(&pid, program.c_str(), &actions, &attributes, argv.data(), envp.data());
   ::posix_spawn_file_actions_destroy(&actions);
   ::posix_spawnattr_destroy(&attributes);
   if (status != 0) {

@@ -36,12 +36,12 @@ std::vector<std::string> spawned_arguments(const char* flag, const std::string& 
 
 /// What `spawn` starts.
 struct spawn_request {
-  std::string program;                           ///< path of the executable
-  std::vector<std::string> arguments;            ///< argv, argv[0] included
-  std::vector<std::string> environment;          ///< NAME=value entries
-  std::vector<std::pair<int, int>> descriptors;  ///< (ours, number in the child)
-  std::filesystem::path directory;               ///< empty: this process's
-  bool search_path = false;                      ///< look `program` up in PATH
+  std::string program;                          ///< path of the executable
+  std::vector<std::string> arguments;           ///< argv, argv[0] included
+  std::vector<std::string> environment;         ///< NAME=value entries
+  std::vector<std::pair<int, int>> descriptors; ///< (ours, number in the child)
+  std::filesystem::path directory;              ///< empty: this process's
+  bool search_path = false;                     ///< look `program` up in PATH
   /// One of mpdecor's own children: it leads a process group of its own, which its whole
   /// process tree shares and the parent ends with it. Otherwise (srun) a plain child.
   bool contained = true;
@@ -52,8 +52,8 @@ struct spawn_request {
 /// so its group's id, cannot have been reused. Nothing for a pid of 0 or less.
 void end_tree(pid_t pid) noexcept;
 
-/// Starts a process with posix_spawn; every descriptor but the listed ones and the standard three is closed
-/// in it. Returns its pid, or -1 with `error` set.
+/// Starts a process with posix_spawn; every descriptor but the listed ones and the standard three
+/// is closed in it. Returns its pid, or -1 with `error` set.
 pid_t spawn(const spawn_request& request, std::error_code& error);
 
 /// A fresh socket pair: one end becomes `channel`, the other is returned in `child_end`
@@ -72,7 +72,8 @@ std::unique_ptr<child_process> launch_forked(const launch_request& launch, launc
 #endif
 
 /// Starts the call's child as a Slurm job step through srun.
-std::unique_ptr<child_process> launch_slurm_step(const launch_request& launch, launch_failure& failed);
+std::unique_ptr<child_process> launch_slurm_step(const launch_request& launch,
+                                                 launch_failure& failed);
 
 } // namespace mpdecor::detail
 

@@ -90,8 +90,8 @@ int add_module(dl_phdr_info* info, std::size_t, void*) {
     if (segment.p_type != PT_LOAD)
       continue;
     module.begin = std::min<std::uintptr_t>(module.begin, info->dlpi_addr + segment.p_vaddr);
-    module.end = std::max<std::uintptr_t>(module.end,
-                                          info->dlpi_addr + segment.p_vaddr + segment.p_memsz);
+    module.end =
+        std::max<std::uintptr_t>(module.end, info->dlpi_addr + segment.p_vaddr + segment.p_memsz);
   }
   if (module.end > module.begin)
     ++module_count;
@@ -297,8 +297,8 @@ std::map<std::string, std::uintptr_t> own_modules() {
 #if defined(MPDECOR_HAVE_LIBBACKTRACE)
 backtrace_state* symbols() {
   // Made once and kept: libbacktrace reads the debug information on first use.
-  static backtrace_state* const state =
-      backtrace_create_state(nullptr, /*threaded=*/1, [](void*, const char*, int) {}, nullptr);
+  static backtrace_state* const state = backtrace_create_state(
+      nullptr, /*threaded=*/1, [](void*, const char*, int) {}, nullptr);
   return state;
 }
 

@@ -93,8 +93,7 @@ std::size_t recorded_throw(const void* thrown, void** frames, std::size_t capaci
 std::size_t walk_stack(const void* context, void** frames, std::size_t capacity) noexcept;
 /// The module holding `address`: its file's path written to `name` ("" for the program),
 /// and its load address. False for an address in no module.
-bool module_at(std::uintptr_t address, char* name, std::size_t size,
-               std::uintptr_t& base) noexcept;
+bool module_at(std::uintptr_t address, char* name, std::size_t size, std::uintptr_t& base) noexcept;
 /// The load address of the module of this process loaded from `path` ("" for the
 /// program), or 0; and the file it was loaded from, in `file`.
 std::uintptr_t loaded_module(const std::string& path, std::string& file);

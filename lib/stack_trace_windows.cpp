@@ -78,7 +78,7 @@ LONG WINAPI record_throw(EXCEPTION_POINTERS* exception) {
     ++first;
   if (first == count || first == 16)
     return EXCEPTION_CONTINUE_SEARCH; // a rethrow, or a throw this file cannot place
-  ++first; // the frame after __cxa_throw's is the function that threw
+  ++first;                            // the frame after __cxa_throw's is the function that threw
   auto& slot = next_throw_slot();
   // The object thrown follows the unwind header (libstdc++'s __cxa_exception ends with it).
   const auto* header = reinterpret_cast<const _Unwind_Exception*>(record.ExceptionInformation[0]);
@@ -97,7 +97,8 @@ struct coff_symbol {
   std::string name;
 };
 
-template <class T> bool read_at(const std::vector<char>& file, std::size_t offset, T& out) {
+template <class T>
+bool read_at(const std::vector<char>& file, std::size_t offset, T& out) {
   if (offset > file.size() || file.size() - offset < sizeof out)
     return false;
   std::memcpy(&out, file.data() + offset, sizeof out);
@@ -237,10 +238,10 @@ bool module_at(std::uintptr_t address, char* name, std::size_t size,
   }
   wchar_t path[MAX_PATH];
   const DWORD length = ::GetModuleFileNameW(module, path, MAX_PATH);
-  const int written = length == 0 ? 0
-                                  : ::WideCharToMultiByte(CP_UTF8, 0, path, static_cast<int>(length),
-                                                          name, static_cast<int>(size - 1),
-                                                          nullptr, nullptr);
+  const int written = length == 0
+                          ? 0
+                          : ::WideCharToMultiByte(CP_UTF8, 0, path, static_cast<int>(length), name,
+                                                  static_cast<int>(size - 1), nullptr, nullptr);
   name[written > 0 ? written : 0] = '\0';
   return true;
 }

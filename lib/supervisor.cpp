@@ -45,7 +45,7 @@ struct call_state final : task_state {
   void kill() override;
   void terminate(std::chrono::milliseconds grace) override;
 
-  std::string frame; // handed to the connection once launched
+  std::string frame;                     // handed to the connection once launched
   std::shared_ptr<const segment> shared; // the call's shared memory, until handed over
   const options settings;
 
@@ -55,14 +55,14 @@ struct call_state final : task_state {
   frame_header fixed;
   std::string incoming;
   std::shared_ptr<const segment> incoming_segment; // the result's shared memory, if any
-  std::string result; // the result's payload, once decoded as one
+  std::string result;                              // the result's payload, once decoded as one
   bool got_result = false;
   bool timed_out = false;
   bool killed = false;
   bool terminated = false; // asked to end through its handle (killed, if at all, later)
   // terminate() came while the child was launched but not known to be started yet.
   std::optional<std::chrono::milliseconds> terminate_when_started;
-  child_report report; // what was seen of the child once it ended
+  child_report report;    // what was seen of the child once it ended
   captured_output output; // what it wrote to its captured streams
 };
 
@@ -98,7 +98,8 @@ public:
     auto call = std::make_shared<call_state>(std::move(request));
     std::lock_guard lock(mutex_);
     if (ended_)
-      throw usage_error("mpdecor: '" + call->function + "' was called after mpdecor's at-exit "
+      throw usage_error("mpdecor: '" + call->function +
+                        "' was called after mpdecor's at-exit "
                         "wait had ended (from a static destructor, or an atexit handler "
                         "registered before the program's first call): no child is started "
                         "then, since nothing would wait for it");
@@ -182,8 +183,9 @@ private:
     }
     for (auto& call : queued)
       finish(call,
-             failure::cancellation(call->function, "mpdecor: the call to '" + call->function +
-                                     "' was cancelled at program exit before it started"),
+             failure::cancellation(call->function,
+                                   "mpdecor: the call to '" + call->function +
+                                       "' was cancelled at program exit before it started"),
              /*held_slot=*/false);
     const auto active = active_; // kill_on_loop may finish a call, which leaves active_
     for (auto& call : active)
@@ -249,8 +251,8 @@ private:
           return;
         call->timed_out = true;
         if (!call->connection->started()) {
-          return abandon_launch(
-              call, failure::timed_out(call->function, 0, *call->settings.timeout));
+          return abandon_launch(call,
+                                failure::timed_out(call->function, 0, *call->settings.timeout));
         }
         call->connection->kill();
       });
@@ -303,30 +305,31 @@ private:
       if (call.timed_out)
         return failure::timed_out(name, call.pid, *call.settings.timeout);
     }
-    return failure_of_ended_child(
-        name, call.pid, report,
-        "'" + name + "' (pid " + std::to_string(call.pid) + ") sent a damaged result",
-        call.killed       ? "killed through its handle"
-        : call.terminated ? "terminated through its handle"
-                          : "");
+    return failure_of_ended_child(name, call.pid, report,
+                                  "'" + name + "' (pid " + std::to_string(call.pid) +
+                                      ") sent a damaged result",
+                                  call.killed       ? "killed through its handle"
+                                  : call.terminated ? "terminated through its handle"
+                                                    : "");
   }
 
   void finish(const std::shared_ptr<call_state>& call, failure error, bool held_slot) {
     if (logs(log_level::debug)) {
       const auto pid = last_pid(*call);
-      log(log_level::debug,
-          "'" + call->function + "'" + (pid != 0 ? " (pid " + std::to_string(pid) + ")" : "") +
-              (error ? " failed: " + message_of(error) : " returned its result"));
+      log(log_level::debug, "'" + call->function + "'" +
+                                (pid != 0 ? " (pid " + std::to_string(pid) + ")" : "") +
+                                (error ? " failed: " + message_of(error) : " returned its result"));
     }
     // The slot is freed while the call's lock is held: a caller that sees its call finished
     // and starts the next one at once finds the slot free, and wait_all() never returns
     // before every call it waited for reads as finished.
-    call->finish(std::move(error), std::move(call->result), std::move(call->incoming_segment),
-                 [this, held_slot] {
-                   if (held_slot)
-                     release_slot();
-                 },
-                 std::move(call->output));
+    call->finish(
+        std::move(error), std::move(call->result), std::move(call->incoming_segment),
+        [this, held_slot] {
+          if (held_slot)
+            release_slot();
+        },
+        std::move(call->output));
     active_.erase(call);
     call->connection.reset();
     call->timer.reset();
@@ -358,7 +361,8 @@ private:
       return;
     }
     if (call->connection && !call->connection->started()) // launched, not started yet
-      return abandon_launch(call, failure::cancellation(call->function, "mpdecor: the call to '" + call->function +
+      return abandon_launch(
+          call, failure::cancellation(call->function, "mpdecor: the call to '" + call->function +
                                                           "' was cancelled before its child "
                                                           "started"));
     if (call->connection) {
@@ -391,7 +395,7 @@ private:
     // releases the slot.
     finish(call,
            failure::cancellation(call->function, "mpdecor: the call to '" + call->function +
-                                   "' was cancelled before it started"),
+                                                     "' was cancelled before it started"),
            false);
   }
 
@@ -403,7 +407,7 @@ private:
   std::size_t running_ = 0;
   std::deque<std::shared_ptr<call_state>> queue_;
   at_exit_policy policy_ = at_exit_policy::wait;
-  bool ended_ = false; // the at-exit wait is over: calls are refused
+  bool ended_ = false;                           // the at-exit wait is over: calls are refused
   std::set<std::shared_ptr<call_state>> active_; // supervisor thread only
 };
 
@@ -415,7 +419,9 @@ bool is_initialized() noexcept { return initialized; }
 std::shared_ptr<task_state> submit(call_request request) {
   if (!is_initialized())
     throw usage_error("mpdecor: call mpdecor::init(argc, argv) at the top of main before the "
-                      "first call to '" + request.function + "' (without it the child would run "
+                      "first call to '" +
+                      request.function +
+                      "' (without it the child would run "
                       "main from its start)");
   supervisor* the = nullptr;
   try {

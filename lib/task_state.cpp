@@ -77,8 +77,7 @@ void wait(task_state& task) {
 
 bool wait_for(task_state& task, std::chrono::nanoseconds timeout) {
   std::unique_lock lock(task.mutex);
-  return task.changed.wait_for(lock, timeout,
-                               [&] { return task.stage == task_stage::finished; });
+  return task.changed.wait_for(lock, timeout, [&] { return task.stage == task_stage::finished; });
 }
 
 std::string_view result(task_state& task) {
@@ -238,8 +237,8 @@ completion_queue::~completion_queue() {
     forget_listener(*tasks_[index], listeners_[index]);
 }
 
-std::optional<std::size_t> completion_queue::next(
-    std::optional<std::chrono::steady_clock::time_point> deadline) {
+std::optional<std::size_t>
+completion_queue::next(std::optional<std::chrono::steady_clock::time_point> deadline) {
   if (given_ == tasks_.size())
     return std::nullopt;
   const auto index = pop_index(*finished_, deadline, taken_);
@@ -287,8 +286,8 @@ std::size_t task_window::add(std::shared_ptr<task_state> task) {
   return index;
 }
 
-std::optional<std::size_t> task_window::next(
-    std::optional<std::chrono::steady_clock::time_point> deadline) {
+std::optional<std::size_t>
+task_window::next(std::optional<std::chrono::steady_clock::time_point> deadline) {
   while (unreported_ > 0) {
     const auto index = pop_index(*finished_, deadline, taken_);
     if (!index)

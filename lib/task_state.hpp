@@ -68,7 +68,7 @@ struct task_state : std::enable_shared_from_this<task_state> {
   failure error; // none unless the task failed; made an exception on the caller's thread
   std::string payload;
   std::shared_ptr<const segment> reply_segment; // the result's shared memory, if any
-  captured_output output; // what the child wrote to its captured streams
+  captured_output output;                       // what the child wrote to its captured streams
   /// when_finished() listeners by id, called once finished.
   std::vector<std::pair<std::uint64_t, std::function<void()>>> listeners;
   std::uint64_t next_listener = 1;

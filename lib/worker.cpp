@@ -49,9 +49,7 @@ constexpr std::size_t batch_limit = 256 * 1024;
 // (hold_replies), so that a crash fails only the task that crashed.
 class reply_batch {
 public:
-  explicit reply_batch(native_channel out) : out_(out), frame_(frame_header_size, '\0') {
-    seal();
-  }
+  explicit reply_batch(native_channel out) : out_(out), frame_(frame_header_size, '\0') { seal(); }
   reply_batch(const reply_batch&) = delete;
   reply_batch& operator=(const reply_batch&) = delete;
   ~reply_batch() { hold_replies(nullptr, 0); }
@@ -133,8 +131,8 @@ void serve_batch(std::string_view calls, native_channel out, bool marks) {
     if (header.kind != frame_kind::call || header.has_segment ||
         header.length > calls.size() - frame_header_size)
       throw decode_failure("a chunk of calls holds a frame that is not a whole call");
-    serve_one(calls.substr(frame_header_size, static_cast<std::size_t>(header.length)), out,
-              marks, &batch);
+    serve_one(calls.substr(frame_header_size, static_cast<std::size_t>(header.length)), out, marks,
+              &batch);
     calls.remove_prefix(frame_header_size + static_cast<std::size_t>(header.length));
   }
   try {

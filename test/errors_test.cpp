@@ -76,8 +76,9 @@ BOOST_AUTO_TEST_CASE(a_crash_by_signal_becomes_child_crashed_with_the_signal_nam
 }
 
 BOOST_AUTO_TEST_CASE(abort_becomes_child_crashed_with_sigabrt) {
-  BOOST_CHECK_EXCEPTION(mpdecor::proc_wait(call_abort)(), mpdecor::child_crashed,
-                        [](const mpdecor::child_crashed& e) { return e.signal_name() == "SIGABRT"; });
+  BOOST_CHECK_EXCEPTION(
+      mpdecor::proc_wait(call_abort)(), mpdecor::child_crashed,
+      [](const mpdecor::child_crashed& e) { return e.signal_name() == "SIGABRT"; });
 }
 #endif
 
@@ -194,8 +195,8 @@ BOOST_AUTO_TEST_CASE(a_call_by_name_with_another_signature_is_refused_naming_bot
       }
     }
   };
-  refused([] { return mpdecor::proc_wait<float(float)>("fixtures::square")(3.0f); },
-          "float(float)", "int(int)");
+  refused([] { return mpdecor::proc_wait<float(float)>("fixtures::square")(3.0f); }, "float(float)",
+          "int(int)");
   refused([] { return mpdecor::proc_wait<int(char)>("fixtures::add")('x'); }, "int(char)",
           "int(int, int)");
   refused([] { return mpdecor::proc_wait<std::string(int, int)>("fixtures::add")(1, 2); },
@@ -205,7 +206,7 @@ BOOST_AUTO_TEST_CASE(a_call_by_name_with_another_signature_is_refused_naming_bot
   refused(
       [] {
         return mpdecor::proc_wait<int(int)>("fixtures::square")
-            .start_method(mpdecor::start_method::fork_server)(2) +
+                   .start_method(mpdecor::start_method::fork_server)(2) +
                mpdecor::proc_wait<double(int)>("fixtures::square")
                    .start_method(mpdecor::start_method::fork_server)(2);
       },
@@ -261,8 +262,8 @@ BOOST_AUTO_TEST_CASE(environment_variables_mpdecor_cannot_set_are_refused_at_the
   refused("A", std::string("b\0c", 3), "NUL");
   // What is allowed still works, as before.
   BOOST_TEST(mpdecor::proc_wait(environment_variable).env("A", "b=c")("A") == "b=c");
-  BOOST_TEST(mpdecor::proc_wait(environment_variable).env("MPDECOR_START_METHOD", "spawn")(
-                 "MPDECOR_START_METHOD") == "spawn");
+  BOOST_TEST(mpdecor::proc_wait(environment_variable)
+                 .env("MPDECOR_START_METHOD", "spawn")("MPDECOR_START_METHOD") == "spawn");
 }
 
 BOOST_AUTO_TEST_CASE(every_error_derives_from_mpdecor_error) {

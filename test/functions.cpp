@@ -290,7 +290,7 @@ std::string working_directory() { return std::filesystem::current_path().string(
 std::string environment_block_of(long pid) {
   // Linux shows the block the process started with, as it is in its memory now.
   std::ifstream block("/proc/" + (pid == 0 ? std::string("self") : std::to_string(pid)) +
-                      "/environ",
+                          "/environ",
                       std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(block), std::istreambuf_iterator<char>());
 }
@@ -478,9 +478,7 @@ int print_task(int i) {
 volatile std::uintptr_t no_address = 0;
 int exit_at_once_with(int code) { std::_Exit(code); }
 
-[[gnu::noinline]] void stack_trace_faulter() {
-  *reinterpret_cast<volatile int*>(no_address) = 1;
-}
+[[gnu::noinline]] void stack_trace_faulter() { *reinterpret_cast<volatile int*>(no_address) = 1; }
 
 // Not inlined into the registration's invoker: the tests look for its frame.
 [[gnu::noinline]] void fault_in_a_named_function() {

@@ -45,7 +45,8 @@ program_result run(const std::string& command) {
 std::string self() {
   std::wstring path(MAX_PATH, L'\0');
   for (;;) {
-    const DWORD length = ::GetModuleFileNameW(nullptr, path.data(), static_cast<DWORD>(path.size()));
+    const DWORD length =
+        ::GetModuleFileNameW(nullptr, path.data(), static_cast<DWORD>(path.size()));
     if (length < path.size()) {
       path.resize(length);
       return std::filesystem::path(path).string();
@@ -264,9 +265,7 @@ int open_descriptors() {
   return count;
 }
 
-bool process_exists(long pid) {
-  return std::filesystem::exists("/proc/" + std::to_string(pid));
-}
+bool process_exists(long pid) { return std::filesystem::exists("/proc/" + std::to_string(pid)); }
 
 bool under_wine() { return false; }
 

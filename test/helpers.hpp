@@ -17,7 +17,8 @@ namespace helpers {
 
 /// The most intervals [start, end] (steady-clock nanoseconds, as `fixtures::timed_sleep`
 /// returns them) that overlap at one moment.
-inline std::size_t max_overlap(const std::vector<std::pair<std::int64_t, std::int64_t>>& intervals) {
+inline std::size_t
+max_overlap(const std::vector<std::pair<std::int64_t, std::int64_t>>& intervals) {
   std::vector<std::pair<std::int64_t, int>> events;
   for (const auto& [start, end] : intervals) {
     events.emplace_back(start, +1);

@@ -49,8 +49,8 @@ void refused(int how, const std::string& message) {
 BOOST_AUTO_TEST_SUITE(hostile_child)
 
 BOOST_AUTO_TEST_CASE(deep_nesting_is_protocol_error_naming_the_limit) {
-  refused<mpdecor::protocol_error>(
-      0, std::to_string(mpdecor::detail::max_nesting_depth) + " levels deep");
+  refused<mpdecor::protocol_error>(0, std::to_string(mpdecor::detail::max_nesting_depth) +
+                                          " levels deep");
 }
 
 BOOST_AUTO_TEST_CASE(a_length_past_the_end_is_protocol_error) {

@@ -58,8 +58,9 @@ BOOST_AUTO_TEST_CASE(no_channel_for_a_call_is_a_launch_error) {
   os::inject_failure(os::operation::socketpair, EMFILE);
   expect_launch_error([] { mpdecor::proc_wait(add)(1, 2); }, EMFILE, "creating the channel");
   os::inject_failure(os::operation::socketpair, ENFILE);
-  expect_launch_error([] { mpdecor::proc_wait(add).start_method(mpdecor::start_method::fork_server)(1, 2); },
-                      ENFILE, "creating the channel");
+  expect_launch_error(
+      [] { mpdecor::proc_wait(add).start_method(mpdecor::start_method::fork_server)(1, 2); },
+      ENFILE, "creating the channel");
   check_the_program_still_serves_calls();
 }
 

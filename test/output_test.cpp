@@ -63,9 +63,9 @@ BOOST_AUTO_TEST_SUITE(output)
 BOOST_AUTO_TEST_CASE(captured_output_comes_back_with_the_result) {
   for (const auto method : methods) {
     BOOST_TEST_CONTEXT(name_of(method)) {
-      const auto call =
-          mpdecor::proc(print_lines).start_method(method).output(output_target::capture())(
-              "hello", 3);
+      const auto call = mpdecor::proc(print_lines)
+                            .start_method(method)
+                            .output(output_target::capture())("hello", 3);
       BOOST_TEST(call.get() == 3);
       const auto output = call.output();
       BOOST_TEST(lines(output.out) == "hello out 0\nhello out 1\nhello out 2\n");
@@ -152,13 +152,13 @@ BOOST_AUTO_TEST_CASE(output_goes_to_a_file_appended_to_or_emptied_first) {
   for (const auto method : methods) {
     BOOST_TEST_CONTEXT(name_of(method)) {
       const auto path = fresh_file("both.txt");
-      const auto to_file = mpdecor::proc_wait(print_lines)
-                               .start_method(method)
-                               .output(output_target::file(path));
+      const auto to_file =
+          mpdecor::proc_wait(print_lines).start_method(method).output(output_target::file(path));
       BOOST_TEST(to_file("first", 1) == 1);
       BOOST_TEST(to_file("second", 1) == 1);
       const std::string appended = contents(path);
-      for (const char* line : {"first out 0\n", "first err 0\n", "second out 0\n", "second err 0\n"})
+      for (const char* line :
+           {"first out 0\n", "first err 0\n", "second out 0\n", "second err 0\n"})
         BOOST_TEST(appended.find(line) != std::string::npos, line << " in " << appended);
       BOOST_TEST(appended.size() == std::string("first out 0\nfirst err 0\n"
                                                 "second out 0\nsecond err 0\n")
@@ -180,8 +180,7 @@ BOOST_AUTO_TEST_CASE(a_relative_output_file_is_resolved_at_the_call) {
   const auto path = fresh_file("relative.txt");
   const auto before = std::filesystem::current_path();
   std::filesystem::current_path(path.parent_path());
-  const auto decorated =
-      mpdecor::proc(print_lines).output(output_target::file(path.filename()));
+  const auto decorated = mpdecor::proc(print_lines).output(output_target::file(path.filename()));
   const auto call = decorated("relative", 1);
   std::filesystem::current_path(before);
   BOOST_TEST(call.get() == 1);

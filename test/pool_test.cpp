@@ -44,7 +44,6 @@ std::vector<int> one_to(int last) {
   return values;
 }
 
-
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(pool)
@@ -214,9 +213,8 @@ BOOST_AUTO_TEST_CASE(map_reads_any_input_range_once) {
              boost::test_tools::per_element());
   counting_range three(3);
   std::vector<int> seen(3, 0);
-  workers.map_as_completed(square, three, [&](std::size_t index, const auto& task) {
-    seen[index] = task.get();
-  });
+  workers.map_as_completed(square, three,
+                           [&](std::size_t index, const auto& task) { seen[index] = task.get(); });
   BOOST_TEST(seen == (std::vector<int>{1, 4, 9}), boost::test_tools::per_element());
 }
 
@@ -363,7 +361,8 @@ BOOST_AUTO_TEST_CASE(a_task_that_crashes_its_worker_fails_alone_and_the_pool_kee
 #endif
                                }
                              } else {
-                               BOOST_TEST(task.get() == static_cast<int>((index + 1) * (index + 1)));
+                               BOOST_TEST(task.get() ==
+                                          static_cast<int>((index + 1) * (index + 1)));
                                ++succeeded;
                              }
                            });
@@ -402,11 +401,10 @@ BOOST_AUTO_TEST_CASE(the_results_of_a_chunk_come_back_together) {
   auto last = chunked(700);
   first.get();
   const auto first_came = std::chrono::steady_clock::now() - start;
-  BOOST_TEST((first_came >= 1000ms), "the chunk's first result came after "
-                                         << std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                first_came)
-                                                .count()
-                                         << " ms");
+  BOOST_TEST((first_came >= 1000ms),
+             "the chunk's first result came after "
+                 << std::chrono::duration_cast<std::chrono::milliseconds>(first_came).count()
+                 << " ms");
   BOOST_TEST(second.get() == 0);
   BOOST_TEST(last.get() == 700);
   BOOST_TEST(busy.get() == 300);
@@ -622,9 +620,9 @@ BOOST_AUTO_TEST_CASE(a_worker_offered_the_wrong_launch_key_serves_nothing) {
                                         frame.size() - mpdecor::detail::frame_header_size);
     std::ofstream(input, std::ios::binary) << frame;
   }
-  const auto result = helpers::run("MPDECOR_LAUNCH_KEY=" + std::string(64, 'a') + " " +
-                                   helpers::self() + " --mp-worker pool --mp-channel 0,1 < " +
-                                   input.string());
+  const auto result =
+      helpers::run("MPDECOR_LAUNCH_KEY=" + std::string(64, 'a') + " " + helpers::self() +
+                   " --mp-worker pool --mp-channel 0,1 < " + input.string());
   std::filesystem::remove(input);
   BOOST_TEST(result.exit_code == mpdecor::exit_not_started_by_mpdecor);
   BOOST_TEST(result.output.find("do not come from the process that started this worker") !=

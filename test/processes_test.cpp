@@ -186,7 +186,6 @@ BOOST_AUTO_TEST_CASE(at_exit_kill_policy_kills_running_children) {
   BOOST_TEST(!std::filesystem::exists(marker));
 }
 
-
 namespace {
 
 // Runs the at-exit program `runs` times in `how` mode with `count` dropped calls and returns
@@ -197,8 +196,8 @@ int calls_lost_at_exit(const std::string& how, int count, int runs) {
     const auto directory = temporary_file("at-exit-" + how + "-" + std::to_string(run));
     std::filesystem::remove_all(directory);
     std::filesystem::create_directories(directory);
-    const auto result = helpers::run(helpers::program("at_exit") + " many " +
-                                     directory.string() + " " + std::to_string(count) + " " + how);
+    const auto result = helpers::run(helpers::program("at_exit") + " many " + directory.string() +
+                                     " " + std::to_string(count) + " " + how);
     BOOST_TEST(result.exit_code == 0, result.output);
     for (int i = 0; i < count; ++i)
       lost += std::filesystem::exists(directory / std::to_string(i)) ? 0 : 1;

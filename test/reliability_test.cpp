@@ -41,9 +41,9 @@ using mpdecor_test::sanitized;
 // Starts the parent program, reads the pids it prints, sends it `signal`, and checks that
 // each child it started has ended (within 30 s: a hang detector; they end at once).
 void kill_parent_and_check_children(int signal, const std::string& start_method = "spawn") {
-  auto program = helpers::start_parent_program(
-      "MPDECOR_START_METHOD=" + start_method + " exec " + helpers::program("parent") + " 3",
-      "child");
+  auto program = helpers::start_parent_program("MPDECOR_START_METHOD=" + start_method + " exec " +
+                                                   helpers::program("parent") + " 3",
+                                               "child");
   BOOST_REQUIRE(program.output != nullptr);
   BOOST_REQUIRE(program.parent > 0);
   BOOST_REQUIRE_EQUAL(program.children.size(), 3u);
@@ -51,11 +51,10 @@ void kill_parent_and_check_children(int signal, const std::string& start_method 
     BOOST_REQUIRE(!helpers::has_ended(child));
   const auto killed = std::chrono::steady_clock::now();
   const auto ended = helpers::kill_parent(program, signal, 30s);
-  BOOST_TEST_MESSAGE("the children ended "
-                     << std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::steady_clock::now() - killed)
-                            .count()
-                     << " ms after their parent got signal " << signal);
+  BOOST_TEST_MESSAGE("the children ended " << std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                  std::chrono::steady_clock::now() - killed)
+                                                  .count()
+                                           << " ms after their parent got signal " << signal);
   BOOST_REQUIRE_EQUAL(ended.size(), 3u);
   for (const auto& [child, gone] : ended)
     BOOST_TEST(gone, "child " << child << " still runs 30 s after its parent died");
@@ -84,8 +83,9 @@ BOOST_AUTO_TEST_SUITE(reliability)
 
 #if !defined(_WIN32) // POSIX only; the Windows counterparts are in windows_test.cpp.
 BOOST_AUTO_TEST_CASE(std_terminate_becomes_child_crashed) {
-  BOOST_CHECK_EXCEPTION(mpdecor::proc_wait(call_terminate)(), mpdecor::child_crashed,
-                        [](const mpdecor::child_crashed& e) { return e.signal_name() == "SIGABRT"; });
+  BOOST_CHECK_EXCEPTION(
+      mpdecor::proc_wait(call_terminate)(), mpdecor::child_crashed,
+      [](const mpdecor::child_crashed& e) { return e.signal_name() == "SIGABRT"; });
 }
 
 BOOST_AUTO_TEST_CASE(stack_overflow_becomes_child_crashed) {
@@ -228,7 +228,7 @@ BOOST_AUTO_TEST_CASE(a_process_forked_without_exec_gets_usage_error_at_once) {
   std::optional<mpdecor::pool> workers(std::in_place, settings);
   BOOST_TEST(workers->submit(square)(3).get() == 9);
   auto running = mpdecor::proc(sleep_ms)(2'000); // still running when the fork exits
-  std::cout.flush(); // nothing buffered is written twice
+  std::cout.flush();                             // nothing buffered is written twice
   std::fflush(stdout);
   const pid_t forked = ::fork();
   BOOST_REQUIRE(forked >= 0);
@@ -304,8 +304,8 @@ BOOST_AUTO_TEST_CASE(a_result_the_parent_cannot_hold_becomes_result_too_large) {
 BOOST_AUTO_TEST_CASE(calls_at_the_descriptor_limit_fail_with_launch_error_and_later_ones_work) {
   if (sanitized)
     return; // sanitizer runtimes need descriptors of their own (UBSan's memory checks)
-  const auto result = helpers::run("ulimit -n 64; exec " + helpers::program("limits") +
-                                   " descriptors");
+  const auto result =
+      helpers::run("ulimit -n 64; exec " + helpers::program("limits") + " descriptors");
   BOOST_TEST(result.exit_code == 0, result.output);
   BOOST_TEST(contains(result.output, "none free: launch_error: "), result.output);
   BOOST_TEST(contains(result.output, "three free: launch_error: "), result.output);
@@ -334,9 +334,9 @@ BOOST_AUTO_TEST_CASE(a_child_offered_the_wrong_launch_key_runs_nothing) {
   const auto input = std::filesystem::temp_directory_path() /
                      ("mpdecor-test-forged-" + std::to_string(::getpid()));
   std::ofstream(input, std::ios::binary) << launch_key_frame(forged);
-  const auto result = helpers::run("MPDECOR_LAUNCH_KEY=" + key + " " + helpers::self() +
-                                   " --mp-child fixtures::add --mp-channel 0,1 < " +
-                                   input.string());
+  const auto result =
+      helpers::run("MPDECOR_LAUNCH_KEY=" + key + " " + helpers::self() +
+                   " --mp-child fixtures::add --mp-channel 0,1 < " + input.string());
   std::filesystem::remove(input);
   BOOST_TEST(result.exit_code == mpdecor::exit_not_started_by_mpdecor);
   BOOST_TEST(contains(result.output, "did not come from the process that started this child"));
@@ -366,8 +366,9 @@ BOOST_AUTO_TEST_CASE(the_launch_key_leaves_no_trace_in_proc_environ) {
     }
   };
   no_key(mpdecor::proc_wait(environment_block_of)(0), "a spawned child");
-  no_key(mpdecor::proc_wait(environment_block_of).start_method(mpdecor::start_method::fork_server)(0),
-         "a fork server's child");
+  no_key(
+      mpdecor::proc_wait(environment_block_of).start_method(mpdecor::start_method::fork_server)(0),
+      "a fork server's child");
   for (const long server : helpers::fork_servers())
     no_key(environment_block_of(server), "the fork server");
   mpdecor::pool_options settings;
@@ -379,9 +380,9 @@ BOOST_AUTO_TEST_CASE(the_launch_key_leaves_no_trace_in_proc_environ) {
 // A program that ignores SIGCHLD, or reaps every child itself (in a handler or a thread),
 // still gets each call's outcome, crash details included: fork-server children are reaped
 // and reported by the server alone, and a spawned child or worker reports the crash signal
-// that ends it, which stands in for the exit status the program took. (Before, an ignored SIGCHLD reached the server, the kernel
-// reaped its children, and every fork-server call hung, timeout or not; and a spawned
-// child's crash came back as "ended before it sent a result", with no signal.)
+// that ends it, which stands in for the exit status the program took. (Before, an ignored SIGCHLD
+// reached the server, the kernel reaped its children, and every fork-server call hung, timeout or
+// not; and a spawned child's crash came back as "ended before it sent a result", with no signal.)
 BOOST_AUTO_TEST_CASE(the_programs_sigchld_handling_changes_no_fork_server_outcome) {
   for (const std::string mode : {"ignore", "reap", "thread"}) {
     BOOST_TEST_CONTEXT("SIGCHLD: " << mode) {
@@ -416,8 +417,8 @@ BOOST_AUTO_TEST_CASE(children_run_the_parents_own_binary_after_its_file_is_repla
   std::filesystem::create_directories(directory);
   const auto copy = directory / "program";
   std::filesystem::copy_file(helpers::program("replaced"), copy);
-  const auto result = helpers::run("timeout -s KILL 60 " + copy.string() + " " +
-                                   helpers::program("print"));
+  const auto result =
+      helpers::run("timeout -s KILL 60 " + copy.string() + " " + helpers::program("print"));
   std::filesystem::remove_all(directory);
   BOOST_TEST(result.exit_code == 0, result.output);
   for (const std::string label : {"before", "spawn", "fork server", "pool"})
@@ -463,9 +464,9 @@ BOOST_AUTO_TEST_CASE(a_calls_whole_process_tree_ends_with_it) {
         BOOST_TEST(ends_soon(pid));
       }
       BOOST_TEST_CONTEXT("a timeout") {
-        BOOST_CHECK_THROW(mpdecor::proc_wait(leave_grandchild).start_method(start).timeout(
-                              3s)(file.string(), 2),
-                          mpdecor::timeout_error);
+        BOOST_CHECK_THROW(
+            mpdecor::proc_wait(leave_grandchild).start_method(start).timeout(3s)(file.string(), 2),
+            mpdecor::timeout_error);
         const long pid = grandchild();
         BOOST_TEST_REQUIRE(pid > 0);
         BOOST_TEST(ends_soon(pid));
@@ -480,10 +481,10 @@ BOOST_AUTO_TEST_CASE(a_calls_whole_process_tree_ends_with_it) {
       }
       BOOST_TEST_CONTEXT("std::system under a timeout") {
         const std::string part = file.string() + ".part";
-        BOOST_CHECK_THROW(mpdecor::proc_wait(run_shell).start_method(start).timeout(3s)(
-                              "echo $$ > " + part + " && mv " + part + " " + file.string() +
-                              " && exec sleep 30"),
-                          mpdecor::timeout_error);
+        BOOST_CHECK_THROW(
+            mpdecor::proc_wait(run_shell).start_method(start).timeout(3s)(
+                "echo $$ > " + part + " && mv " + part + " " + file.string() + " && exec sleep 30"),
+            mpdecor::timeout_error);
         const long pid = grandchild();
         BOOST_TEST_REQUIRE(pid > 0);
         BOOST_TEST(ends_soon(pid));
@@ -506,10 +507,10 @@ BOOST_AUTO_TEST_CASE(a_calls_whole_process_tree_ends_with_it) {
 BOOST_AUTO_TEST_CASE(a_calls_whole_process_tree_ends_when_the_parent_is_killed) {
   for (const std::string start : {"spawn", "fork-server"}) {
     BOOST_TEST_CONTEXT("start method " << start) {
-      auto program = helpers::start_parent_program("MPDECOR_START_METHOD=" + start + " exec " +
-                                                       helpers::program("parent") +
-                                                       " 2 grandchildren",
-                                                   "grandchild");
+      auto program =
+          helpers::start_parent_program("MPDECOR_START_METHOD=" + start + " exec " +
+                                            helpers::program("parent") + " 2 grandchildren",
+                                        "grandchild");
       BOOST_REQUIRE(program.output != nullptr);
       BOOST_REQUIRE_EQUAL(program.children.size(), 2u);
       const auto ended = helpers::kill_parent(program, SIGKILL, 30s);
@@ -527,9 +528,9 @@ BOOST_AUTO_TEST_CASE(a_child_given_garbage_or_nothing_runs_nothing) {
                                   " --mp-child fixtures::add --mp-channel 0,1 < /dev/null");
   BOOST_TEST(empty.exit_code == mpdecor::exit_bad_call_message);
   BOOST_TEST(contains(empty.output, "closed the channel before sending the call"));
-  const auto garbage = helpers::run("echo 'some forged bytes here' | MPDECOR_LAUNCH_KEY=" + key +
-                                    " " + helpers::self() +
-                                    " --mp-child fixtures::add --mp-channel 0,1");
+  const auto garbage =
+      helpers::run("echo 'some forged bytes here' | MPDECOR_LAUNCH_KEY=" + key + " " +
+                   helpers::self() + " --mp-child fixtures::add --mp-channel 0,1");
   BOOST_TEST(garbage.exit_code == mpdecor::exit_bad_call_message);
   BOOST_TEST(contains(garbage.output, "not an mpdecor message"));
 }

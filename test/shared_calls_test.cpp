@@ -74,23 +74,22 @@ BOOST_AUTO_TEST_CASE(a_threshold_of_zero_keeps_everything_in_the_message) {
 
 BOOST_AUTO_TEST_CASE(fork_server_calls_use_shared_memory_too) {
   const auto [count, sum, shared] =
-      mpdecor::proc_wait(sum_doubles).start_method(mpdecor::start_method::fork_server)(
-          make_doubles(large));
+      mpdecor::proc_wait(sum_doubles)
+          .start_method(mpdecor::start_method::fork_server)(make_doubles(large));
   BOOST_TEST(count == large);
   BOOST_TEST(sum == sum_below(large));
   BOOST_TEST(shared);
-  BOOST_TEST(mpdecor::proc_wait(make_doubles).start_method(mpdecor::start_method::fork_server)(
-                 large)[777] == 777.0);
+  BOOST_TEST(mpdecor::proc_wait(make_doubles)
+                 .start_method(mpdecor::start_method::fork_server)(large)[777] == 777.0);
 }
 
 BOOST_AUTO_TEST_CASE(a_child_that_crashes_holding_shared_memory_leaves_nothing) {
   mpdecor::wait_all();
   const int descriptors = helpers::open_descriptors();
   for (int i = 0; i < 3; ++i)
-    BOOST_CHECK_EXCEPTION(mpdecor::proc_wait(crash_holding)(make_doubles(large)),
-                          mpdecor::child_crashed, [](const mpdecor::child_crashed& e) {
-                            return e.signal_name() == "SIGSEGV";
-                          });
+    BOOST_CHECK_EXCEPTION(
+        mpdecor::proc_wait(crash_holding)(make_doubles(large)), mpdecor::child_crashed,
+        [](const mpdecor::child_crashed& e) { return e.signal_name() == "SIGSEGV"; });
   // The segments were anonymous: once both ends closed them, they are gone; there is no
   // name to clean up, in /dev/shm or elsewhere.
   BOOST_TEST(helpers::open_descriptors() == descriptors);

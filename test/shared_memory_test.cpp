@@ -239,8 +239,8 @@ BOOST_AUTO_TEST_CASE(a_reference_whose_end_overflows_is_refused) {
   BOOST_TEST(fails_with(reference(2, ~std::uint64_t{0} - 7), segment, "outside"));
   // count * 8 wraps around to a small number of bytes.
   BOOST_TEST(fails_with(reference((std::uint64_t{1} << 61) + 1, 0), segment, "elements of 8"));
-  BOOST_TEST(fails_with(reference(~mpdecor::detail::shared_block_flag, 8), segment,
-                        "elements of 8"));
+  BOOST_TEST(
+      fails_with(reference(~mpdecor::detail::shared_block_flag, 8), segment, "elements of 8"));
 }
 
 BOOST_AUTO_TEST_CASE(blocks_that_overlap_or_go_back_are_refused) {
@@ -391,7 +391,8 @@ BOOST_AUTO_TEST_CASE(a_descriptor_crosses_a_socket_with_its_marker_byte) {
   const int received = mpdecor::detail::receive_fd(channel.ends[1]);
   BOOST_TEST(received != memfd);
   BOOST_TEST(is_close_on_exec(received));
-  struct stat mine {}, theirs {};
+  struct stat mine {
+  }, theirs{};
   ::fstat(memfd, &mine);
   ::fstat(received, &theirs);
   BOOST_TEST(mine.st_ino == theirs.st_ino); // the same file
@@ -511,13 +512,13 @@ BOOST_AUTO_TEST_CASE(a_frame_with_a_segment_crosses_from_a_forked_child) {
     output_archive archive(frame, &side);
     archive(value);
     const std::size_t length = frame.size() - mpdecor::detail::frame_header_size;
-    mpdecor::detail::write_frame_header(frame.data(), mpdecor::detail::frame_kind::value,
-                                        length, !side.empty());
+    mpdecor::detail::write_frame_header(frame.data(), mpdecor::detail::frame_kind::value, length,
+                                        !side.empty());
     const segment made = segment::create(side);
     bool sent = ::send(channel.ends[0], frame.data(), 16, 0) == 16;
     mpdecor::detail::send_fd(channel.ends[0], made.fd());
-    sent = sent && ::send(channel.ends[0], frame.data() + 16, length, 0) ==
-                       static_cast<::ssize_t>(length);
+    sent = sent &&
+           ::send(channel.ends[0], frame.data() + 16, length, 0) == static_cast<::ssize_t>(length);
     ::_exit(sent ? 0 : 1);
   }
   channel.close(0);

@@ -16,7 +16,8 @@ using namespace fixtures;
 
 namespace {
 
-template <class Error, class Call> std::string trace_of(Call&& call) {
+template <class Error, class Call>
+std::string trace_of(Call&& call) {
   try {
     call();
   } catch (const Error& e) {
@@ -64,28 +65,26 @@ BOOST_AUTO_TEST_CASE(a_remote_error_shows_where_the_function_threw) {
   BOOST_TEST(mpdecor::stack_traces());
   for (const auto method : methods) {
     BOOST_TEST_CONTEXT("method " << static_cast<int>(method)) {
-      const std::string trace = trace_of<mpdecor::remote_error>([&] {
-        mpdecor::proc_wait(throw_from_a_named_function).start_method(method)(3);
-      });
+      const std::string trace = trace_of<mpdecor::remote_error>(
+          [&] { mpdecor::proc_wait(throw_from_a_named_function).start_method(method)(3); });
       // The innermost frame is the function that threw; its callers follow.
       BOOST_TEST(frame_line(trace, 0).find("fixtures::stack_trace_thrower") != std::string::npos,
                  trace);
       BOOST_TEST(trace.find("fixtures::descend_then_throw") != std::string::npos, trace);
-      BOOST_TEST(trace.find("fixtures::throw_from_a_named_function") != std::string::npos,
-                 trace);
+      BOOST_TEST(trace.find("fixtures::throw_from_a_named_function") != std::string::npos, trace);
     }
   }
 }
 
 BOOST_AUTO_TEST_CASE(a_throw_from_the_cpp_runtime_itself_is_traced_too) {
-  const std::string trace = trace_of<mpdecor::remote_error>(
-      [] { mpdecor::proc_wait(parse_number)("abc"); });
+  const std::string trace =
+      trace_of<mpdecor::remote_error>([] { mpdecor::proc_wait(parse_number)("abc"); });
   BOOST_TEST(trace.find("fixtures::parse_number") != std::string::npos, trace);
 }
 
 BOOST_AUTO_TEST_CASE(the_trace_is_of_the_throw_that_left_the_function) {
-  const std::string trace = trace_of<mpdecor::remote_error>(
-      [] { mpdecor::proc_wait(throw_after_a_caught_throw)(); });
+  const std::string trace =
+      trace_of<mpdecor::remote_error>([] { mpdecor::proc_wait(throw_after_a_caught_throw)(); });
   BOOST_TEST(frame_line(trace, 0).find("fixtures::second_thrower") != std::string::npos, trace);
   BOOST_TEST(trace.find("fixtures::first_thrower") == std::string::npos, trace);
 }
@@ -93,9 +92,8 @@ BOOST_AUTO_TEST_CASE(the_trace_is_of_the_throw_that_left_the_function) {
 BOOST_AUTO_TEST_CASE(a_crash_shows_where_the_child_crashed) {
   for (const auto method : methods) {
     BOOST_TEST_CONTEXT("method " << static_cast<int>(method)) {
-      const std::string trace = trace_of<mpdecor::child_crashed>([&] {
-        mpdecor::proc_wait(crash_in_a_named_function).start_method(method)();
-      });
+      const std::string trace = trace_of<mpdecor::child_crashed>(
+          [&] { mpdecor::proc_wait(crash_in_a_named_function).start_method(method)(); });
       BOOST_TEST(trace.find("fixtures::stack_trace_crasher") != std::string::npos, trace);
       BOOST_TEST(trace.find("fixtures::crash_in_a_named_function") != std::string::npos, trace);
     }
@@ -107,16 +105,14 @@ BOOST_AUTO_TEST_CASE(a_fault_shows_the_function_that_faulted) {
   // stack is walked from the faulting instruction.
   for (const auto method : methods) {
     BOOST_TEST_CONTEXT("method " << static_cast<int>(method)) {
-      const std::string trace = trace_of<mpdecor::child_crashed>([&] {
-        mpdecor::proc_wait(fault_in_a_named_function).start_method(method)();
-      });
+      const std::string trace = trace_of<mpdecor::child_crashed>(
+          [&] { mpdecor::proc_wait(fault_in_a_named_function).start_method(method)(); });
       // A sanitizer's own SIGSEGV handler stays in charge of its program: it reports the
       // fault itself, and the child sends no trace.
       if (mpdecor_test::sanitized)
         continue;
       BOOST_TEST(trace.find("fixtures::stack_trace_faulter") != std::string::npos, trace);
-      BOOST_TEST(trace.find("fixtures::fault_in_a_named_function") != std::string::npos,
-                 trace);
+      BOOST_TEST(trace.find("fixtures::fault_in_a_named_function") != std::string::npos, trace);
     }
   }
 }
@@ -129,8 +125,8 @@ BOOST_AUTO_TEST_CASE(pool_tasks_carry_traces_of_throws_and_crashes) {
       [&] { workers.submit(throw_from_a_named_function)(1).get(); });
   BOOST_TEST(frame_line(thrown, 0).find("fixtures::stack_trace_thrower") != std::string::npos,
              thrown);
-  const std::string crashed = trace_of<mpdecor::child_crashed>(
-      [&] { workers.submit(crash_in_a_named_function)().get(); });
+  const std::string crashed =
+      trace_of<mpdecor::child_crashed>([&] { workers.submit(crash_in_a_named_function)().get(); });
   BOOST_TEST(crashed.find("fixtures::stack_trace_crasher") != std::string::npos, crashed);
 }
 

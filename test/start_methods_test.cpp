@@ -95,10 +95,9 @@ BOOST_AUTO_TEST_CASE(fork_server_errors_are_typed_as_with_spawn) {
                         mpdecor::remote_error, [](const mpdecor::remote_error& e) {
                           return e.type() == "std::runtime_error" && e.message() == "bad input";
                         });
-  BOOST_CHECK_EXCEPTION(mpdecor::proc_wait(raise_segfault, on_fork_server)(),
-                        mpdecor::child_crashed, [](const mpdecor::child_crashed& e) {
-                          return e.signal_name() == "SIGSEGV";
-                        });
+  BOOST_CHECK_EXCEPTION(
+      mpdecor::proc_wait(raise_segfault, on_fork_server)(), mpdecor::child_crashed,
+      [](const mpdecor::child_crashed& e) { return e.signal_name() == "SIGSEGV"; });
   BOOST_CHECK_EXCEPTION(mpdecor::proc_wait(exit_with, on_fork_server)(3), mpdecor::child_crashed,
                         [](const mpdecor::child_crashed& e) { return e.exit_code() == 3; });
   const auto started = std::chrono::steady_clock::now();
@@ -122,9 +121,8 @@ BOOST_AUTO_TEST_CASE(a_relative_working_directory_is_the_callers_for_every_start
   std::string forked;
   try {
     spawned = mpdecor::proc_wait(working_directory).working_directory("sub")();
-    forked = mpdecor::proc_wait(working_directory)
-                 .start_method(fork_server)
-                 .working_directory("sub")();
+    forked =
+        mpdecor::proc_wait(working_directory).start_method(fork_server).working_directory("sub")();
   } catch (const std::exception& e) {
     BOOST_ERROR(e.what());
   }
@@ -139,14 +137,16 @@ BOOST_AUTO_TEST_CASE(fork_server_calls_take_environment_directory_and_kill) {
   BOOST_TEST(mpdecor::proc_wait(environment_variable)
                  .start_method(fork_server)
                  .env("MPDECOR_TEST_VALUE", "forked")("MPDECOR_TEST_VALUE") == "forked");
-  BOOST_TEST(std::filesystem::equivalent(
-      mpdecor::proc_wait(working_directory).start_method(fork_server).working_directory(temporary)(),
-      temporary));
+  BOOST_TEST(std::filesystem::equivalent(mpdecor::proc_wait(working_directory)
+                                             .start_method(fork_server)
+                                             .working_directory(temporary)(),
+                                         temporary));
   auto handle = mpdecor::proc(sleep_ms).start_method(fork_server)(60'000);
   const auto pid = handle.pid();
   handle.kill();
-  BOOST_CHECK_EXCEPTION(handle.get(), mpdecor::child_crashed,
-                        [](const mpdecor::child_crashed& e) { return e.signal_name() == "SIGKILL"; });
+  BOOST_CHECK_EXCEPTION(handle.get(), mpdecor::child_crashed, [](const mpdecor::child_crashed& e) {
+    return e.signal_name() == "SIGKILL";
+  });
   BOOST_TEST(!helpers::process_exists(pid));
 }
 
@@ -171,10 +171,9 @@ BOOST_AUTO_TEST_CASE(a_dead_fork_server_fails_its_calls_and_is_replaced) {
   const auto server = fork_server_pid();
   BOOST_REQUIRE(server != 0);
   BOOST_REQUIRE_EQUAL(::kill(static_cast<pid_t>(server), SIGKILL), 0);
-  BOOST_CHECK_EXCEPTION(handle.get(), mpdecor::child_crashed,
-                        [](const mpdecor::child_crashed& e) {
-                          return std::string(e.what()).find("fork server") != std::string::npos;
-                        });
+  BOOST_CHECK_EXCEPTION(handle.get(), mpdecor::child_crashed, [](const mpdecor::child_crashed& e) {
+    return std::string(e.what()).find("fork server") != std::string::npos;
+  });
   // Its child died with it (it was told to, before it ran anything).
   const auto deadline = std::chrono::steady_clock::now() + 30s; // a hang detector only
   while (helpers::process_exists(child) && std::chrono::steady_clock::now() < deadline)
@@ -220,16 +219,16 @@ BOOST_AUTO_TEST_CASE(a_stopped_fork_server_holds_up_only_its_own_calls) {
 
 BOOST_AUTO_TEST_CASE(the_start_method_comes_from_the_environment) {
   // A program moves to another start method without being rebuilt.
-  const auto result = helpers::run("MPDECOR_START_METHOD=fork-server " +
-                                   helpers::program("print") + " 2>&1");
+  const auto result =
+      helpers::run("MPDECOR_START_METHOD=fork-server " + helpers::program("print") + " 2>&1");
   BOOST_TEST(result.exit_code == 0, result.output);
-  const auto wrong = helpers::run("MPDECOR_START_METHOD=telepathy " + helpers::program("print") +
-                                  " 2>&1");
+  const auto wrong =
+      helpers::run("MPDECOR_START_METHOD=telepathy " + helpers::program("print") + " 2>&1");
   BOOST_TEST(wrong.exit_code != 0);
   BOOST_TEST(wrong.output.find("MPDECOR_START_METHOD is 'telepathy'") != std::string::npos,
              wrong.output);
-  const auto steps = helpers::run("MPDECOR_SLURM_STEPS=sometimes " + helpers::program("print") +
-                                  " 2>&1");
+  const auto steps =
+      helpers::run("MPDECOR_SLURM_STEPS=sometimes " + helpers::program("print") + " 2>&1");
   BOOST_TEST(steps.exit_code != 0);
   BOOST_TEST(steps.output.find("MPDECOR_SLURM_STEPS") != std::string::npos, steps.output);
 }

@@ -21,9 +21,10 @@ namespace {
 
 std::string ready_file(const std::string& name) {
   static int count = 0;
-  const auto file = std::filesystem::temp_directory_path() /
-                    ("mpdecor-terminate-" + std::to_string(reinterpret_cast<std::uintptr_t>(&count)) +
-                     "-" + name + "-" + std::to_string(++count));
+  const auto file =
+      std::filesystem::temp_directory_path() /
+      ("mpdecor-terminate-" + std::to_string(reinterpret_cast<std::uintptr_t>(&count)) + "-" +
+       name + "-" + std::to_string(++count));
   std::filesystem::remove(file);
   return file.string();
 }

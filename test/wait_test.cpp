@@ -51,9 +51,8 @@ BOOST_AUTO_TEST_SUITE(waiting)
 
 // The long calls end only when the test kills them, so the order is the test's own.
 BOOST_AUTO_TEST_CASE(as_completed_gives_each_index_once_in_the_order_the_calls_finish) {
-  std::vector<mpdecor::handle<int>> calls{mpdecor::proc(sleep_ms)(60'000),
-                                          mpdecor::proc(sleep_ms)(0),
-                                          mpdecor::proc(sleep_ms)(60'000)};
+  std::vector<mpdecor::handle<int>> calls{
+      mpdecor::proc(sleep_ms)(60'000), mpdecor::proc(sleep_ms)(0), mpdecor::proc(sleep_ms)(60'000)};
   std::vector<std::size_t> order;
   for (std::size_t index : mpdecor::as_completed(calls)) {
     order.push_back(index);

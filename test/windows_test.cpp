@@ -69,8 +69,8 @@ std::vector<std::uintptr_t> own_channel_handles() {
       channel = arguments[i];
   ::LocalFree(arguments);
   std::vector<std::uintptr_t> handles;
-  for (const auto& part : {channel.substr(0, channel.find(L',')),
-                           channel.substr(channel.find(L',') + 1)})
+  for (const auto& part :
+       {channel.substr(0, channel.find(L',')), channel.substr(channel.find(L',') + 1)})
     handles.push_back(static_cast<std::uintptr_t>(std::stoull(part)));
   return handles;
 }
@@ -148,9 +148,8 @@ int raw_environment_mentions(std::string name) {
   const auto query = reinterpret_cast<query_type>(reinterpret_cast<void*>(
       ::GetProcAddress(::GetModuleHandleW(L"ntdll.dll"), "NtQueryInformationProcess")));
   PROCESS_BASIC_INFORMATION basic{};
-  if (query == nullptr ||
-      query(::GetCurrentProcess(), 0 /* ProcessBasicInformation */, &basic, sizeof basic,
-            nullptr) != 0)
+  if (query == nullptr || query(::GetCurrentProcess(), 0 /* ProcessBasicInformation */, &basic,
+                                sizeof basic, nullptr) != 0)
     return -1;
   // x64 offsets: PEB.ProcessParameters, and in it Environment and EnvironmentSize.
   const auto* peb = reinterpret_cast<const char*>(basic.PebBaseAddress);
@@ -229,10 +228,9 @@ helpers::program_result run_by_hand(const std::vector<std::string>& arguments,
 
   std::wstring command_line = quoted(std::filesystem::u8path(helpers::self()).native());
   for (const auto& argument : arguments) {
-    const std::string text = argument == "CHANNEL"
-                                 ? handle_value(child_input.get()) + "," +
-                                       handle_value(child_output.get())
-                                 : argument;
+    const std::string text = argument == "CHANNEL" ? handle_value(child_input.get()) + "," +
+                                                         handle_value(child_output.get())
+                                                   : argument;
     command_line += L" " + quoted(std::filesystem::u8path(text).native());
   }
   std::vector<wchar_t> environment;
@@ -253,10 +251,9 @@ helpers::program_result run_by_hand(const std::vector<std::string>& arguments,
   startup.hStdOutput = child_output.get();
   startup.hStdError = child_output.get();
   PROCESS_INFORMATION created{};
-  BOOST_REQUIRE(::CreateProcessW(nullptr, command_line.data(), nullptr, nullptr, TRUE,
-                                 CREATE_UNICODE_ENVIRONMENT,
-                                 environment.empty() ? nullptr : environment.data(), nullptr,
-                                 &startup, &created));
+  BOOST_REQUIRE(::CreateProcessW(
+      nullptr, command_line.data(), nullptr, nullptr, TRUE, CREATE_UNICODE_ENVIRONMENT,
+      environment.empty() ? nullptr : environment.data(), nullptr, &startup, &created));
   scoped_handle process(created.hProcess);
   scoped_handle thread(created.hThread);
   child_input.reset();
@@ -295,7 +292,8 @@ void suspend_process(DWORD pid) {
   THREADENTRY32 entry{};
   entry.dwSize = sizeof entry;
   int suspended = 0;
-  for (BOOL more = ::Thread32First(snapshot, &entry); more; more = ::Thread32Next(snapshot, &entry)) {
+  for (BOOL more = ::Thread32First(snapshot, &entry); more;
+       more = ::Thread32Next(snapshot, &entry)) {
     if (entry.th32OwnerProcessID != pid)
       continue;
     scoped_handle thread(::OpenThread(THREAD_SUSPEND_RESUME, FALSE, entry.th32ThreadID));
@@ -307,9 +305,9 @@ void suspend_process(DWORD pid) {
 }
 
 std::filesystem::path fresh_directory(const std::string& utf8_name) {
-  const auto directory = std::filesystem::canonical(std::filesystem::temp_directory_path()) /
-                         std::filesystem::u8path(utf8_name + " " +
-                                                 std::to_string(::GetCurrentProcessId()));
+  const auto directory =
+      std::filesystem::canonical(std::filesystem::temp_directory_path()) /
+      std::filesystem::u8path(utf8_name + " " + std::to_string(::GetCurrentProcessId()));
   std::filesystem::remove_all(directory);
   std::filesystem::create_directories(directory);
   return directory;
@@ -428,10 +426,9 @@ BOOST_AUTO_TEST_CASE(every_child_runs_in_a_job_object) {
 // which holds what it starts and is closed (killing the rest) when the child ends. (Before,
 // grandchildren broke away from the one job of every child and ran on.)
 BOOST_AUTO_TEST_CASE(a_calls_whole_process_tree_ends_with_it) {
-  const std::string file =
-      (std::filesystem::temp_directory_path() /
-       ("mpdecor-test-grandchild-" + std::to_string(::GetCurrentProcessId())))
-          .string();
+  const std::string file = (std::filesystem::temp_directory_path() /
+                            ("mpdecor-test-grandchild-" + std::to_string(::GetCurrentProcessId())))
+                               .string();
   const std::string program = helpers::program("parent");
   const auto grandchild = [&file] {
     long pid = 0;
@@ -460,8 +457,7 @@ BOOST_AUTO_TEST_CASE(a_calls_whole_process_tree_ends_with_it) {
   }
   BOOST_TEST_CONTEXT("a timeout") {
     BOOST_CHECK_THROW(
-        mpdecor::proc_wait(leave_grandchild).timeout(std::chrono::seconds(3))(
-            program, file, 2),
+        mpdecor::proc_wait(leave_grandchild).timeout(std::chrono::seconds(3))(program, file, 2),
         mpdecor::timeout_error);
     const long pid = grandchild();
     BOOST_TEST_REQUIRE(pid > 0);
@@ -487,7 +483,8 @@ BOOST_AUTO_TEST_CASE(children_run_the_parents_own_binary_after_its_file_is_renam
   std::filesystem::create_directories(directory);
   const auto copy = directory / "program.exe";
   std::filesystem::copy_file(helpers::program("replaced"), copy);
-  const auto result = helpers::run("\"" + copy.string() + "\" \"" + helpers::program("print") + "\"");
+  const auto result =
+      helpers::run("\"" + copy.string() + "\" \"" + helpers::program("print") + "\"");
   std::error_code ignored;
   std::filesystem::remove_all(directory, ignored);
   BOOST_TEST(result.exit_code == 0, result.output);
@@ -535,8 +532,8 @@ BOOST_AUTO_TEST_CASE(children_end_when_the_parent_is_terminated) {
   startup.hStdOutput = writer.get();
   startup.hStdError = ::GetStdHandle(STD_ERROR_HANDLE);
   PROCESS_INFORMATION created{};
-  BOOST_REQUIRE(::CreateProcessW(nullptr, command_line.data(), nullptr, nullptr, TRUE, 0,
-                                 nullptr, nullptr, &startup, &created));
+  BOOST_REQUIRE(::CreateProcessW(nullptr, command_line.data(), nullptr, nullptr, TRUE, 0, nullptr,
+                                 nullptr, &startup, &created));
   scoped_handle parent(created.hProcess);
   scoped_handle parent_thread(created.hThread);
   writer.reset();
@@ -570,9 +567,10 @@ BOOST_AUTO_TEST_CASE(children_end_when_the_parent_is_terminated) {
   for (std::size_t i = 0; i < children.size(); ++i) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
-    const DWORD waited =
-        ::WaitForSingleObject(children[i]->get(), static_cast<DWORD>(std::max<long long>(left.count(), 0)));
-    BOOST_TEST(waited == WAIT_OBJECT_0, "child " << pids[i] << " still runs 30 s after its parent ended");
+    const DWORD waited = ::WaitForSingleObject(
+        children[i]->get(), static_cast<DWORD>(std::max<long long>(left.count(), 0)));
+    BOOST_TEST(waited == WAIT_OBJECT_0,
+               "child " << pids[i] << " still runs 30 s after its parent ended");
     if (waited != WAIT_OBJECT_0)
       ::TerminateProcess(children[i]->get(), 1);
   }
@@ -639,12 +637,12 @@ BOOST_AUTO_TEST_CASE(no_child_holds_another_childs_channel_when_launches_run_at_
     std::rethrow_exception(launch_failure);
   // Boost.Test's assertions are for the main thread only.
   BOOST_TEST(failures.empty(), failures.size() << " calls failed, the first: "
-                                                << (failures.empty() ? "" : failures.front()));
+                                               << (failures.empty() ? "" : failures.front()));
   BOOST_TEST(reports.size() == 48U);
   for (const auto& [own, others] : reports) {
     BOOST_TEST(own == 2, "a child found " << own << " of its two channel ends by name");
     BOOST_TEST(others.empty(), "a child holds " << others.size() << " channel ends of others, "
-                                                 << (others.empty() ? "" : others.front()));
+                                                << (others.empty() ? "" : others.front()));
   }
 }
 

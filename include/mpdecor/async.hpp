@@ -71,13 +71,12 @@ struct async_traits<decorator<Wait, Result, Parameters...>> {
   using result_type = Result;
   using handle_type = handle<Result>;
   template <class... Arguments>
-  static auto prepare(const decorator<Wait, Result, Parameters...>& call, Arguments&&... arguments) {
-    return [request = make_request(call.name(), call.settings(),
-                                   [&](attachments* side) {
-                                     return encode_call_sharing<Parameters...>(
-                                         side, call.name(), signature_id<Result, Parameters...>(),
-                                         arguments...);
-                                   })]() mutable {
+  static auto prepare(const decorator<Wait, Result, Parameters...>& call,
+                      Arguments&&... arguments) {
+    return [request = make_request(call.name(), call.settings(), [&](attachments* side) {
+              return encode_call_sharing<Parameters...>(
+                  side, call.name(), signature_id<Result, Parameters...>(), arguments...);
+            })]() mutable {
       auto state = submit(std::move(request));
       return std::make_pair(handle<Result>(state), state);
     };
@@ -108,9 +107,9 @@ struct async_traits<pool_decorator<Result, Parameters...>> {
   using handle_type = pool_handle<Result>;
   template <class... Arguments>
   static auto prepare(const pool_decorator<Result, Parameters...>& call, Arguments&&... arguments) {
-    return [call, frame = encode_call<Parameters...>(call.name(),
-                                                     signature_id<Result, Parameters...>(),
-                                                     std::forward<Arguments>(arguments)...)]() mutable {
+    return [call,
+            frame = encode_call<Parameters...>(call.name(), signature_id<Result, Parameters...>(),
+                                               std::forward<Arguments>(arguments)...)]() mutable {
       auto task = call.submit_encoded(std::move(frame));
       return std::make_pair(task, task.state());
     };
@@ -178,8 +177,8 @@ struct async_operation final : pending_operation {
   using executor_type = boost::asio::associated_executor_t<Handler, Executor>;
 
   async_operation(Handler&& h, const Executor& executor)
-      : handler(std::move(h)),
-        work(boost::asio::make_work_guard(boost::asio::get_associated_executor(*handler, executor))),
+      : handler(std::move(h)), work(boost::asio::make_work_guard(
+                                   boost::asio::get_associated_executor(*handler, executor))),
         operations(&boost::asio::use_service<pending_operations>(
             boost::asio::query(work->get_executor(), boost::asio::execution::context))) {}
 
@@ -247,15 +246,14 @@ struct initiate_call {
       // run without outstanding work, run() may return and the io_context be destroyed.
       auto work = std::move(*op->work);
       op->work.reset();
-      boost::asio::post(work.get_executor(),
-                        [op, handler = std::move(*op->handler), error,
-                         value = std::move(value)]() mutable {
-                          boost::asio::get_associated_cancellation_slot(handler).clear();
-                          if constexpr (std::is_void_v<Result>)
-                            std::move(handler)(error);
-                          else
-                            std::move(handler)(error, value ? std::move(*value) : Result{});
-                        });
+      boost::asio::post(work.get_executor(), [op, handler = std::move(*op->handler), error,
+                                              value = std::move(value)]() mutable {
+        boost::asio::get_associated_cancellation_slot(handler).clear();
+        if constexpr (std::is_void_v<Result>)
+          std::move(handler)(error);
+        else
+          std::move(handler)(error, value ? std::move(*value) : Result{});
+      });
       op->handler.reset();
       work.reset();
     });
@@ -273,8 +271,7 @@ auto async_call_split(const Executor& executor, const Decorator& call, Arguments
   // const objects, so it gets its own copy.
   using token_type = std::decay_t<std::tuple_element_t<token_index, std::decay_t<Arguments>>>;
   token_type token(std::get<token_index>(std::move(all)));
-  return boost::asio::async_initiate<token_type,
-                                     typename completion_signature<result_type>::type>(
+  return boost::asio::async_initiate<token_type, typename completion_signature<result_type>::type>(
       initiate_call<typename traits::handle_type, result_type, Executor>{executor}, token,
       std::move(start));
 }
@@ -294,9 +291,9 @@ auto async_call(const Executor& executor, const Decorator& call,
                       std::forward<ArgumentsAndToken>(arguments_and_token)...);
   else
     return detail::async_call_split(
-      executor, call,
-      std::forward_as_tuple(std::forward<ArgumentsAndToken>(arguments_and_token)...),
-      std::make_index_sequence<sizeof...(ArgumentsAndToken) - 1>{});
+        executor, call,
+        std::forward_as_tuple(std::forward<ArgumentsAndToken>(arguments_and_token)...),
+        std::make_index_sequence<sizeof...(ArgumentsAndToken) - 1>{});
 }
 
 } // namespace mpdecor

@@ -75,7 +75,8 @@ public:
   template <class Rep, class Period>
   Result get(std::chrono::duration<Rep, Period> timeout) const {
     if (!wait_for(timeout))
-      throw wait_timeout("mpdecor: '" + function() + "' had not finished when get() stopped waiting",
+      throw wait_timeout("mpdecor: '" + function() +
+                             "' had not finished when get() stopped waiting",
                          function(), detail::last_pid(*state_));
     return get();
   }

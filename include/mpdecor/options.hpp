@@ -160,9 +160,10 @@ MPDECOR_DECL void set_slurm_options(slurm_options settings);
 MPDECOR_DECL slurm_options default_slurm_options();
 
 /// Whether children record their stack traces for `error::stack_trace()` (on by default;
-/// Linux with glibc, and Windows with MinGW-w64's GCC runtime). A child that records pays a stack walk at each throw (about a microsecond
-/// for a shallow stack; see docs/performance.md) and keeps its last few throws' return
-/// addresses. Applies to children started afterwards, pools' new workers included.
+/// Linux with glibc, and Windows with MinGW-w64's GCC runtime). A child that records pays a stack
+/// walk at each throw (about a microsecond for a shallow stack; see docs/performance.md) and keeps
+/// its last few throws' return addresses. Applies to children started afterwards, pools' new
+/// workers included.
 MPDECOR_DECL void set_stack_traces(bool record);
 /// Whether children record their stack traces.
 MPDECOR_DECL bool stack_traces();

@@ -174,8 +174,8 @@ private:
 template <class Range, class = void>
 struct has_size : std::false_type {};
 template <class Range>
-struct has_size<Range, std::void_t<decltype(std::size(std::declval<Range&>()))>>
-    : std::true_type {};
+struct has_size<Range, std::void_t<decltype(std::size(std::declval<Range&>()))>> : std::true_type {
+};
 
 template <class Range>
 std::optional<std::size_t> length_of(Range& range) {
@@ -184,8 +184,9 @@ std::optional<std::size_t> length_of(Range& range) {
   using iterator = decltype(begin(range));
   if constexpr (has_size<Range>::value) {
     return static_cast<std::size_t>(std::size(range));
-  } else if constexpr (std::is_base_of_v<std::forward_iterator_tag,
-                                         typename std::iterator_traits<iterator>::iterator_category>) {
+  } else if constexpr (std::is_base_of_v<
+                           std::forward_iterator_tag,
+                           typename std::iterator_traits<iterator>::iterator_category>) {
     return static_cast<std::size_t>(std::distance(begin(range), end(range)));
   } else {
     return std::nullopt;
@@ -257,9 +258,9 @@ public:
                           const map_options& settings = {}) const {
     static_assert(!std::is_void_v<Result>, "mpdecor: map needs a function that returns a value");
     const auto call = submit(function);
-    return ordered_results<Result>(call.name(), std::forward<Range>(inputs),
-                                   [&call](auto&& item) { return call.request(item); },
-                                   settings);
+    return ordered_results<Result>(
+        call.name(), std::forward<Range>(inputs),
+        [&call](auto&& item) { return call.request(item); }, settings);
   }
 
   /// `map` of a registered captureless lambda or stateless function object.
@@ -276,9 +277,9 @@ public:
   void map_as_completed(Result (*function)(Parameter), Range&& inputs, Callback&& on_result,
                         const map_options& settings = {}) const {
     const auto call = submit(function);
-    run_map<Result>(call.name(), std::forward<Range>(inputs),
-                    [&call](auto&& item) { return call.request(item); }, settings, false,
-                    on_result);
+    run_map<Result>(
+        call.name(), std::forward<Range>(inputs),
+        [&call](auto&& item) { return call.request(item); }, settings, false, on_result);
   }
 
   /// `map_as_completed` of a registered captureless lambda or stateless function object.
@@ -429,8 +430,7 @@ private:
       results.reserve(*length);
     std::exception_ptr first_error;
     run_map<Result>(function, std::forward<Range>(inputs), std::forward<Request>(request_of),
-                    settings, true,
-                    [&](std::size_t, const pool_handle<Result>& task) {
+                    settings, true, [&](std::size_t, const pool_handle<Result>& task) {
                       if (first_error)
                         return;
                       if (auto error = task.exception()) {

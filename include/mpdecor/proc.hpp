@@ -41,8 +41,8 @@ decltype(auto) as_parameter(Argument&& argument) {
 /// empty: not checked), arguments in parameter order. With `side`, large vectors and
 /// strings are left to shared memory (recorded in `side`).
 template <class... Parameters, class... Arguments>
-std::string encode_call_sharing(attachments* side, std::string_view name,
-                                const char* signature, const Arguments&... arguments) {
+std::string encode_call_sharing(attachments* side, std::string_view name, const char* signature,
+                                const Arguments&... arguments) {
   std::string frame(frame_header_size, '\0');
   const std::string function(name);
   const std::string called_as(signature);
@@ -57,8 +57,7 @@ std::string encode_call_sharing(attachments* side, std::string_view name,
 
 /// Encodes a call frame with everything inline.
 template <class... Parameters, class... Arguments>
-std::string encode_call(std::string_view name, const char* signature,
-                        Arguments&&... arguments) {
+std::string encode_call(std::string_view name, const char* signature, Arguments&&... arguments) {
   return encode_call_sharing<Parameters...>(nullptr, name, signature, arguments...);
 }
 

@@ -93,8 +93,8 @@ struct registrar {
             int line) noexcept {
     static_assert(check_signature<Result, Parameters...>());
     add_registration({name, reinterpret_cast<erased_function>(function),
-                      &invoke<Result, Parameters...>, signature_id<Result, Parameters...>(),
-                      file, line});
+                      &invoke<Result, Parameters...>, signature_id<Result, Parameters...>(), file,
+                      line});
   }
   /// A captureless lambda or a stateless function object (detail/callable.hpp). A name
   /// spelled as an object is made, `MPDECOR_REGISTER(scorer{})`, is registered as "scorer".
@@ -117,10 +117,9 @@ private:
 #define MPDECOR_DETAIL_CAT(a, b) MPDECOR_DETAIL_CAT2(a, b)
 
 /// Registers `function` under an explicit name; use at namespace scope.
-#define MPDECOR_REGISTER_AS(function, name)                                                    \
-  static const ::mpdecor::detail::registrar MPDECOR_DETAIL_CAT(mpdecor_registrar_,            \
-                                                               __COUNTER__) {                  \
-    (function), (name), __FILE__, __LINE__                                                     \
+#define MPDECOR_REGISTER_AS(function, name)                                                        \
+  static const ::mpdecor::detail::registrar MPDECOR_DETAIL_CAT(mpdecor_registrar_, __COUNTER__) {  \
+    (function), (name), __FILE__, __LINE__                                                         \
   }
 
 /// Registers `function` under its own spelling ("train", "ns::train"); use at namespace scope.

@@ -86,9 +86,9 @@ inline bool wait_all_until(const std::vector<std::shared_ptr<task_state>>& state
 
 /// How far a set of calls has come, for a progress display (`wait_with_progress`).
 struct progress {
-  std::size_t done = 0;   ///< calls finished, however they ended
-  std::size_t failed = 0; ///< of those, the ones that ended with an error
-  std::size_t total = 0;  ///< calls in the set
+  std::size_t done = 0;                          ///< calls finished, however they ended
+  std::size_t failed = 0;                        ///< of those, the ones that ended with an error
+  std::size_t total = 0;                         ///< calls in the set
   std::chrono::steady_clock::duration elapsed{}; ///< since the wait began
 
   /// `done / total`, 1 for an empty set.
@@ -104,9 +104,8 @@ struct progress {
   std::optional<std::chrono::steady_clock::duration> remaining() const {
     if (done == 0)
       return std::nullopt;
-    const double seconds_left =
-        std::chrono::duration<double>(elapsed).count() * static_cast<double>(total - done) /
-        static_cast<double>(done);
+    const double seconds_left = std::chrono::duration<double>(elapsed).count() *
+                                static_cast<double>(total - done) / static_cast<double>(done);
     return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
         std::chrono::duration<double>(seconds_left));
   }

@@ -94,7 +94,8 @@ BOOST_AUTO_TEST_CASE(use_future_gives_a_future_of_the_result) {
   auto guard = asio::make_work_guard(io);
   std::thread runner([&] { io.run(); });
   auto future = mpdecor::async_call(io.get_executor(), mpdecor::proc(add), 1, 2, asio::use_future);
-  auto failed = mpdecor::async_call(io.get_executor(), mpdecor::proc(raise_segfault), asio::use_future);
+  auto failed =
+      mpdecor::async_call(io.get_executor(), mpdecor::proc(raise_segfault), asio::use_future);
   BOOST_TEST(future.get() == 3);
   BOOST_CHECK_THROW(failed.get(), mpdecor::child_crashed);
   guard.reset();
@@ -104,7 +105,8 @@ BOOST_AUTO_TEST_CASE(use_future_gives_a_future_of_the_result) {
 BOOST_AUTO_TEST_CASE(deferred_starts_the_call_only_when_initiated) {
   mpdecor::pool workers(with_workers(1));
   asio::io_context io;
-  auto operation = mpdecor::async_call(io.get_executor(), workers.submit(add), 4, 5, asio::deferred);
+  auto operation =
+      mpdecor::async_call(io.get_executor(), workers.submit(add), 4, 5, asio::deferred);
   BOOST_TEST(workers.queued() + workers.running() + workers.completed() == 0U);
   int result = 0;
   std::move(operation)([&](std::exception_ptr, int value) { result = value; });
@@ -162,21 +164,22 @@ BOOST_AUTO_TEST_CASE(a_coroutine_awaits_calls_written_with_temporary_decorators)
         results.push_back(co_await mpdecor::async_call(ex, square, 2, asio::use_awaitable));
         results.push_back(
             co_await mpdecor::async_call(ex, mpdecor::proc(square), 3, asio::use_awaitable));
-        results.push_back(co_await mpdecor::async_call(ex, mpdecor::proc_wait(square), 4,
-                                                       asio::use_awaitable));
+        results.push_back(
+            co_await mpdecor::async_call(ex, mpdecor::proc_wait(square), 4, asio::use_awaitable));
         results.push_back(co_await mpdecor::async_call(ex, mpdecor::proc(square).timeout(60s), 5,
                                                        asio::use_awaitable));
-        results.push_back(co_await mpdecor::async_call(ex, mpdecor::proc<int(int)>("fixtures::square"), 6,
-                                                       asio::use_awaitable));
+        results.push_back(co_await mpdecor::async_call(
+            ex, mpdecor::proc<int(int)>("fixtures::square"), 6, asio::use_awaitable));
         results.push_back(
             co_await mpdecor::async_call(ex, workers.submit(square), 7, asio::use_awaitable));
-        results.push_back(co_await mpdecor::async_call(
-            ex, workers.submit(square).timeout(60s), 8, asio::use_awaitable));
+        results.push_back(co_await mpdecor::async_call(ex, workers.submit(square).timeout(60s), 8,
+                                                       asio::use_awaitable));
       },
       [&](std::exception_ptr e) { error = e; });
   io.run();
   BOOST_TEST(!error);
-  BOOST_TEST(results == (std::vector<int>{4, 9, 16, 25, 36, 49, 64}), boost::test_tools::per_element());
+  BOOST_TEST(results == (std::vector<int>{4, 9, 16, 25, 36, 49, 64}),
+             boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(a_coroutine_gets_a_fresh_process_call_error_as_an_exception) {
@@ -200,12 +203,12 @@ BOOST_AUTO_TEST_CASE(cancelling_a_running_fresh_process_call_kills_the_child) {
   asio::cancellation_signal signal;
   std::exception_ptr error;
   const auto start = std::chrono::steady_clock::now();
-  mpdecor::async_call(io.get_executor(), mpdecor::proc(sleep_ms), 60'000,
-                      asio::bind_cancellation_slot(signal.slot(), [&](std::exception_ptr e, int) {
-                        error = e;
-                      }));
+  mpdecor::async_call(
+      io.get_executor(), mpdecor::proc(sleep_ms), 60'000,
+      asio::bind_cancellation_slot(signal.slot(), [&](std::exception_ptr e, int) { error = e; }));
   asio::steady_timer timer(io, 200ms);
-  timer.async_wait([&](boost::system::error_code) { signal.emit(asio::cancellation_type::terminal); });
+  timer.async_wait(
+      [&](boost::system::error_code) { signal.emit(asio::cancellation_type::terminal); });
   io.run();
   BOOST_TEST(is_operation_aborted(error));
   // The call would take a minute: it was cut short (a hang detector, not a speed check).
@@ -217,12 +220,12 @@ BOOST_AUTO_TEST_CASE(cancelling_a_running_pool_call_kills_its_worker) {
   asio::io_context io;
   asio::cancellation_signal signal;
   std::exception_ptr error;
-  mpdecor::async_call(io.get_executor(), workers.submit(sleep_ms), 10'000,
-                      asio::bind_cancellation_slot(signal.slot(), [&](std::exception_ptr e, int) {
-                        error = e;
-                      }));
+  mpdecor::async_call(
+      io.get_executor(), workers.submit(sleep_ms), 10'000,
+      asio::bind_cancellation_slot(signal.slot(), [&](std::exception_ptr e, int) { error = e; }));
   asio::steady_timer timer(io, 200ms);
-  timer.async_wait([&](boost::system::error_code) { signal.emit(asio::cancellation_type::terminal); });
+  timer.async_wait(
+      [&](boost::system::error_code) { signal.emit(asio::cancellation_type::terminal); });
   io.run();
   BOOST_TEST(is_operation_aborted(error));
   BOOST_TEST(workers.submit(add)(1, 1).get() == 2);
@@ -258,10 +261,9 @@ BOOST_AUTO_TEST_CASE(cancelling_a_queued_fresh_process_call_withdraws_it) {
   asio::io_context io;
   asio::cancellation_signal signal;
   std::exception_ptr error;
-  mpdecor::async_call(io.get_executor(), mpdecor::proc(add), 1, 2,
-                      asio::bind_cancellation_slot(signal.slot(), [&](std::exception_ptr e, int) {
-                        error = e;
-                      }));
+  mpdecor::async_call(
+      io.get_executor(), mpdecor::proc(add), 1, 2,
+      asio::bind_cancellation_slot(signal.slot(), [&](std::exception_ptr e, int) { error = e; }));
   signal.emit(asio::cancellation_type::terminal);
   io.run();
   mpdecor::set_max_running(limit);

@@ -21,7 +21,8 @@ inline void on_allocation(const volatile void*, std::size_t size) {
 }
 inline void on_free(const volatile void*) {}
 
-inline const int hooks_installed = __sanitizer_install_malloc_and_free_hooks(&on_allocation, &on_free);
+inline const int hooks_installed =
+    __sanitizer_install_malloc_and_free_hooks(&on_allocation, &on_free);
 
 /// Aborts (a finding for libFuzzer) when a decode allocated more than `bound` at once.
 inline void check_allocations(std::size_t input_size, std::size_t bound) {

@@ -47,8 +47,8 @@ inline std::size_t branches(tree root) { return root.kids.size(); }
 
 /// Names the call target picks from with the first input byte.
 inline const char* const function_names[] = {"fuzzing::strings", "fuzzing::structured",
-                                               "fuzzing::records", "fuzzing::plain",
-                                               "fuzzing::branches"};
+                                             "fuzzing::records", "fuzzing::plain",
+                                             "fuzzing::branches"};
 
 /// A chain of `depth` nodes, built without recursion.
 inline tree chain(int depth) {
@@ -62,8 +62,7 @@ inline tree chain(int depth) {
 }
 
 /// The result type the reply target decodes a value as.
-using result_type =
-    std::tuple<nested, std::vector<record>, choice, std::optional<bool>, tree>;
+using result_type = std::tuple<nested, std::vector<record>, choice, std::optional<bool>, tree>;
 
 } // namespace fuzzing
 

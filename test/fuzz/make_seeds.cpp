@@ -44,13 +44,12 @@ int main(int argc, char** argv) {
   using namespace fuzzing;
   write(calls / "strings", call_seed<std::vector<std::string>, std::string>(
                                0, std::vector<std::string>{"a", "bc", ""}, std::string("x")));
-  write(calls / "structured",
-        call_seed<nested, std::optional<std::tuple<int, std::string>>>(
-            1, nested{{"k", {1.0, 2.0}}, {"", {}}}, std::make_optional(std::make_tuple(3, std::string("t")))));
-  write(calls / "records",
-        call_seed<std::vector<record>, choice>(
-            2, std::vector<record>{{1, 0.5, "r", {1, 2, 3}, true}, {}},
-            choice(std::vector<std::uint8_t>{7, 8})));
+  write(calls / "structured", call_seed<nested, std::optional<std::tuple<int, std::string>>>(
+                                  1, nested{{"k", {1.0, 2.0}}, {"", {}}},
+                                  std::make_optional(std::make_tuple(3, std::string("t")))));
+  write(calls / "records", call_seed<std::vector<record>, choice>(
+                               2, std::vector<record>{{1, 0.5, "r", {1, 2, 3}, true}, {}},
+                               choice(std::vector<std::uint8_t>{7, 8})));
   write(calls / "plain", call_seed<int, double, char, bool>(3, 1, 2.5, 'c', true));
   // A small tree, and one nested past the limit, which must be refused.
   write(calls / "tree", call_seed<tree>(4, chain(5)));
@@ -59,12 +58,17 @@ int main(int argc, char** argv) {
 
   using mpdecor::detail::frame_kind;
   write(replies / "value",
-        reply_seed(frame_kind::value,
-                   result_type{nested{{"a", {1.5}}}, {record{2, 1.0, "n", {4}, false}},
-                               choice(std::string("s")), std::optional<bool>(true), chain(5)}));
+        reply_seed(frame_kind::value, result_type{nested{{"a", {1.5}}},
+                                                  {record{2, 1.0, "n", {4}, false}},
+                                                  choice(std::string("s")),
+                                                  std::optional<bool>(true),
+                                                  chain(5)}));
   write(replies / "too_deep",
         reply_seed(frame_kind::value,
-                   result_type{{}, {}, choice(1), std::nullopt,
+                   result_type{{},
+                               {},
+                               choice(1),
+                               std::nullopt,
                                chain(static_cast<int>(mpdecor::detail::max_nesting_depth))}));
   write(replies / "exception",
         reply_seed(frame_kind::exception, std::string("std::runtime_error"), std::string("bad")));

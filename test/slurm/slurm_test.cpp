@@ -125,10 +125,12 @@ boost::test_tools::assertion_result slurm_by_environment(boost::unit_test::test_
 // environment.
 mpdecor::slurm_options on_slurm() { return mpdecor::slurm_options{}; }
 
-template <class Function> auto step_wait(Function* function) {
+template <class Function>
+auto step_wait(Function* function) {
   return mpdecor::proc_wait(function).slurm(on_slurm());
 }
-template <class Function> auto step(Function* function) {
+template <class Function>
+auto step(Function* function) {
   return mpdecor::proc(function).slurm(on_slurm());
 }
 
@@ -413,8 +415,8 @@ BOOST_AUTO_TEST_CASE(a_steps_output_is_captured_or_written_to_a_file) {
   // A step's standard output and error reach the program as one stream through srun: they
   // go where the call's standard error goes.
   const std::string marker = "mpdecor-slurm-capture-" + std::to_string(::getpid());
-  const auto call = step(slurm_fixtures::print_and_add).output(mpdecor::output_target::capture())(
-      marker, 1, 2);
+  const auto call =
+      step(slurm_fixtures::print_and_add).output(mpdecor::output_target::capture())(marker, 1, 2);
   BOOST_TEST(call.get() == 3);
   const auto output = call.output();
   for (const char* how : {" via std::cout", " via printf", " via write(1)"})

@@ -119,8 +119,8 @@ snapshot take() {
 }
 
 void print(const char* label, const snapshot& s, double seconds) {
-  std::printf("%-28s rss %7ld KiB   descriptors %4ld   children %3ld   %8.2f s\n", label,
-              s.rss_kb, s.descriptors, s.children, seconds);
+  std::printf("%-28s rss %7ld KiB   descriptors %4ld   children %3ld   %8.2f s\n", label, s.rss_kb,
+              s.descriptors, s.children, seconds);
 }
 
 // Wine fails a small share of process launches (CreateProcess error 1359); those come back

@@ -45,7 +45,7 @@ struct has_one_call_operator<T, std::void_t<decltype(&T::operator())>> : std::tr
 /// non-template operator() (mpdecor's own decorators have template ones, and are not).
 template <class T>
 inline constexpr bool is_function_object_v =
-    std::is_class_v<std::decay_t<T>> && has_one_call_operator<std::decay_t<T>>::value;
+    std::is_class_v<std::decay_t<T>>&& has_one_call_operator<std::decay_t<T>>::value;
 
 template <class Object, class Pointer>
 struct stateless_call;

@@ -24,8 +24,8 @@ struct pool_core; // defined in lib/pool_core.hpp
 
 /// Everything a pool needs to run one task.
 struct pool_request {
-  std::string function;                           ///< registered name
-  std::string frame;                              ///< the complete call frame
+  std::string function;                             ///< registered name
+  std::string frame;                                ///< the complete call frame
   std::optional<std::chrono::milliseconds> timeout; ///< none: the pool's default
   std::size_t chunk = 1; ///< tasks handed to one worker at once (see map_options::chunk)
 };
@@ -34,8 +34,7 @@ struct pool_request {
 /// initializer's encoded call; empty: a call of `initializer` without arguments.
 MPDECOR_DECL std::shared_ptr<pool_core> start_pool(std::size_t workers,
                                                    std::size_t max_tasks_per_worker,
-                                                   std::string initializer,
-                                                   options worker_options,
+                                                   std::string initializer, options worker_options,
                                                    std::string initializer_frame = {});
 /// Queues a task. Throws `usage_error` once the pool is shutting down.
 MPDECOR_DECL std::shared_ptr<task_state> submit(pool_core& pool, pool_request request);

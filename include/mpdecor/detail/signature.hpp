@@ -14,8 +14,8 @@ namespace mpdecor::detail {
 
 template <class T>
 inline constexpr bool is_wire_serializable_v =
-    cereal::traits::is_output_serializable<T, output_archive>::value &&
-    cereal::traits::is_input_serializable<T, input_archive>::value;
+    cereal::traits::is_output_serializable<T, output_archive>::value&&
+        cereal::traits::is_input_serializable<T, input_archive>::value;
 
 template <class Parameter>
 constexpr bool check_parameter() {
@@ -62,7 +62,7 @@ constexpr bool check_signature() {
 /// call by name whose signature differs from the registered function's is refused.
 template <class Result, class... Parameters>
 const char* signature_id() noexcept {
-  return typeid(Result (*)(std::remove_cv_t<std::remove_reference_t<Parameters>>...)).name();
+  return typeid(Result(*)(std::remove_cv_t<std::remove_reference_t<Parameters>>...)).name();
 }
 
 } // namespace mpdecor::detail

@@ -69,8 +69,8 @@ public:
 
   /// The index of the next task to finish, waiting for it at most until `deadline` (no
   /// limit when unset); nullopt when every index has been given, or at the deadline.
-  std::optional<std::size_t> next(
-      std::optional<std::chrono::steady_clock::time_point> deadline = std::nullopt);
+  std::optional<std::size_t>
+  next(std::optional<std::chrono::steady_clock::time_point> deadline = std::nullopt);
   /// How many tasks the queue watches.
   std::size_t size() const noexcept { return tasks_.size(); }
 
@@ -97,8 +97,8 @@ public:
   std::size_t add(std::shared_ptr<task_state> task);
   /// The index of the next task to finish, waiting at most until `deadline` (no limit when
   /// unset); nullopt when no task held is unreported, or at the deadline.
-  std::optional<std::size_t> next(
-      std::optional<std::chrono::steady_clock::time_point> deadline = std::nullopt);
+  std::optional<std::size_t>
+  next(std::optional<std::chrono::steady_clock::time_point> deadline = std::nullopt);
   /// The task of a held index.
   const std::shared_ptr<task_state>& at(std::size_t index) const;
   /// True when the oldest held task has been reported by `next`.

@@ -73,7 +73,7 @@ enum class frame_kind : std::uint16_t {
 inline constexpr frame_kind last_frame_kind = frame_kind::reply_batch;
 
 inline constexpr std::uint32_t frame_magic = 0x6364706DU; // "mpdc" in memory order
-inline constexpr std::uint16_t wire_version = 2; // 2: a call carries its signature
+inline constexpr std::uint16_t wire_version = 2;          // 2: a call carries its signature
 inline constexpr std::size_t frame_header_size = 16;
 /// Set in a frame header's kind field when a shared segment accompanies the frame.
 inline constexpr std::uint16_t segment_flag = 0x8000;
@@ -234,8 +234,7 @@ void encode_sized(std::string& out, attachments* side, Write&& write) {
 
 /// Bounded cereal input archive over a message held in memory, and over the shared
 /// segment that came with it, if any.
-class input_archive
-    : public cereal::InputArchive<input_archive, cereal::AllowEmptyClassElision> {
+class input_archive : public cereal::InputArchive<input_archive, cereal::AllowEmptyClassElision> {
 public:
   explicit input_archive(std::string_view message, std::string_view segment = {})
       : InputArchive(this), data_(message.data()), left_(message.size()), segment_(segment) {}
@@ -253,23 +252,22 @@ public:
   /// Checks a container length against the bytes that remain; see the file comment.
   void check_length(std::uint64_t length) const {
     if (length > left_)
-      throw decode_failure("message claims " + std::to_string(length) +
-                           " elements but has only " + std::to_string(left_) + " bytes left");
+      throw decode_failure("message claims " + std::to_string(length) + " elements but has only " +
+                           std::to_string(left_) + " bytes left");
   }
   /// Checks that `count` elements of `size` bytes each fit in what remains.
   void check_bytes(std::uint64_t count, std::size_t size) const {
     if (count > left_ / size)
       throw decode_failure("message claims " + std::to_string(count) + " elements of " +
-                           std::to_string(size) + " bytes but has only " +
-                           std::to_string(left_) + " bytes left");
+                           std::to_string(size) + " bytes but has only " + std::to_string(left_) +
+                           " bytes left");
   }
   std::size_t bytes_left() const noexcept { return left_; }
 
   /// Counts one more level of values being decoded, one fewer (see `prologue` below).
   void enter() {
     if (++depth_ > max_nesting_depth)
-      throw decode_failure("message nests values more than " +
-                           std::to_string(max_nesting_depth) +
+      throw decode_failure("message nests values more than " + std::to_string(max_nesting_depth) +
                            " levels deep, mpdecor's limit (see max_nesting_depth)");
   }
   void leave() noexcept { --depth_; }
@@ -428,8 +426,8 @@ CEREAL_LOAD_FUNCTION_NAME(input_archive& ar, std::vector<T, Allocator>& values) 
   cereal::size_type size = 0;
   ar(cereal::make_size_tag(size));
   values.clear();
-  values.reserve(static_cast<std::size_t>(
-      std::min<std::uint64_t>(size, ar.bytes_left() / sizeof(T))));
+  values.reserve(
+      static_cast<std::size_t>(std::min<std::uint64_t>(size, ar.bytes_left() / sizeof(T))));
   for (cereal::size_type i = 0; i < size; ++i) {
     values.emplace_back();
     ar(values.back());
@@ -467,7 +465,7 @@ inline constexpr bool has_own_serialization_v =
     cereal::traits::has_non_member_versioned_save<T, cereal::BinaryOutputArchive>::value;
 
 template <class T>
-inline constexpr bool use_pfr_v = std::is_class_v<T> && std::is_aggregate_v<T> &&
+inline constexpr bool use_pfr_v = std::is_class_v<T>&& std::is_aggregate_v<T> &&
                                   !std::is_polymorphic_v<T> && !has_own_serialization_v<T>;
 
 template <class Archive>
@@ -484,8 +482,14 @@ void CEREAL_SERIALIZE_FUNCTION_NAME(Archive& ar, T& value) {
 
 namespace mpdecor::detail {
 // cereal calls these around every value it decodes: they bound the nesting depth.
-template <class T> void prologue(input_archive& ar, const T&) { ar.enter(); }
-template <class T> void epilogue(input_archive& ar, const T&) noexcept { ar.leave(); }
+template <class T>
+void prologue(input_archive& ar, const T&) {
+  ar.enter();
+}
+template <class T>
+void epilogue(input_archive& ar, const T&) noexcept {
+  ar.leave();
+}
 } // namespace mpdecor::detail
 
 CEREAL_REGISTER_ARCHIVE(mpdecor::detail::output_archive)

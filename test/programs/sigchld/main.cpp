@@ -29,9 +29,7 @@ int main() {
 int twice(int value) { return value * 2; }
 MPDECOR_REGISTER(twice);
 
-int crash() {
-  std::abort();
-}
+int crash() { std::abort(); }
 MPDECOR_REGISTER(crash);
 
 int hang() {
@@ -56,8 +54,7 @@ void report(const std::string& label, Call call) {
     std::cout << label << ": " << value << std::endl;
   } catch (const mpdecor::child_crashed& e) {
     std::cout << label << ": child_crashed signal=" << e.signal_name()
-              << " exit=" << (e.exit_code() ? std::to_string(*e.exit_code()) : "none")
-              << std::endl;
+              << " exit=" << (e.exit_code() ? std::to_string(*e.exit_code()) : "none") << std::endl;
   } catch (const mpdecor::timeout_error&) {
     std::cout << label << ": timeout_error" << std::endl;
   } catch (const std::exception& e) {
@@ -93,12 +90,10 @@ int main(int argc, char** argv) {
   report("fork server value", [] {
     return mpdecor::proc_wait(twice).start_method(mpdecor::start_method::fork_server)(21);
   });
-  report("fork server crash", [&] {
-    return mpdecor::proc_wait(crash).start_method(fork_server).timeout(20s)();
-  });
-  report("fork server timeout", [&] {
-    return mpdecor::proc_wait(hang).start_method(fork_server).timeout(500ms)();
-  });
+  report("fork server crash",
+         [&] { return mpdecor::proc_wait(crash).start_method(fork_server).timeout(20s)(); });
+  report("fork server timeout",
+         [&] { return mpdecor::proc_wait(hang).start_method(fork_server).timeout(500ms)(); });
   report("fork server pool crash", [&] {
     mpdecor::pool_options settings;
     settings.workers = 1;
