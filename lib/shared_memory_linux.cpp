@@ -124,8 +124,9 @@ std::string_view segment::view() const noexcept {
 }
 
 segment segment::create(const attachments& blocks) {
+  // The second test matters where size_t is narrower than 64 bits.
   if (blocks.total > static_cast<std::uint64_t>(std::numeric_limits<::off_t>::max()) ||
-      blocks.total > std::numeric_limits<std::size_t>::max())
+      blocks.total > std::numeric_limits<std::size_t>::max()) // NOLINT(misc-redundant-expression)
     throw_system_error(EFBIG, "a shared segment of " + std::to_string(blocks.total) + " bytes");
   segment made;
   // MFD_CLOEXEC: a child that another thread starts meanwhile must not inherit it.

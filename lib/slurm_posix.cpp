@@ -172,11 +172,15 @@ public:
       return;
     killing_ = true;
     ::kill(pid_, SIGTERM);
-    timer_.expires_after(std::chrono::seconds(5));
-    timer_.async_wait([this](boost::system::error_code ec) {
-      if (!ec && !reaped_)
-        ::kill(pid_, SIGKILL);
-    });
+    try {
+      timer_.expires_after(std::chrono::seconds(5));
+      timer_.async_wait([this](boost::system::error_code ec) {
+        if (!ec && !reaped_)
+          ::kill(pid_, SIGKILL);
+      });
+    } catch (const std::exception&) {
+      ::kill(pid_, SIGKILL); // no grace period without a timer
+    }
   }
 
 private:

@@ -30,7 +30,7 @@ std::string program_to_run(const spawn_request& request, std::error_code& error)
   while (true) {
     const auto end = folders.find(':');
     std::string folder(folders.substr(0, end));
-    const std::string candidate = (folder.empty() ? "." : folder) + "/" + request.program;
+    std::string candidate = (folder.empty() ? "." : folder) + "/" + request.program;
     if (::access(candidate.c_str(), X_OK) == 0)
       return candidate;
     if (end == std::string_view::npos)

@@ -43,6 +43,7 @@ void record_throws() noexcept { recording.store(true); }
 // Default visibility, whatever the library's: the dynamic linker must find this definition
 // ahead of the runtime's for throws from shared libraries (libstdc++'s own included).
 extern "C" [[noreturn]] __attribute__((visibility("default"))) void
+// NOLINTNEXTLINE(bugprone-reserved-identifier): replacing the runtime's is the point.
 __cxa_throw(void* thrown, void* type, void (*destroy)(void*)) {
   using namespace mpdecor::detail;
   if (recording.load(std::memory_order_relaxed)) {
