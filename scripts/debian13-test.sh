@@ -5,7 +5,9 @@
 # compiled library (lib/boost_process.cpp fills in). In the chroot it builds the library,
 # the test suite and the examples with CMake's `tsan` preset and runs them all under
 # ThreadSanitizer (ctest --preset tsan), so the newer compiler and Boost get the whole
-# suite and its strictest check. Exits non-zero when anything fails.
+# suite and its strictest check. Then it swaps in Boost 1.83 (Debian 13's default
+# libboost-dev, header-only Process) and builds and runs the library and the examples.
+# Exits non-zero when anything fails.
 #
 # Environment: MPDECOR_CHROOT (the chroot's folder; default /var/tmp/mpdecor-trixie, reused
 # when it is already there), MPDECOR_DEBIAN_MIRROR (default http://deb.debian.org/debian).
@@ -49,12 +51,27 @@ mkdir -p "$chroot_dir/src"
 git ls-files -z --cached --others --exclude-standard | tar --null -cf - -T - |
   tar -xf - -C "$chroot_dir/src"
 
-in_chroot() { chroot "$chroot_dir" /usr/bin/env -i PATH=/usr/bin:/bin HOME=/root LANG=C.UTF-8 "$@"; }
+in_chroot() { chroot "$chroot_dir" /usr/bin/env -i PATH=/usr/bin:/usr/sbin:/bin:/sbin HOME=/root LANG=C.UTF-8 "$@"; }
+# Installs libboost<version>-dev in the chroot unless it is there (the two conflict, so apt
+# takes the other one out).
+use_boost() {
+  if ! in_chroot dpkg-query -W -f='${Status}' "libboost$1-dev" 2>/dev/null | grep -q "install ok installed"; then
+    cp /etc/resolv.conf "$chroot_dir/etc/resolv.conf"
+    in_chroot sh -c "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libboost$1-dev"
+  fi
+  in_chroot sh -c 'grep "define BOOST_LIB_VERSION" /usr/include/boost/version.hpp'
+}
 in_chroot g++ --version | head -1
-in_chroot sh -c 'grep "define BOOST_LIB_VERSION" /usr/include/boost/version.hpp'
+use_boost 1.88
 
 step "build (preset tsan, GCC 14, Boost 1.88)"
 in_chroot sh -c 'cd /src && cmake --preset tsan && cmake --build --preset tsan'
 
 step "test suite and examples under ThreadSanitizer"
 in_chroot sh -c 'cd /src && ctest --preset tsan'
+
+step "Boost 1.83 (Debian 13's libboost-dev): the library and the examples"
+use_boost 1.83
+in_chroot sh -c 'cd /src && cmake -S . -B build/boost-1.83 -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DMPDECOR_BUILD_TESTS=OFF -DMPDECOR_BUILD_BENCHMARKS=OFF &&
+  cmake --build build/boost-1.83 && ctest --test-dir build/boost-1.83 --output-on-failure'
