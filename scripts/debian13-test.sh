@@ -26,12 +26,6 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 scripts/setup.sh debootstrap
 
-if [ ! -x "$chroot_dir/usr/bin/g++-14" ] || [ ! -f "$chroot_dir/usr/include/boost/version.hpp" ]; then
-  step "debootstrap trixie into $chroot_dir"
-  rm -rf "$chroot_dir"
-  debootstrap --variant=minbase --include="$packages" trixie "$chroot_dir" "$mirror"
-fi
-
 # The processes under test need /proc (their own executable, pid files), /dev/shm (shared
 # memory) and /dev/null; the mounts go away however this ends.
 unmount() {
@@ -41,6 +35,13 @@ unmount() {
     fi
   done
 }
+if [ ! -x "$chroot_dir/usr/bin/g++-14" ] || [ ! -f "$chroot_dir/usr/include/boost/version.hpp" ]; then
+  step "debootstrap trixie into $chroot_dir"
+  unmount # a run killed earlier may have left /dev bound inside: never delete through it
+  rm -rf --one-file-system "$chroot_dir"
+  debootstrap --variant=minbase --include="$packages" trixie "$chroot_dir" "$mirror"
+fi
+
 trap unmount EXIT
 mountpoint -q "$chroot_dir/proc" || mount -t proc proc "$chroot_dir/proc"
 mountpoint -q "$chroot_dir/dev" || mount --rbind /dev "$chroot_dir/dev"
