@@ -9,6 +9,9 @@
 # libboost-dev, header-only Process) and builds and runs the library and the examples.
 # Exits non-zero when anything fails.
 #
+# --prepare only makes the chroot (and fetches the packages the Boost 1.83 step installs),
+# so that scripts/run-tests.sh can do it while its earlier stages build.
+#
 # Environment: MPDECOR_CHROOT (the chroot's folder; default /var/tmp/mpdecor-trixie, reused
 # when it is already there), MPDECOR_DEBIAN_MIRROR (default http://deb.debian.org/debian).
 set -euo pipefail
@@ -46,19 +49,29 @@ trap unmount EXIT
 mountpoint -q "$chroot_dir/proc" || mount -t proc proc "$chroot_dir/proc"
 mountpoint -q "$chroot_dir/dev" || mount --rbind /dev "$chroot_dir/dev"
 
+in_chroot() { chroot "$chroot_dir" /usr/bin/env -i PATH=/usr/bin:/usr/sbin:/bin:/sbin HOME=/root LANG=C.UTF-8 "$@"; }
+apt_in_chroot() {
+  cp /etc/resolv.conf "$chroot_dir/etc/resolv.conf"
+  in_chroot sh -c "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $*"
+}
+
+if [ "${1:-}" = "--prepare" ]; then
+  step "fetching Boost 1.83's packages for later"
+  apt_in_chroot --download-only libboost1.83-dev
+  exit 0
+fi
+
 step "source tree"
 rm -rf "$chroot_dir/src"
 mkdir -p "$chroot_dir/src"
 git ls-files -z --cached --others --exclude-standard | tar --null -cf - -T - |
   tar -xf - -C "$chroot_dir/src"
 
-in_chroot() { chroot "$chroot_dir" /usr/bin/env -i PATH=/usr/bin:/usr/sbin:/bin:/sbin HOME=/root LANG=C.UTF-8 "$@"; }
 # Installs libboost<version>-dev in the chroot unless it is there (the two conflict, so apt
 # takes the other one out).
 use_boost() {
   if ! in_chroot dpkg-query -W -f='${Status}' "libboost$1-dev" 2>/dev/null | grep -q "install ok installed"; then
-    cp /etc/resolv.conf "$chroot_dir/etc/resolv.conf"
-    in_chroot sh -c "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libboost$1-dev"
+    apt_in_chroot "libboost$1-dev"
   fi
   in_chroot sh -c 'grep "define BOOST_LIB_VERSION" /usr/include/boost/version.hpp'
 }

@@ -15,11 +15,22 @@ cd "$root"
 fuzz_seconds="${MPDECOR_FUZZ_SECONDS:-30}"
 
 # clang for the fuzzers; Google Benchmark so that the benchmarks (built, not run) compile.
-scripts/setup.sh clang libclang-rt-14-dev libbenchmark-dev
+scripts/setup.sh clang clang-format-14 libclang-rt-14-dev libbenchmark-dev debootstrap
 
 # Each stage's heading says how long the run has taken so far, so that a log shows where the
 # time goes.
 step() { echo; echo "=== [$((SECONDS / 60))m$((SECONDS % 60))s] $*"; }
+
+# While the first stages build, in the background: the packages of the Windows and Slurm
+# stages (whose own setup then finds them installed) and the Debian 13 chroot. Its output
+# is shown when the Debian 13 stage waits for it; a run that ends earlier still waits for
+# it, so that no package installation is cut off halfway.
+mkdir -p build
+background_log=build/background-setup.log
+(scripts/setup.sh g++-mingw-w64-x86-64-posix wine wine64 slurm-wlm slurmctld slurmd \
+  slurm-client munge && scripts/debian13-test.sh --prepare) >"$background_log" 2>&1 &
+background=$!
+trap 'wait' EXIT
 
 step "layout of the sources (.clang-format)"
 scripts/check-format.sh
@@ -38,6 +49,14 @@ cmake --build --preset asan-ubsan
 ctest --preset asan-ubsan
 
 step "Debian 13 (GCC 14, Boost 1.88) in a chroot: the suite under ThreadSanitizer"
+echo "=== what was set up in the background"
+background_status=0
+wait "$background" || background_status=$?
+cat "$background_log"
+if ((background_status != 0)); then
+  echo "the background setup failed ($background_status)"
+  exit "$background_status"
+fi
 scripts/debian13-test.sh
 
 step "fuzzing, ${fuzz_seconds}s per decoder"
