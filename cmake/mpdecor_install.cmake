@@ -10,6 +10,12 @@ install(TARGETS mpdecor EXPORT mpdecorTargets
 install(DIRECTORY include/mpdecor DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(EXPORT mpdecorTargets NAMESPACE mpdecor::
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/mpdecor)
+# The config of a cross build takes Boost and cereal from the links installed below.
+if(MPDECOR_HOST_INCLUDE_DIR)
+  set(MPDECOR_CROSS_HOST_HEADERS TRUE)
+else()
+  set(MPDECOR_CROSS_HOST_HEADERS FALSE)
+endif()
 configure_package_config_file(cmake/mpdecorConfig.cmake.in
   ${PROJECT_BINARY_DIR}/mpdecorConfig.cmake
   INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/mpdecor)
@@ -18,6 +24,24 @@ write_basic_package_version_file(${PROJECT_BINARY_DIR}/mpdecorConfigVersion.cmak
 install(FILES ${PROJECT_BINARY_DIR}/mpdecorConfig.cmake ${PROJECT_BINARY_DIR}/mpdecorConfigVersion.cmake
   cmake/mpdecor_host_headers.cmake
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/mpdecor)
+
+# A cross build (cmake/toolchain-mingw64.cmake) compiled against the build machine's Boost
+# and cereal headers, for which the target has no package of its own. Its package carries
+# links to those same headers (host-include/boost and host-include/cereal beside the
+# config), so that a consumer builds with an ordinary MinGW toolchain file and nothing of
+# mpdecor's, and gets exactly the Boost the library was compiled with.
+if(MPDECOR_HOST_INCLUDE_DIR)
+  set(host_include_destination ${CMAKE_INSTALL_LIBDIR}/cmake/mpdecor/host-include)
+  foreach(library boost cereal)
+    file(REAL_PATH ${MPDECOR_HOST_INCLUDE_DIR}/${library} host_headers)
+    install(CODE "
+      set(link \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/${host_include_destination}/${library}\")
+      message(STATUS \"Installing: \${link} -> ${host_headers}\")
+      get_filename_component(folder \"\${link}\" DIRECTORY)
+      file(MAKE_DIRECTORY \"\${folder}\")
+      file(CREATE_LINK \"${host_headers}\" \"\${link}\" SYMBOLIC)")
+  endforeach()
+endif()
 
 # pkg-config file (cmake/mpdecor.pc.in), relocatable: its prefix is found from its own place.
 file(RELATIVE_PATH MPDECOR_PC_PREFIX_FROM_PCDIR

@@ -29,9 +29,16 @@ file(WRITE ${MPDECOR_PACKAGE_TEST_DIR}/settings.cmake "${settings}")
 
 # $<CONFIG> is the configuration ctest runs (-C), or CMAKE_BUILD_TYPE for one-config
 # generators; the consumer is built in the same one.
+# The Windows build's consumer is configured as a user's would be: with an ordinary MinGW
+# toolchain file (mingw-toolchain.cmake) rather than this build's, and mpdecor_DIR.
+set(plain_toolchain "")
+if(CMAKE_CROSSCOMPILING AND MINGW)
+  set(plain_toolchain -DPLAIN_TOOLCHAIN=${CMAKE_CURRENT_LIST_DIR}/mingw-toolchain.cmake)
+endif()
 add_test(NAME package.find_package
   COMMAND ${CMAKE_COMMAND}
     -DMODE=find_package
+    ${plain_toolchain}
     -DSETTINGS=${MPDECOR_PACKAGE_TEST_DIR}/settings.cmake
     -DCONSUMER_SOURCE_DIR=${CMAKE_CURRENT_LIST_DIR}/../find-package-test
     -DWORK_DIR=${MPDECOR_PACKAGE_TEST_DIR}/find-package

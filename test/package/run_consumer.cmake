@@ -8,6 +8,9 @@
 #   CONSUMER_SOURCE_DIR the consumer project
 #   WORK_DIR            scratch folder for the install and the consumer's build
 #   BUILD_TYPE          configuration to build (may be empty)
+#   PLAIN_TOOLCHAIN     (find_package, Windows build) configure the consumer with this
+#                       ordinary MinGW toolchain file and mpdecor_DIR alone, none of this
+#                       build's settings; run it with the MinGW runtime's DLLs on WINEPATH
 cmake_minimum_required(VERSION 3.20)
 
 foreach(required MODE SETTINGS CONSUMER_SOURCE_DIR WORK_DIR)
@@ -89,13 +92,29 @@ elseif(MODE STREQUAL "fetch_content")
     -DMPDECOR_SOURCE_DIR=${MPDECOR_SOURCE_DIR}
     -DFETCHCONTENT_SOURCE_DIR_MPDECOR=${MPDECOR_SOURCE_DIR})
 endif()
-foreach(variable IN LISTS MPDECOR_FORWARDED)
-  if(NOT variable STREQUAL "CMAKE_PREFIX_PATH")
-    list(APPEND configure_arguments "-D${variable}=${MPDECOR_FORWARD_${variable}}")
+if(PLAIN_TOOLCHAIN)
+  # As a user would: their own toolchain file, and where the package is. Its search root
+  # is MinGW's folder, so the prefix is named through mpdecor_DIR.
+  file(GLOB_RECURSE config_files ${install_dir}/*/mpdecorConfig.cmake)
+  list(LENGTH config_files config_count)
+  if(NOT config_count EQUAL 1)
+    message(FATAL_ERROR "expected one installed mpdecorConfig.cmake, found: ${config_files}")
   endif()
-endforeach()
-if(prefix_path)
-  list(APPEND configure_arguments "-DCMAKE_PREFIX_PATH=${prefix_path}")
+  get_filename_component(config_dir ${config_files} DIRECTORY)
+  list(APPEND configure_arguments -DCMAKE_TOOLCHAIN_FILE=${PLAIN_TOOLCHAIN}
+    -Dmpdecor_DIR=${config_dir})
+  if(MPDECOR_FORWARD_CMAKE_MAKE_PROGRAM)
+    list(APPEND configure_arguments -DCMAKE_MAKE_PROGRAM=${MPDECOR_FORWARD_CMAKE_MAKE_PROGRAM})
+  endif()
+else()
+  foreach(variable IN LISTS MPDECOR_FORWARDED)
+    if(NOT variable STREQUAL "CMAKE_PREFIX_PATH")
+      list(APPEND configure_arguments "-D${variable}=${MPDECOR_FORWARD_${variable}}")
+    endif()
+  endforeach()
+  if(prefix_path)
+    list(APPEND configure_arguments "-DCMAKE_PREFIX_PATH=${prefix_path}")
+  endif()
 endif()
 
 run_step("Configuring the consumer" ${CMAKE_COMMAND} ${configure_arguments})
@@ -126,6 +145,26 @@ foreach(candidate ${build_dir}/consumer ${build_dir}/consumer.exe
 endforeach()
 if(NOT program)
   message(FATAL_ERROR "the consumer was built, but its program is not in ${build_dir}")
+endif()
+if(PLAIN_TOOLCHAIN)
+  # An ordinary toolchain links the MinGW runtime (libstdc++, libgcc, winpthreads) as DLLs,
+  # which Wine finds through WINEPATH, as Windows would beside the program.
+  # The toolchain file only sets variables: read here, it names the consumer's compiler.
+  include(${PLAIN_TOOLCHAIN})
+  find_program(consumer_compiler ${CMAKE_CXX_COMPILER} REQUIRED)
+  set(runtime_dirs "")
+  foreach(dll libstdc++-6.dll libwinpthread-1.dll)
+    execute_process(COMMAND ${consumer_compiler} -print-file-name=${dll}
+      OUTPUT_VARIABLE dll_path OUTPUT_STRIP_TRAILING_WHITESPACE)
+    if(NOT IS_ABSOLUTE "${dll_path}" OR NOT EXISTS "${dll_path}")
+      message(FATAL_ERROR "the MinGW runtime's ${dll} was not found (${dll_path})")
+    endif()
+    get_filename_component(dll_dir ${dll_path} DIRECTORY)
+    # Wine's drive Z: is the root of the build machine's file system.
+    list(APPEND runtime_dirs Z:${dll_dir})
+  endforeach()
+  list(REMOVE_DUPLICATES runtime_dirs)
+  set(ENV{WINEPATH} "${runtime_dirs}")
 endif()
 run_step("Running the consumer" ${MPDECOR_EMULATOR} ${program})
 
