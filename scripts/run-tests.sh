@@ -7,7 +7,8 @@
 #   3. the test suite under AddressSanitizer + UndefinedBehaviorSanitizer; then, on Debian 13
 #      (GCC 14, Boost 1.88) in a debootstrap chroot, under ThreadSanitizer
 #   4. both decoders fuzzed for a bounded time
-#   5. the Windows build (MinGW-w64) of the suite and examples, run under Wine
+#   5. the Windows build (MinGW-w64) of the suite and examples, run under Wine; the library
+#      and the examples also built with clang for MinGW-w64 and run under Wine
 #   6. the Slurm suite and example against a real Slurm cluster started on this machine
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -27,7 +28,7 @@ step() { echo; echo "=== [$((SECONDS / 60))m$((SECONDS % 60))s] $*"; }
 # it, so that no package installation is cut off halfway.
 mkdir -p build
 background_log=build/background-setup.log
-(scripts/setup.sh g++-mingw-w64-x86-64-posix wine wine64 slurm-wlm slurmctld slurmd \
+(scripts/setup.sh g++-mingw-w64-x86-64-posix wine wine64 lld slurm-wlm slurmctld slurmd \
   slurm-client munge && scripts/debian13-test.sh --prepare) >"$background_log" 2>&1 &
 background=$!
 trap 'wait' EXIT

@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: BSL-1.0
 # Builds mpdecor, its tests and its examples as Windows programs with MinGW-w64 and runs
 # every one of them under Wine through CTest (cmake/toolchain-mingw64.cmake,
-# cmake/wine-run.sh). Exits non-zero when anything fails to build or to pass.
+# cmake/wine-run.sh). First, the second Windows compiler: clang for MinGW-w64
+# (cmake/toolchain-mingw64-clang.cmake) builds the library and the examples, which run under
+# Wine as well. Exits non-zero when anything fails to build or to pass.
 #
 # Wine occasionally fails a CreateProcess with system error 1359 (ERROR_INTERNAL_ERROR: the
 # new Wine process did not start), which mpdecor reports as launch_error (it never retries
@@ -13,7 +15,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
-scripts/setup.sh g++-mingw-w64-x86-64-posix wine wine64
+scripts/setup.sh g++-mingw-w64-x86-64-posix wine wine64 clang lld
 
 build=build/windows
 echo "=== Windows build (MinGW-w64)"
@@ -31,14 +33,6 @@ trap stop_wine EXIT
 # rather than 1000 (a leak of one handle per call shows as well), as the sanitizer runs do.
 export MPDECOR_TEST_CALLS="${MPDECOR_TEST_CALLS:-300}"
 
-echo "=== CTest under Wine"
-status=0
-ctest --test-dir "$build" --output-on-failure -j2 --timeout 900 || status=$?
-if ((status == 0)); then
-  echo "=== all Windows tests passed under Wine"
-  exit 0
-fi
-
 # The lines of a test's output in which it reports a failure: Boost.Test's
 # ('error: in "suite/case": ...', 'fatal error: in ...') and an uncaught exception's
 # ('what():  ...'). Other lines (a test skipped because its precondition failed, a test case
@@ -50,6 +44,38 @@ only_launch_errors() {
   local failures="$1"
   [[ -n $failures ]] && ! grep -qvE 'mpdecor::launch_error|could not start a child' <<<"$failures"
 }
+
+# The second Windows compiler: clang with Debian's MinGW-w64 runtime
+# (cmake/toolchain-mingw64-clang.cmake) builds the library and the examples, with warnings
+# as errors, and the examples run under Wine. The whole suite runs with GCC's build below.
+echo "=== clang for Windows (x86_64-w64-mingw32): the library and the examples"
+clang_build=build/windows-clang
+cmake -S . -B "$clang_build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_TOOLCHAIN_FILE="$root/cmake/toolchain-mingw64-clang.cmake" \
+  -DMPDECOR_BUILD_TESTS=OFF -DMPDECOR_BUILD_BENCHMARKS=OFF
+cmake --build "$clang_build" -j2
+clang_status=0
+clang_output=$(ctest --test-dir "$clang_build" --output-on-failure -j2 --timeout 300 2>&1) ||
+  clang_status=$?
+echo "$clang_output"
+if ((clang_status != 0)); then
+  # As below: a launch that Wine failed is retried, once; nothing else is.
+  if ! only_launch_errors "$(failure_lines <<<"$clang_output")"; then
+    echo "=== clang's Windows examples FAILED under Wine"
+    exit "$clang_status"
+  fi
+  echo "=== Wine failed a launch (mpdecor::launch_error); running the failed examples again"
+  ctest --test-dir "$clang_build" --output-on-failure --timeout 300 --rerun-failed
+fi
+
+echo "=== CTest under Wine"
+status=0
+ctest --test-dir "$build" --output-on-failure -j2 --timeout 900 || status=$?
+if ((status == 0)); then
+  echo "=== all Windows tests passed under Wine"
+  exit 0
+fi
+
 
 log="$build/Testing/Temporary/LastTest.log"
 failed_list="$build/Testing/Temporary/LastTestsFailed.log"
