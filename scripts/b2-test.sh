@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: BSL-1.0
 # Builds mpdecor with b2 (Jamfile) and runs the tests, the compile-fail checks and the
 # examples, then prints one summary. Extra arguments go to b2 (e.g. variant=release).
-# Exits non-zero when anything fails to build or to pass.
+# Warnings are errors (warnings-as-errors=on). Exits non-zero when anything fails to build or
+# to pass.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -18,7 +19,7 @@ started=$(mktemp)
 trap 'rm -f "$log" "$started"' EXIT
 
 status=0
-b2 -j2 toolset=gcc "$@" test 2>&1 | tee "$log" || status=$?
+b2 -j2 toolset=gcc warnings-as-errors=on "$@" test 2>&1 | tee "$log" || status=$?
 
 # b2 reports each result on its own line; collect them by kind for the summary.
 mapfile -t passed_runs < <(sed -n 's|^\*\*passed\*\* bin/\(.*\)-run\.test/.*|\1|p' "$log" | sort)
