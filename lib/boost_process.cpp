@@ -11,11 +11,15 @@
 //   headers do not carry. With a compiled Boost.Process installed, it is linked instead.
 #include "config.hpp"
 
+#include <boost/version.hpp>
+
 #if defined(MPDECOR_INCLUDE_ENVIRONMENT_IPP)
 #include <boost/process/v2/impl/environment.ipp>
 #endif
 
-#if defined(MPDECOR_DEFINE_BOOST_PROCESS_PARTS)
+// Before 1.86 the headers define these functions themselves, so the macro (which the b2
+// build sets whenever no compiled Boost.Process links) changes nothing there.
+#if defined(MPDECOR_DEFINE_BOOST_PROCESS_PARTS) && BOOST_VERSION >= 108600
 #if !defined(BOOST_PROCESS_V2_POSIX)
 #error "Boost.Process >= 1.86 without its compiled library is supported on POSIX only"
 #endif
