@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSL-1.0
 # Builds mpdecor with b2 (Jamfile) and runs the tests, the compile-fail checks and the
-# examples, then prints one summary. Extra arguments go to b2 (e.g. variant=release).
+# examples, then builds and runs test/b2-consumer, a separate b2 project that uses mpdecor
+# through use-project, and prints one summary. Extra arguments go to b2 (e.g.
+# variant=release), for the consumer too.
 # Everything b2 writes goes outside the source tree, to $MPDECOR_B2_BUILD_DIR (by default
 # ${TMPDIR:-/tmp}/mpdecor-b2), or to the folder of a --build-dir=DIR argument. Warnings are
 # errors (warnings-as-errors=on). Exits non-zero when anything fails to build or to pass.
@@ -21,6 +23,10 @@ for arg in "$@"; do
     build_dir=${arg#--build-dir=}
   fi
 done
+# The consumer is built from its own folder, so the path must not be relative to this one.
+if [[ $build_dir != /* ]]; then
+  build_dir=$PWD/$build_dir
+fi
 # Where b2 puts this project's outputs: DIR/<project id>/<the Jamfile's build-dir>.
 project_dir=$build_dir/mpdecor/bin
 
@@ -30,13 +36,45 @@ if ! command -v b2 >/dev/null 2>&1; then
 fi
 
 log=$(mktemp)
+consumer_log=$(mktemp)
+warning_log=$(mktemp)
 # Marks the start of this run, so that an earlier run's test report is never shown.
 started=$(mktemp)
-trap 'rm -f "$log" "$started"' EXIT
+trap 'rm -f "$log" "$consumer_log" "$warning_log" "$started"' EXIT
 
 status=0
 b2 -j2 toolset=gcc warnings-as-errors=on --build-dir="$build_dir" "$@" test 2>&1 | tee "$log" ||
   status=$?
+
+# test/b2-consumer, a b2 project of its own, as a user's: it finds mpdecor through
+# `use-project /mpdecor : ../..` only. It gets the same toolset, properties and --build-dir
+# (the last one given is b2's), so mpdecor's library, already built above for its examples,
+# is reused rather than compiled again. --verbose-test shows the program's output.
+echo
+echo "=== b2 consumer (test/b2-consumer) ==="
+consumer_status=0
+consumer_started=$SECONDS
+(cd test/b2-consumer &&
+  b2 -j2 toolset=gcc warnings-as-errors=on "$@" --build-dir="$build_dir" --verbose-test \
+    b2_consumer-run) 2>&1 | tee "$consumer_log" || consumer_status=$?
+consumer_seconds=$((SECONDS - consumer_started))
+# What b2 compiled or linked of mpdecor's for the consumer: nothing when it was reused.
+mpdecor_rebuilt=$(awk -v dir="$build_dir/mpdecor/" '$1 ~ /\./ && index($2, dir) == 1' \
+  "$consumer_log" | wc -l)
+
+# The consumer's code must not get -Werror from mpdecor: without warnings-as-errors=on, a
+# source of its own with a warning, compiled with mpdecor's usage requirements, must
+# compile and show that warning.
+warning_status=0
+warning_started=$SECONDS
+(cd test/b2-consumer &&
+  b2 -j2 toolset=gcc "$@" --build-dir="$build_dir" warning_check) 2>&1 |
+  tee "$warning_log" || warning_status=$?
+warning_seconds=$((SECONDS - warning_started))
+if ((warning_status == 0)) && ! grep -q "unused_on_purpose" "$warning_log"; then
+  # Compiled, but without the warning the check proves nothing (warnings=off, say).
+  warning_status=no-warning
+fi
 
 # b2 reports each result on its own line; collect them by kind for the summary.
 mapfile -t passed_runs < <(sed -n 's|^\*\*passed\*\* .*/\([^/]*\)-run\.test/.*|\1|p' "$log" | sort)
@@ -73,8 +111,29 @@ fi
 if [[ -n $skipped ]]; then
   echo "skipped because something they need failed: $skipped"
 fi
+if ((consumer_status == 0)); then
+  if ((mpdecor_rebuilt == 0)); then
+    reuse="mpdecor's library reused, none of it rebuilt"
+  else
+    reuse="$mpdecor_rebuilt of mpdecor's targets built for it"
+  fi
+  echo "b2 consumer (use-project, shared libmpdecor): passed in ${consumer_seconds} s; $reuse"
+else
+  echo "b2 consumer (use-project, shared libmpdecor): FAILED to build or run (b2 exit status $consumer_status)"
+fi
+if [[ $warning_status == 0 ]]; then
+  echo "b2 consumer without warnings-as-errors=on: its own warning stayed a warning (${warning_seconds} s)"
+elif [[ $warning_status == no-warning ]]; then
+  echo "b2 consumer without warnings-as-errors=on: FAILED, warning_check.cpp compiled without its warning"
+else
+  echo "b2 consumer without warnings-as-errors=on: FAILED, its own warning stopped the build (b2 exit status $warning_status)"
+fi
 if ((status != 0)); then
   echo "RESULT: FAILED (b2 exit status $status)"
   exit "$status"
+fi
+if ((consumer_status != 0)) || [[ $warning_status != 0 ]]; then
+  echo "RESULT: FAILED (the b2 consumer, test/b2-consumer)"
+  exit 1
 fi
 echo "RESULT: all passed"
