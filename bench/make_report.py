@@ -324,6 +324,13 @@ def evaluate_targets(r, p):
             fmt_rate(rate), "n/a" if rate is None else f"{rate / floor:.2f}x the target",
             None if rate is None else rate >= floor)
 
+    pool_rate = r.rate(f"throughput/pool_shared_memory/{big}", 2 * big)
+    call_rate = r.rate(f"throughput/shared_memory/{big}", 2 * big)
+    v = ratio(pool_rate, call_rate)
+    add("512 MiB `vector<double>` argument and result: a pool task on shared memory as fast "
+        "as a call (at least 0.95x)", f"{fmt_rate(pool_rate)} vs {fmt_rate(call_rate)}",
+        "n/a" if v is None else f"{v:.2f}x", None if v is None else v >= 0.95)
+
     many = r.seconds("fire_and_forget/proc/1000")
     raw_many = r.seconds("fire_and_forget/posix_spawn/1000")
     v = ratio(many, raw_many)
@@ -410,7 +417,7 @@ def draw_figure(r, p, work, figure):
     rows = []
     for size in payloads:
         rates = [r.rate(f"throughput/{path}/{size}", 2 * size)
-                 for path in ("default", "shared_memory")]
+                 for path in ("default", "shared_memory", "pool_shared_memory")]
         rates.append(r.rate(f"throughput/vector_copy/{size}", size))
         rows.append([size] + ["?" if v is None else v / 1e9 for v in rates])
     write_data(data("throughput.dat"), rows)
@@ -471,7 +478,8 @@ set xtics ({payload_tics})
 set key bottom right
 plot '{data("throughput.dat")}' using 1:2 with linespoints lw 2 pt 7 title 'default path', \\
      '' using 1:3 with linespoints lw 2 pt 5 title 'shared-memory path', \\
-     '' using 1:4 with linespoints lw 1 pt 1 lc rgb '#999999' title 'one in-process copy (bytes / time)', \\
+     '' using 1:4 with linespoints lw 2 pt 9 title 'pool task, shared memory', \\
+     '' using 1:5 with linespoints lw 1 pt 1 lc rgb '#999999' title 'one in-process copy (bytes / time)', \\
      2 with lines dashtype 2 lc rgb '#888888' title 'target, default', \\
      5 with lines dashtype 3 lc rgb '#444444' title 'target, shared memory'
 unset logscale
@@ -629,6 +637,13 @@ def write_markdown(r, p, path, figure_name, figure_note):
 
     out.append("## Many calls at once\n")
     limit = context.get("mpdecor_max_running", "?")
+    pool_rate = r.rate(f"throughput/pool_shared_memory/{big}", 2 * big)
+    call_rate = r.rate(f"throughput/shared_memory/{big}", 2 * big)
+    v = ratio(pool_rate, call_rate)
+    add("512 MiB `vector<double>` argument and result: a pool task on shared memory as fast "
+        "as a call (at least 0.95x)", f"{fmt_rate(pool_rate)} vs {fmt_rate(call_rate)}",
+        "n/a" if v is None else f"{v:.2f}x", None if v is None else v >= 0.95)
+
     many = r.seconds("fire_and_forget/proc/1000")
     raw_many = r.seconds("fire_and_forget/posix_spawn/1000")
     out.append(f"At most {limit} children alive at once (mpdecor's default limit, the number of "
@@ -679,17 +694,21 @@ def write_markdown(r, p, path, figure_name, figure_note):
     for size in payloads:
         d = f"throughput/default/{size}"
         s = f"throughput/shared_memory/{size}"
+        q = f"throughput/pool_shared_memory/{size}"
         c = f"throughput/vector_copy/{size}"
         rows.append((fmt_bytes(size), fmt_rate(r.rate(d, 2 * size)), fmt_time(r.seconds(d)),
                      fmt_rate(r.rate(s, 2 * size)), fmt_time(r.seconds(s)),
+                     fmt_rate(r.rate(q, 2 * size)), fmt_time(r.seconds(q)),
                      fmt_rate(r.rate(c, size))))
-    out.append("`proc_wait` of an identity function on `std::vector<double>`; rate = (argument "
+    out.append("`proc_wait` of an identity function on `std::vector<double>`, and the same "
+               "as a task of a warm one-worker pool; rate = (argument "
                "+ result bytes) / round trip. For scale, the last column is one copy of the "
                "vector inside one process into newly allocated memory (bytes / time): the "
                "first touch of every page of the new vector is part of it, as it is of every "
                "buffer a transfer allocates.\n")
     out.append(table(["Payload each way", "Default path", "Round trip", "Shared-memory path",
-                      "Round trip", "One in-process copy"], rows) + "\n")
+                      "Round trip", "Pool, shared memory", "Round trip",
+                      "One in-process copy"], rows) + "\n")
 
     out.append("## Parent memory over many calls\n")
     calls = r.rss_calls()

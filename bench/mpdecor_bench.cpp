@@ -673,13 +673,15 @@ private:
   std::size_t saved_;
 };
 
-void throughput(benchmark::State& state) {
+// `round_trip(input)` returns what the identity function returned for `input`.
+template <class RoundTrip>
+void throughput(benchmark::State& state, RoundTrip&& round_trip) {
   const std::size_t bytes = static_cast<std::size_t>(state.range(0));
   std::vector<double> input(bytes / sizeof(double));
   for (std::size_t i = 0; i < input.size(); ++i)
     input[i] = static_cast<double>(i);
   timed_calls(state, [&] {
-    const std::vector<double> output = mpdecor::proc_wait(identity)(input);
+    const std::vector<double> output = round_trip(input);
     if (output.size() != input.size() || output.back() != input.back()) {
       state.SkipWithError("the identity function returned another vector");
       return false;
@@ -704,14 +706,31 @@ void bm_vector_copy(benchmark::State& state) {
   state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(bytes));
 }
 
+std::vector<double> call_identity(const std::vector<double>& input) {
+  return mpdecor::proc_wait(identity)(input);
+}
+
 void bm_throughput_default(benchmark::State& state) {
   const threshold_scope scope(0);
-  throughput(state);
+  throughput(state, call_identity);
 }
 
 void bm_throughput_shared_memory(benchmark::State& state) {
   const threshold_scope scope(std::size_t{1} << 20);
-  throughput(state);
+  throughput(state, call_identity);
+}
+
+// The same through a warm pool's one worker (started, with the threshold set, before the
+// clock runs).
+void bm_throughput_pool_shared_memory(benchmark::State& state) {
+  const threshold_scope scope(std::size_t{1} << 20);
+  mpdecor::pool_options one;
+  one.workers = 1;
+  mpdecor::pool workers(one);
+  workers.submit(identity)(std::vector<double>(1, 1.0)).get();
+  throughput(state, [&](const std::vector<double>& input) {
+    return workers.submit(identity)(input).get();
+  });
 }
 
 // ---------------------------------------------------------------------------------------
@@ -811,6 +830,7 @@ void register_benchmarks() {
     for (const auto& [name, function] :
          {std::pair{"throughput/default", bm_throughput_default},
           std::pair{"throughput/shared_memory", bm_throughput_shared_memory},
+          std::pair{"throughput/pool_shared_memory", bm_throughput_pool_shared_memory},
           std::pair{"throughput/vector_copy", bm_vector_copy}}) {
       auto* b = common(small_parent(name, function))->Arg(bytes)->Repetitions(repetitions);
       if (bytes >= (128L << 20))

@@ -271,9 +271,8 @@ std::unique_ptr<child_process> launch_spawned(const launch_request& launch,
   for (const int which : {STDOUT_FILENO, STDERR_FILENO})
     if (const int fd = launch.output.child_stream(which); fd != no_output_handle)
       request.descriptors.emplace_back(fd, which);
-  // A one-call child may leave a large result to shared memory, as its parent may.
-  if (const auto threshold = sharing_threshold(launch.settings);
-      threshold != 0 && launch.mode == launch_mode::call)
+  // A child or a worker may leave a large result to shared memory, as its parent may.
+  if (const auto threshold = sharing_threshold(launch.settings); threshold != 0)
     request.environment.push_back(std::string(sharing_threshold_variable) + "=" +
                                   std::to_string(threshold));
   const pid_t pid = spawn(request, failed.error);

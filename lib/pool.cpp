@@ -7,6 +7,7 @@
 
 #include <mpdecor/errors.hpp>
 #include <mpdecor/proc.hpp> // encode_call, for an initializer without arguments
+#include <mpdecor/shared_memory.hpp>
 
 #include <algorithm>
 #include <thread>
@@ -31,15 +32,24 @@ std::shared_ptr<pool_core> start_pool(std::size_t workers, std::size_t max_tasks
   try {
     if (!initializer.empty() && initializer_frame.empty())
       initializer_frame = encode_call<>(initializer, "");
+    // The pool's workers all start the same way: with the start method in force now.
+    if (!worker_options.start)
+      worker_options.start = effective_start_method(worker_options);
     auto pool =
         std::make_shared<pool_core>(workers, max_tasks_per_worker, std::move(initializer),
                                     std::move(initializer_frame), std::move(worker_options));
+    pool->workers_share_memory =
+        shared_memory_supported && *pool->worker_options.start != start_method::slurm;
     pool->start();
     return pool;
   } catch (const std::exception& e) {
     // Its event loop or thread could not be made (the descriptor or thread limit).
     throw launch_error("pool", error_code_of(e), "starting the pool's thread and event loop");
   }
+}
+
+std::size_t sharing_threshold(const pool_core& pool) noexcept {
+  return pool.workers_share_memory ? shared_memory_threshold() : 0;
 }
 
 std::shared_ptr<task_state> submit(pool_core& pool, pool_request request) {

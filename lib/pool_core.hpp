@@ -33,8 +33,8 @@ struct pool_task final : task_state {
   pool_task(pool_request request, std::weak_ptr<pool_core> owner)
       : task_state(std::move(request.function)),
         frame(std::make_shared<const std::string>(std::move(request.frame))),
-        timeout(request.timeout), chunk(request.chunk == 0 ? 1 : request.chunk),
-        pool(std::move(owner)) {}
+        shared(std::move(request.shared)), timeout(request.timeout),
+        chunk(request.chunk == 0 ? 1 : request.chunk), pool(std::move(owner)) {}
 
   void kill() override { end(std::nullopt); }
   void terminate(std::chrono::milliseconds grace) override { end(grace); }
@@ -45,6 +45,7 @@ struct pool_task final : task_state {
   // Kept until the task is gone: a task handed to a worker that dies before running it is
   // queued again and sent to another.
   const std::shared_ptr<const std::string> frame;
+  const std::shared_ptr<const segment> shared; // the frame's large blocks, if it has any
   const std::optional<std::chrono::milliseconds> timeout;
   const std::size_t chunk;
   const std::weak_ptr<pool_core> pool;
@@ -88,6 +89,9 @@ struct pool_core : std::enable_shared_from_this<pool_core> {
   const std::string initializer;
   const std::string initializer_frame; // its encoded call, arguments included
   const options worker_options;
+  // The workers are local processes, which take descriptors over their sockets: large
+  // blocks of tasks and replies may go through shared memory (not for Slurm steps).
+  bool workers_share_memory = false; // set before the pool is started, then only read
 
   // The pool's thread. Its io_context outlives the workers' timers and connections below;
   // its thread is stopped (by shutdown, or the destructor) before any of them go.
@@ -129,8 +133,10 @@ struct pool_core : std::enable_shared_from_this<pool_core> {
 
 // Finishes a task once; later outcomes (a reply for a task already cancelled) are dropped.
 inline bool finish_task(pool_task& task, failure error, std::string payload = {},
-                        captured_output output = {}) {
-  return task.finish(std::move(error), std::move(payload), nullptr, {}, std::move(output));
+                        captured_output output = {},
+                        std::shared_ptr<const segment> shared = nullptr) {
+  return task.finish(std::move(error), std::move(payload), std::move(shared), {},
+                     std::move(output));
 }
 
 inline failure cancelled_error(const pool_task& task, const char* when) {

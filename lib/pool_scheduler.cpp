@@ -75,7 +75,7 @@ void pool_core::hand(const std::shared_ptr<pool_worker>& w,
   if (!task->initializer)
     ++w->handed;
   w->in_flight.push_back(task);
-  w->connection->send(task->frame);
+  w->connection->send(task->frame, task->shared);
   if (w->in_flight.size() == 1)
     start_timer(w);
 }
@@ -84,10 +84,11 @@ void pool_core::hand_chunk(const std::shared_ptr<pool_worker>& w,
                            const std::vector<std::shared_ptr<pool_task>>& tasks) {
   // A chunk goes as one message, and its replies come back as one, unless a task has a
   // timeout: its time starts when the reply before it comes, so its replies must not wait.
+  // A task with a shared-memory segment goes alone, its descriptor after its header.
   const bool together =
       tasks.size() > 1 && !worker_options.timeout &&
       std::none_of(tasks.begin(), tasks.end(), [](const std::shared_ptr<pool_task>& task) {
-        return task->timeout.has_value() || task->alone;
+        return task->timeout.has_value() || task->alone || task->shared;
       });
   if (!together) {
     for (const auto& task : tasks)
@@ -159,7 +160,8 @@ bool pool_core::on_reply(const std::shared_ptr<pool_worker>& w, incoming_frame f
     }
   } else {
     ++completed;
-    finish_task(*task, error, error ? std::string() : std::move(frame.payload), std::move(output));
+    finish_task(*task, error, error ? std::string() : std::move(frame.payload), std::move(output),
+                error ? nullptr : std::move(frame.shared));
   }
   start_timer(w);
   if (max_tasks_per_worker != 0 && w->handed >= max_tasks_per_worker && w->in_flight.empty())

@@ -84,8 +84,8 @@ read_status read_frame(native_channel in, frame_kind expected, std::string& payl
 }
 
 read_status read_frame_of(native_channel in, frame_kind expected, frame_kind alternative,
-                          frame_kind& kind, std::string& payload, bool trusted) {
-  return read_either(in, expected, alternative, kind, payload, trusted, nullptr);
+                          frame_kind& kind, std::string& payload, bool trusted, int* descriptor) {
+  return read_either(in, expected, alternative, kind, payload, trusted, descriptor);
 }
 
 void write_frame(native_channel out, std::string_view frame, int descriptor) {

@@ -79,10 +79,10 @@ enum class read_status {
 /// fails.
 read_status read_frame(native_channel in, frame_kind expected, std::string& payload,
                        bool trusted = false, int* descriptor = nullptr);
-/// As read_frame, for a frame of kind `expected` or `alternative` (without a descriptor);
-/// `kind` says which came.
+/// As read_frame, for a frame of kind `expected` or `alternative`; `kind` says which came.
 read_status read_frame_of(native_channel in, frame_kind expected, frame_kind alternative,
-                          frame_kind& kind, std::string& payload, bool trusted = false);
+                          frame_kind& kind, std::string& payload, bool trusted = false,
+                          int* descriptor = nullptr);
 
 /// Writes `frame`, header and payload. With a `descriptor` (a frame whose header says one
 /// follows), the descriptor goes alone right after the header. Throws std::system_error

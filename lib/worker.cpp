@@ -3,17 +3,20 @@
 // served like a one-call child serves its only one (serve_call), and its reply goes back
 // on the same channel; the parent closing the channel is the signal to exit. A chunk of
 // calls comes as one call_batch frame, and their replies go back together in one
-// reply_batch frame: one message each way per chunk instead of one per task.
+// reply_batch frame: one message each way per chunk instead of one per task. A call with
+// a shared-memory segment comes alone, and a reply with one goes alone (Linux).
 #include "channel.hpp"
 #include "output.hpp"
 #include "protocol.hpp"
 #include "reply.hpp"
+#include "shared_memory.hpp"
 #include "stack_trace.hpp"
 #include "worker.hpp"
 
 #include <mpdecor/detail/wire.hpp>
 #include <mpdecor/init.hpp>
 
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -83,9 +86,18 @@ private:
   std::string frame_;
 };
 
-// Runs one call; its reply (after an output mark, where the parent wants them) goes out
-// at once, or into `batch` when the call came in a chunk.
-void serve_one(std::string_view payload, native_channel out, bool marks, reply_batch* batch) {
+// How the worker serves its calls, fixed when it starts.
+struct worker_settings {
+  bool marks = false;        // each reply follows an output mark (lib/output.hpp)
+  std::size_t threshold = 0; // large blocks of a result go to shared memory; 0: never
+};
+
+// Runs one call (whose large blocks, if any, are in `shared`); its reply (after an output
+// mark, where the parent wants them) goes out at once, or into `batch` when the call came
+// in a chunk. A reply with a segment of its own always goes alone.
+void serve_one(std::string_view payload, std::string_view shared, native_channel out,
+               const worker_settings& settings, reply_batch* batch) {
+  const bool marks = settings.marks;
   // A worker serves whichever registered function each frame names; serve_call checks
   // the name against the frame again and reports an unknown one as a reply.
   std::string name;
@@ -95,20 +107,25 @@ void serve_one(std::string_view payload, native_channel out, bool marks, reply_b
   } catch (const std::exception&) {
     // serve_call reports the undecodable name as a bad call.
   }
-  const std::string reply = serve_call(name, payload);
+  attachments side(settings.threshold);
+  const std::string reply =
+      serve_call(name, payload, shared, settings.threshold != 0 ? &side : nullptr);
   try {
+    segment reply_shared = take_reply_segment();
+    if (!read_frame_header(reply.data()).has_segment)
+      reply_shared = segment(); // a segment the reply does not announce never goes out
     const std::string mark = marks ? output_mark_frame() : std::string();
     if (batch == nullptr) {
       if (marks)
         write_frame(out, mark);
-      write_frame(out, reply);
+      write_frame(out, reply, reply_shared.fd());
       return;
     }
     if (marks)
       batch->add(mark);
-    if (reply.size() > batched_reply_limit) {
+    if (reply.size() > batched_reply_limit || reply_shared) {
       batch->send();
-      write_frame(out, reply);
+      write_frame(out, reply, reply_shared.fd());
       return;
     }
     batch->add(reply);
@@ -122,7 +139,7 @@ void serve_one(std::string_view payload, native_channel out, bool marks, reply_b
 void send_held_at_exit() { send_held_replies(); }
 
 // Serves a chunk's calls (whole call frames end to end) and sends their replies together.
-void serve_batch(std::string_view calls, native_channel out, bool marks) {
+void serve_batch(std::string_view calls, native_channel out, const worker_settings& settings) {
   reply_batch batch(out);
   while (!calls.empty()) {
     if (calls.size() < frame_header_size)
@@ -131,8 +148,8 @@ void serve_batch(std::string_view calls, native_channel out, bool marks) {
     if (header.kind != frame_kind::call || header.has_segment ||
         header.length > calls.size() - frame_header_size)
       throw decode_failure("a chunk of calls holds a frame that is not a whole call");
-    serve_one(calls.substr(frame_header_size, static_cast<std::size_t>(header.length)), out, marks,
-              &batch);
+    serve_one(calls.substr(frame_header_size, static_cast<std::size_t>(header.length)), {}, out,
+              settings, &batch);
     calls.remove_prefix(frame_header_size + static_cast<std::size_t>(header.length));
   }
   try {
@@ -142,11 +159,16 @@ void serve_batch(std::string_view calls, native_channel out, bool marks) {
   }
 }
 
-// Reads the next call, or chunk of calls, into `payload`; false when the parent closed the
-// channel between calls, its signal to exit.
-bool read_call(native_channel in, std::string& payload, frame_kind& kind) {
-  switch (read_frame_of(in, frame_kind::call, frame_kind::call_batch, kind, payload,
-                        /*trusted=*/true)) {
+// Reads the next call, or chunk of calls, into `payload`, and the segment that comes with
+// a call into `shared`; false when the parent closed the channel between calls, its signal
+// to exit.
+bool read_call(native_channel in, std::string& payload, frame_kind& kind, segment& shared) {
+  int descriptor = -1;
+  const read_status status = read_frame_of(in, frame_kind::call, frame_kind::call_batch, kind,
+                                           payload, /*trusted=*/true, &descriptor);
+  if (descriptor != -1)
+    shared = segment::open(descriptor);
+  switch (status) {
   case read_status::complete:
     return true;
   case read_status::closed:
@@ -183,21 +205,33 @@ void serve_worker(child_channel channel, const std::string& key) {
   }
   start_recording_traces();
   report_crashes_to(channel.out);
+  worker_settings settings;
   // Where the parent captures this worker's output, each result follows a mark of where
   // the task's output ends (lib/output.hpp).
-  const bool marks = !take_environment_variable(output_marks_variable).empty();
+  settings.marks = !take_environment_variable(output_marks_variable).empty();
+  // The parent's threshold for shared memory in replies; none unless it said so.
+  {
+    const std::string text = take_environment_variable(sharing_threshold_variable);
+    std::from_chars(text.data(), text.data() + text.size(), settings.threshold);
+  }
   // A function that exits in the middle of a chunk: the replies before it still go.
   std::atexit(send_held_at_exit);
   std::string payload;
   try {
     for (;;) {
       frame_kind kind{};
-      if (!read_call(channel.in, payload, kind))
+      segment shared;
+      if (!read_call(channel.in, payload, kind, shared))
         break;
+      if (kind == frame_kind::call_batch && shared)
+        throw decode_failure("a chunk of calls came with a shared-memory segment");
       if (kind == frame_kind::call_batch)
-        serve_batch(payload, channel.out, marks);
+        serve_batch(payload, channel.out, settings);
       else
-        serve_one(payload, channel.out, marks, nullptr);
+        serve_one(payload, shared.view(), channel.out, settings, nullptr);
+      // A large argument's memory goes back before the next call is read.
+      if (shared)
+        payload = std::string();
     }
   } catch (const std::exception& e) {
     stop(exit_bad_call_message, std::string("could not read a call: ") + e.what());

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSL-1.0
-// Large arguments and results through shared memory in real calls: chosen by size, the
-// same values either way, nothing left behind when a child crashes, off for Slurm steps
-// and when the threshold is 0.
+// Large arguments and results through shared memory in real calls and pool tasks: chosen
+// by size, the same values either way, nothing left behind when a child or a worker
+// crashes, off for Slurm steps and when the threshold is 0.
 #include "functions.hpp"
 #include "helpers.hpp"
 
@@ -96,14 +96,97 @@ BOOST_AUTO_TEST_CASE(a_child_that_crashes_holding_shared_memory_leaves_nothing) 
   BOOST_TEST(!maps_shared_segment());
 }
 
-BOOST_AUTO_TEST_CASE(pool_tasks_and_async_calls_give_the_same_large_values) {
+mpdecor::pool_options one_worker() {
   mpdecor::pool_options settings;
   settings.workers = 1;
-  mpdecor::pool workers(settings);
+  return settings;
+}
+
+BOOST_AUTO_TEST_CASE(a_pool_tasks_large_argument_travels_through_shared_memory) {
+  mpdecor::pool workers(one_worker());
   const auto [count, sum, shared] = workers.submit(sum_doubles)(make_doubles(large)).get();
   BOOST_TEST(count == large);
   BOOST_TEST(sum == sum_below(large));
-  BOOST_TEST(!shared); // a pool's channel carries everything in its messages
+  BOOST_TEST(shared);
+  // The same worker next: a small argument stays in the message, and the worker kept no
+  // segment of the task before.
+  const auto [small_count, small_sum, small_shared] =
+      workers.submit(sum_doubles)(make_doubles(1000)).get();
+  BOOST_TEST(small_count == 1000u);
+  BOOST_TEST(small_sum == sum_below(1000));
+  BOOST_TEST(!small_shared);
+}
+
+BOOST_AUTO_TEST_CASE(a_pool_tasks_large_result_is_released_with_its_handle) {
+  BOOST_REQUIRE(!maps_shared_segment());
+  mpdecor::pool workers(one_worker());
+  {
+    auto task = workers.submit(make_doubles)(large);
+    const auto values = task.get();
+    BOOST_TEST(values.size() == large);
+    BOOST_TEST(values[12345] == 12345.0);
+    BOOST_TEST(values.back() == static_cast<double>(large - 1));
+    BOOST_TEST(maps_shared_segment()); // held while get() may decode again
+    BOOST_TEST(task.get() == values);
+  }
+  BOOST_TEST(!maps_shared_segment());
+}
+
+BOOST_AUTO_TEST_CASE(a_chunked_map_mixes_large_and_small_values) {
+  mpdecor::pool_options settings;
+  settings.workers = 2;
+  mpdecor::pool workers(settings);
+  mpdecor::map_options chunks;
+  chunks.chunk = 2;
+  // Large results of tasks that came in one chunk: each goes alone, its descriptor after
+  // its header, and the small ones still come back.
+  const std::vector<std::uint64_t> counts{large, 10, 1000, large, 3};
+  const auto made = workers.map(make_doubles, counts, chunks);
+  BOOST_REQUIRE(made.size() == counts.size());
+  for (std::size_t i = 0; i < counts.size(); ++i) {
+    BOOST_TEST(made[i].size() == counts[i]);
+    BOOST_TEST(made[i].back() == static_cast<double>(counts[i] - 1));
+  }
+  // Large arguments: their tasks are handed over alone, the small ones in the same map too.
+  std::vector<std::vector<double>> inputs;
+  for (const auto count : counts)
+    inputs.push_back(make_doubles(count));
+  const auto sums = workers.map(sum_doubles, inputs, chunks);
+  BOOST_REQUIRE(sums.size() == counts.size());
+  for (std::size_t i = 0; i < counts.size(); ++i) {
+    const auto [count, sum, shared] = sums[i];
+    BOOST_TEST(count == counts[i]);
+    BOOST_TEST(sum == sum_below(counts[i]));
+    BOOST_TEST(shared == (counts[i] == large));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_worker_that_crashes_holding_shared_memory_leaves_nothing) {
+  mpdecor::pool workers(one_worker());
+  BOOST_TEST(std::get<0>(workers.submit(sum_doubles)(make_doubles(10)).get()) == 10u);
+  const int descriptors = helpers::open_descriptors();
+  for (int i = 0; i < 3; ++i)
+    BOOST_CHECK_EXCEPTION(
+        workers.submit(crash_holding)(make_doubles(large)).get(), mpdecor::child_crashed,
+        [](const mpdecor::child_crashed& e) { return e.signal_name() == "SIGSEGV"; });
+  // The pool replaced its worker each time; the new one takes shared memory as well.
+  const auto [count, sum, shared] = workers.submit(sum_doubles)(make_doubles(large)).get();
+  BOOST_TEST(count == large);
+  BOOST_TEST(shared);
+  BOOST_TEST(helpers::open_descriptors() == descriptors);
+  BOOST_TEST(!maps_shared_segment());
+}
+
+BOOST_AUTO_TEST_CASE(a_threshold_of_zero_keeps_a_pools_tasks_in_their_messages) {
+  restore_threshold restore;
+  mpdecor::set_shared_memory_threshold(0);
+  mpdecor::pool workers(one_worker());
+  const auto [count, sum, shared] = workers.submit(sum_doubles)(make_doubles(large)).get();
+  BOOST_TEST(count == large);
+  BOOST_TEST(sum == sum_below(large));
+  BOOST_TEST(!shared);
+  BOOST_TEST(workers.submit(make_doubles)(large).get().size() == large);
+  BOOST_TEST(!maps_shared_segment());
 }
 #endif
 

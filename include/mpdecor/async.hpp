@@ -107,10 +107,8 @@ struct async_traits<pool_decorator<Result, Parameters...>> {
   using handle_type = pool_handle<Result>;
   template <class... Arguments>
   static auto prepare(const pool_decorator<Result, Parameters...>& call, Arguments&&... arguments) {
-    return [call,
-            frame = encode_call<Parameters...>(call.name(), signature_id<Result, Parameters...>(),
-                                               std::forward<Arguments>(arguments)...)]() mutable {
-      auto task = call.submit_encoded(std::move(frame));
+    return [call, request = call.request(std::forward<Arguments>(arguments)...)]() mutable {
+      auto task = call.submit_request(std::move(request));
       return std::make_pair(task, task.state());
     };
   }

@@ -123,24 +123,34 @@ public:
         detail::submit(*pool_, request(std::forward<Arguments>(arguments)...)));
   }
 
-  /// The task these arguments make, encoded, not submitted yet (for submit_all).
+  /// The task these arguments make, encoded, not submitted yet (for submit_all). Large
+  /// vectors and strings go to shared memory as in calls (`shared_memory_threshold`), and
+  /// inline when no segment can be made.
   template <class... Arguments>
   pool_request request(Arguments&&... arguments) const {
     static_assert(std::is_invocable_v<Result (*)(Parameters...), Arguments&&...>,
                   "mpdecor: these arguments do not match the function's parameters "
                   "(a direct call with them would not compile either)");
-    return pool_request{name_,
-                        encode_call<Parameters...>(name_, signature_id<Result, Parameters...>(),
-                                                   std::forward<Arguments>(arguments)...),
-                        timeout_, chunk_};
+    pool_request task{name_, {}, timeout_, chunk_, nullptr};
+    const char* const signature = signature_id<Result, Parameters...>();
+    if (const std::size_t threshold = sharing_threshold(*pool_); threshold != 0) {
+      attachments side(threshold);
+      task.frame = encode_call_sharing<Parameters...>(&side, name_, signature, arguments...);
+      if (side.empty())
+        return task;
+      task.shared = share_blocks(side);
+      if (task.shared)
+        return task;
+    }
+    task.frame = encode_call_sharing<Parameters...>(nullptr, name_, signature, arguments...);
+    return task;
   }
 
   const std::shared_ptr<pool_core>& pool() const noexcept { return pool_; }
 
-  /// Queues a call frame already encoded for this function (what `async_call` starts).
-  pool_handle<Result> submit_encoded(std::string frame) const {
-    return pool_handle<Result>(
-        detail::submit(*pool_, pool_request{name_, std::move(frame), timeout_, chunk_}));
+  /// Queues a task made by `request` (what `async_call` starts).
+  pool_handle<Result> submit_request(pool_request task) const {
+    return pool_handle<Result>(detail::submit(*pool_, std::move(task)));
   }
 
   /// Fails the task with `timeout_error`, and replaces its worker, after `limit`.

@@ -17,7 +17,7 @@ namespace mpdecor {
 
 /// Sends vectors and strings of at least `bytes` bytes through shared memory; 0 sends
 /// everything in the message. The default is 1 MiB. Thread-safe; applies to the messages
-/// encoded after it.
+/// encoded after it (a pool worker's results: to workers started after it).
 MPDECOR_DECL void set_shared_memory_threshold(std::size_t bytes) noexcept;
 
 /// The size from which vectors and strings go through shared memory; 0 when none do (set

@@ -79,6 +79,21 @@ BOOST_AUTO_TEST_CASE(a_callback_gets_the_result_of_a_pool_call) {
   BOOST_TEST(result == 42);
 }
 
+#if defined(__linux__)
+BOOST_AUTO_TEST_CASE(a_pool_call_takes_a_large_argument_through_shared_memory) {
+  mpdecor::pool workers(with_workers(1));
+  asio::io_context io;
+  constexpr std::uint64_t count = 4 << 20;
+  std::tuple<std::uint64_t, double, bool> result{};
+  mpdecor::async_call(
+      io.get_executor(), workers.submit(sum_doubles), make_doubles(count),
+      [&](std::exception_ptr, std::tuple<std::uint64_t, double, bool> value) { result = value; });
+  io.run();
+  BOOST_TEST(std::get<0>(result) == count);
+  BOOST_TEST(std::get<2>(result), "the argument came through shared memory");
+}
+#endif
+
 BOOST_AUTO_TEST_CASE(the_callback_gets_the_call_error) {
   asio::io_context io;
   std::exception_ptr error;

@@ -21,6 +21,7 @@
 namespace mpdecor::detail {
 
 struct pool_core; // defined in lib/pool_core.hpp
+class segment;    // a shared-memory segment, lib/shared_memory.hpp
 
 /// Everything a pool needs to run one task.
 struct pool_request {
@@ -28,7 +29,13 @@ struct pool_request {
   std::string frame;                                ///< the complete call frame
   std::optional<std::chrono::milliseconds> timeout; ///< none: the pool's default
   std::size_t chunk = 1; ///< tasks handed to one worker at once (see map_options::chunk)
+  /// The blocks the frame left to shared memory (its header says so); null for none.
+  std::shared_ptr<const segment> shared = nullptr;
 };
+
+/// The size from which this pool's tasks leave vectors and strings to shared memory, as
+/// calls with the pool's options do (`sharing_threshold(const options&)`); 0: never.
+MPDECOR_DECL std::size_t sharing_threshold(const pool_core& pool) noexcept;
 
 /// Starts the workers of a pool; see `mpdecor::pool_options`. `initializer_frame` is the
 /// initializer's encoded call; empty: a call of `initializer` without arguments.
