@@ -637,13 +637,6 @@ def write_markdown(r, p, path, figure_name, figure_note):
 
     out.append("## Many calls at once\n")
     limit = context.get("mpdecor_max_running", "?")
-    pool_rate = r.rate(f"throughput/pool_shared_memory/{big}", 2 * big)
-    call_rate = r.rate(f"throughput/shared_memory/{big}", 2 * big)
-    v = ratio(pool_rate, call_rate)
-    add("512 MiB `vector<double>` argument and result: a pool task on shared memory as fast "
-        "as a call (at least 0.95x)", f"{fmt_rate(pool_rate)} vs {fmt_rate(call_rate)}",
-        "n/a" if v is None else f"{v:.2f}x", None if v is None else v >= 0.95)
-
     many = r.seconds("fire_and_forget/proc/1000")
     raw_many = r.seconds("fire_and_forget/posix_spawn/1000")
     out.append(f"At most {limit} children alive at once (mpdecor's default limit, the number of "
