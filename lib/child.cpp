@@ -13,7 +13,6 @@
 #include <mpdecor/errors.hpp>
 #include <mpdecor/init.hpp>
 
-#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -65,11 +64,7 @@ void read_expected(native_channel in, frame_kind expected, std::string& payload,
                               const std::string& key) {
   child_flag = true;
   // The parent's threshold for shared memory in the reply; none unless it said so.
-  std::size_t threshold = 0;
-  {
-    const std::string text = take_environment_variable(sharing_threshold_variable);
-    std::from_chars(text.data(), text.data() + text.size(), threshold);
-  }
+  const std::size_t threshold = take_sharing_threshold();
   std::string problem;
   switch (read_hello(channel.in, key, problem)) {
   case hello_result::accepted:

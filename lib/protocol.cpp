@@ -6,6 +6,7 @@
 #include "shared_memory.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <exception>
 #include <system_error>
 
@@ -86,6 +87,13 @@ read_status read_frame(native_channel in, frame_kind expected, std::string& payl
 read_status read_frame_of(native_channel in, frame_kind expected, frame_kind alternative,
                           frame_kind& kind, std::string& payload, bool trusted, int* descriptor) {
   return read_either(in, expected, alternative, kind, payload, trusted, descriptor);
+}
+
+std::size_t take_sharing_threshold() {
+  const std::string text = take_environment_variable(sharing_threshold_variable);
+  std::size_t threshold = 0;
+  std::from_chars(text.data(), text.data() + text.size(), threshold);
+  return threshold;
 }
 
 void write_frame(native_channel out, std::string_view frame, int descriptor) {

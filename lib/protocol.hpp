@@ -18,6 +18,7 @@
 
 #include <mpdecor/detail/wire.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -43,6 +44,9 @@ inline constexpr const char* memory_limit_variable = "MPDECOR_MEMORY_LIMIT";
 /// The parent's shared-memory threshold for the child's reply (absent or 0: everything
 /// inline, as for a Slurm step, whose channel cannot carry a descriptor).
 inline constexpr const char* sharing_threshold_variable = "MPDECOR_SHARED_MEMORY_THRESHOLD";
+/// In a child or a worker: the threshold its parent gave (0 when none), taken out of the
+/// environment so that the function never sees it.
+std::size_t take_sharing_threshold();
 
 /// A child's arguments after its executable: `flag name --mp-channel channel`.
 std::vector<std::string> child_arguments(const char* flag, const std::string& name,

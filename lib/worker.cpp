@@ -16,7 +16,6 @@
 #include <mpdecor/detail/wire.hpp>
 #include <mpdecor/init.hpp>
 
-#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -210,10 +209,7 @@ void serve_worker(child_channel channel, const std::string& key) {
   // the task's output ends (lib/output.hpp).
   settings.marks = !take_environment_variable(output_marks_variable).empty();
   // The parent's threshold for shared memory in replies; none unless it said so.
-  {
-    const std::string text = take_environment_variable(sharing_threshold_variable);
-    std::from_chars(text.data(), text.data() + text.size(), settings.threshold);
-  }
+  settings.threshold = take_sharing_threshold();
   // A function that exits in the middle of a chunk: the replies before it still go.
   std::atexit(send_held_at_exit);
   std::string payload;

@@ -131,19 +131,12 @@ public:
     static_assert(std::is_invocable_v<Result (*)(Parameters...), Arguments&&...>,
                   "mpdecor: these arguments do not match the function's parameters "
                   "(a direct call with them would not compile either)");
-    pool_request task{name_, {}, timeout_, chunk_, nullptr};
-    const char* const signature = signature_id<Result, Parameters...>();
-    if (const std::size_t threshold = sharing_threshold(*pool_); threshold != 0) {
-      attachments side(threshold);
-      task.frame = encode_call_sharing<Parameters...>(&side, name_, signature, arguments...);
-      if (side.empty())
-        return task;
-      task.shared = share_blocks(side);
-      if (task.shared)
-        return task;
-    }
-    task.frame = encode_call_sharing<Parameters...>(nullptr, name_, signature, arguments...);
-    return task;
+    shared_frame encoded = encode_sharing(sharing_threshold(*pool_), [&](attachments* side) {
+      return encode_call_sharing<Parameters...>(side, name_, signature_id<Result, Parameters...>(),
+                                                arguments...);
+    });
+    return pool_request{name_, std::move(encoded.frame), timeout_, chunk_,
+                        std::move(encoded.shared)};
   }
 
   const std::shared_ptr<pool_core>& pool() const noexcept { return pool_; }

@@ -38,23 +38,37 @@ MPDECOR_DECL std::size_t sharing_threshold(const options& settings) noexcept;
 /// encoded values must still be alive. Null if no segment could be made.
 MPDECOR_DECL std::shared_ptr<const segment> share_blocks(const attachments& side) noexcept;
 
+/// A frame and the segment holding the blocks it left to shared memory (null for none).
+struct shared_frame {
+  std::string frame;
+  std::shared_ptr<const segment> shared;
+};
+
+/// Encodes with `encode(attachments*)`: blocks of at least `threshold` bytes (0: none) go
+/// to shared memory, and everything inline when no segment can be made.
+template <class Encode>
+shared_frame encode_sharing(std::size_t threshold, Encode&& encode) {
+  shared_frame encoded;
+  if (threshold != 0) {
+    attachments side(threshold);
+    encoded.frame = encode(&side);
+    if (side.empty())
+      return encoded;
+    encoded.shared = share_blocks(side);
+    if (encoded.shared)
+      return encoded;
+  }
+  encoded.frame = encode(nullptr);
+  return encoded;
+}
+
 /// Encodes a call to `name` and returns its request: large blocks go to shared memory
 /// when `settings` allows, and inline when no segment can be made.
 template <class Encode>
 call_request make_request(std::string name, const options& settings, Encode&& encode) {
-  call_request request{std::move(name), {}, settings, nullptr};
-  const std::size_t threshold = sharing_threshold(settings);
-  if (threshold != 0) {
-    attachments side(threshold);
-    request.frame = encode(&side);
-    if (side.empty())
-      return request;
-    request.shared = share_blocks(side);
-    if (request.shared)
-      return request;
-  }
-  request.frame = encode(nullptr);
-  return request;
+  shared_frame encoded = encode_sharing(sharing_threshold(settings), encode);
+  return call_request{std::move(name), std::move(encoded.frame), settings,
+                      std::move(encoded.shared)};
 }
 
 /// Starts the call now, or queues it when the limit on running children is reached.
