@@ -38,8 +38,6 @@ std::shared_ptr<pool_core> start_pool(std::size_t workers, std::size_t max_tasks
     auto pool =
         std::make_shared<pool_core>(workers, max_tasks_per_worker, std::move(initializer),
                                     std::move(initializer_frame), std::move(worker_options));
-    pool->workers_share_memory =
-        shared_memory_supported && *pool->worker_options.start != start_method::slurm;
     pool->start();
     return pool;
   } catch (const std::exception& e) {

@@ -79,7 +79,9 @@ struct pool_core : std::enable_shared_from_this<pool_core> {
             std::string initializer_call, options settings)
       : size(worker_count), max_tasks_per_worker(max_tasks),
         initializer(std::move(initializer_name)), initializer_frame(std::move(initializer_call)),
-        worker_options(std::move(settings)) {}
+        worker_options(std::move(settings)),
+        workers_share_memory(shared_memory_supported &&
+                             worker_options.start != start_method::slurm) {}
   ~pool_core() { loop.stop(); }
   pool_core(const pool_core&) = delete;
   pool_core& operator=(const pool_core&) = delete;
@@ -91,7 +93,8 @@ struct pool_core : std::enable_shared_from_this<pool_core> {
   const options worker_options;
   // The workers are local processes, which take descriptors over their sockets: large
   // blocks of tasks and replies may go through shared memory (not for Slurm steps).
-  bool workers_share_memory = false; // set before the pool is started, then only read
+  // `worker_options.start` is set by then (start_pool).
+  const bool workers_share_memory;
 
   // The pool's thread. Its io_context outlives the workers' timers and connections below;
   // its thread is stopped (by shutdown, or the destructor) before any of them go.
