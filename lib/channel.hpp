@@ -32,6 +32,15 @@ std::vector<std::string> utf8_arguments(int argc, char** argv);
 /// Returns false for anything else: the process was not started by mpdecor.
 bool open_child_channel(std::string_view argument, child_channel& channel) noexcept;
 
+/// A Slurm step's direct channel (protocol.hpp, connect_variable): connects to `address`
+/// ("HOST:PORT" or "[V6]:PORT", numeric) within a few seconds, with TCP_NODELAY, and sends
+/// `key`; the connection then becomes both ends of `channel`, and srun's standard streams
+/// (the channel so far) are closed. When it cannot, it says why on standard error, writes
+/// stdio_fallback_marker on the channel, and leaves the channel as it was. Never throws.
+/// POSIX; nothing on Windows, where no Slurm step runs.
+void connect_back(const std::string& address, const std::string& key,
+                  child_channel& channel) noexcept;
+
 /// Platform set-up of a child before it runs its call. Windows: a crash ends the child at
 /// once with its exception code as exit status, without a dialog or a debugger, and
 /// abort() ends it with a crash code, not an exit code. POSIX: the child's whole process

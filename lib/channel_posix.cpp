@@ -22,6 +22,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <system_error>
@@ -179,6 +182,104 @@ std::size_t read_some(native_channel in, char* data, std::size_t size) {
   if (got < 0)
     throw std::system_error(errno, std::system_category(), "reading the call");
   return static_cast<std::size_t>(got);
+}
+
+namespace {
+
+// Connects to `address` ("HOST:PORT", "[V6]:PORT") and sends `key`; the connected socket,
+// or -1 with `problem` set.
+int connect_and_prove(const std::string& address, const std::string& key, std::string& problem) {
+  const auto colon = address.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    problem = "it is not HOST:PORT";
+    return -1;
+  }
+  std::string host = address.substr(0, colon);
+  const std::string port = address.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  if (const int failed = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &found); failed != 0) {
+    problem = ::gai_strerror(failed);
+    return -1;
+  }
+  struct release {
+    addrinfo* list;
+    ~release() { ::freeaddrinfo(list); }
+  } owned{found};
+  os::unique_fd connection(
+      ::socket(found->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_TCP));
+  if (!connection) {
+    problem = std::strerror(errno);
+    return -1;
+  }
+  // A bounded connect: an address that drops what it is sent would otherwise hold the step
+  // for the system's whole SYN retry time (minutes) before the fallback.
+  if (::connect(connection.get(), found->ai_addr, found->ai_addrlen) != 0) {
+    if (errno != EINPROGRESS) {
+      problem = std::strerror(errno);
+      return -1;
+    }
+    pollfd wait{connection.get(), POLLOUT, 0};
+    int ready;
+    do
+      ready = ::poll(&wait, 1, 5000);
+    while (ready < 0 && errno == EINTR);
+    if (ready == 0) {
+      problem = "no answer within 5 seconds";
+      return -1;
+    }
+    int error = 0;
+    socklen_t size = sizeof error;
+    if (ready < 0 || ::getsockopt(connection.get(), SOL_SOCKET, SO_ERROR, &error, &size) != 0)
+      error = errno;
+    if (error != 0) {
+      problem = std::strerror(error);
+      return -1;
+    }
+  }
+  const int flags = ::fcntl(connection.get(), F_GETFL);
+  const int on = 1;
+  if (flags == -1 || ::fcntl(connection.get(), F_SETFL, flags & ~O_NONBLOCK) != 0 ||
+      ::setsockopt(connection.get(), IPPROTO_TCP, TCP_NODELAY, &on, sizeof on) != 0) {
+    problem = std::strerror(errno);
+    return -1;
+  }
+  try {
+    write_all(connection.get(), key);
+  } catch (const std::system_error& e) {
+    problem = e.what();
+    return -1;
+  }
+  return connection.release();
+}
+
+} // namespace
+
+void connect_back(const std::string& address, const std::string& key,
+                  child_channel& channel) noexcept {
+  std::string problem;
+  const int connection = connect_and_prove(address, key, problem);
+  if (connection != -1) {
+    ::close(static_cast<int>(channel.in));
+    if (channel.out != channel.in)
+      ::close(static_cast<int>(channel.out));
+    channel.in = connection;
+    channel.out = connection;
+    return;
+  }
+  std::fprintf(stderr,
+               "mpdecor: this Slurm step could not connect back to %s (%s); its call and "
+               "result travel through srun's standard streams\n",
+               address.c_str(), problem.c_str());
+  try {
+    write_all(channel.out, stdio_fallback_marker);
+  } catch (const std::system_error&) {
+    // The parent is gone: reading its call fails next, and says so.
+  }
 }
 
 std::string take_environment_variable(const char* name) {

@@ -67,6 +67,7 @@ child_connection::launch(boost::asio::io_context& io, const std::string& functio
   }
   if (!connection->process_)
     return nullptr;
+  connection->channel_ready_ = connection->process_->channel_ready();
   // Written first: a child still being forked reads it as soon as it exists.
   connection->outgoing_.push_back({std::make_shared<const std::string>(hello_frame(key)), {}});
   connection->write_next();
@@ -92,10 +93,27 @@ void child_connection::on_started(std::error_code error, std::string what) {
   }
   started_ = true;
   pid_ = process_->id();
-  read_next();
+  if (channel_ready_) {
+    read_next();
+  } else {
+    process_->async_channel_ready([weak = weak_from_this()] {
+      if (auto self = weak.lock())
+        boost::asio::post(self->io_, [self] { self->on_channel_ready(); });
+    });
+  }
   process_->async_wait(
       [self = shared_from_this()](exit_status how) { self->on_exit(std::move(how)); });
   events_.started();
+}
+
+void child_connection::on_channel_ready() {
+  if (abandoned_ || channel_ready_)
+    return;
+  channel_ready_ = true;
+  if (closed_) // closed while the step connected: it gets no call, and reads nothing
+    channel_->close();
+  read_next();
+  write_next();
 }
 
 void child_connection::send(std::shared_ptr<const std::string> frame,
@@ -105,7 +123,7 @@ void child_connection::send(std::shared_ptr<const std::string> frame,
 }
 
 void child_connection::write_next() {
-  if (writing_ || outgoing_.empty() || closed_ || exited_ || abandoned_)
+  if (writing_ || outgoing_.empty() || closed_ || exited_ || abandoned_ || !channel_ready_)
     return;
   writing_ = true;
   const outgoing& item = outgoing_.front();

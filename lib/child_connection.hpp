@@ -108,6 +108,7 @@ private:
   };
 
   void on_started(std::error_code error, std::string what);
+  void on_channel_ready();
   void read_next();
   void on_frame(incoming_frame frame);
   // One frame, alone or out of a batch: an output mark is kept, anything else goes to the
@@ -135,6 +136,7 @@ private:
   bool started_ = false;
   bool abandoned_ = false;
   bool writing_ = false;
+  bool channel_ready_ = true; ///< see child_process::channel_ready
   bool closed_ = false;
   bool exited_ = false;
   bool read_done_ = false;

@@ -143,6 +143,14 @@ public:
   virtual void async_started(std::function<void(std::error_code, std::string)> done) {
     done({}, {});
   }
+  /// False for a child whose channel is only made after it has started (a Slurm step that
+  /// connects back): nothing may be written to or read from the channel until
+  /// async_channel_ready says so.
+  virtual bool channel_ready() const noexcept { return true; }
+  /// Calls `ready` once the channel can be used, on the loop's thread (at once where it
+  /// can be used from the launch); always, if only once the child has ended (the channel
+  /// then reads nothing). Call after async_started has said the child started.
+  virtual void async_channel_ready(std::function<void()> ready) { ready(); }
   /// The process id the caller sees (the srun's, for a Slurm step).
   virtual pid_type id() const noexcept = 0;
   /// Calls `ended` once, on the thread of the io_context the child was launched with, when

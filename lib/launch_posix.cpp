@@ -196,8 +196,8 @@ std::vector<std::string> child_environment(const options& settings, const std::s
   for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
     const std::string_view text(*entry);
     const auto name = text.substr(0, text.find('='));
-    bool replaced =
-        name == launch_key_variable || name == parent_pid_variable || name == memory_limit_variable;
+    bool replaced = name == launch_key_variable || name == parent_pid_variable ||
+                    name == memory_limit_variable || name == connect_variable;
     for (const auto& setting : settings.environment)
       replaced = replaced || setting.first == name;
     if (!replaced)

@@ -47,7 +47,13 @@ bool read_child_start(const std::vector<std::string>& arguments, child_start& st
   if (!open_child_channel(arguments[4], start.channel))
     return false;
   start.key = take_environment_variable(launch_key_variable);
-  return start.key.size() == launch_key_size * 2;
+  if (start.key.size() != launch_key_size * 2)
+    return false;
+  // A Slurm step asked to connect back: the channel is that connection, or srun's streams.
+  const std::string address = take_environment_variable(connect_variable);
+  if (!address.empty())
+    connect_back(address, start.key, start.channel);
+  return true;
 }
 
 namespace {

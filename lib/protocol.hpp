@@ -48,6 +48,13 @@ inline constexpr const char* sharing_threshold_variable = "MPDECOR_SHARED_MEMORY
 /// environment so that the function never sees it.
 std::size_t take_sharing_threshold();
 
+/// A Slurm step's direct channel: the address ("HOST:PORT", "[V6]:PORT") the step connects
+/// back to. The step sends its launch key first, in hex, and then the channel carries the
+/// same frames as any other. A step that cannot connect writes `stdio_fallback_marker` on
+/// its standard output and uses srun's standard streams instead.
+inline constexpr const char* connect_variable = "MPDECOR_CONNECT";
+inline constexpr std::string_view stdio_fallback_marker = "MPDSTDIO";
+
 /// A child's arguments after its executable: `flag name --mp-channel channel`.
 std::vector<std::string> child_arguments(const char* flag, const std::string& name,
                                          const std::string& channel);

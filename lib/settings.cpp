@@ -46,9 +46,9 @@ void prepare_settings(options& settings, const std::string& function) {
     else if (name.find('\0') != std::string::npos || value.find('\0') != std::string::npos)
       problem = "a NUL character, where the environment ends a string";
     else
-      for (const char* own :
-           {launch_key_variable, parent_pid_variable, memory_limit_variable,
-            sharing_threshold_variable, output_marks_variable, stack_traces_variable})
+      for (const char* own : {launch_key_variable, parent_pid_variable, memory_limit_variable,
+                              sharing_threshold_variable, output_marks_variable,
+                              stack_traces_variable, connect_variable})
         if (name == own)
           problem = "a name mpdecor sets itself in every child";
     if (!problem.empty()) {
@@ -111,7 +111,9 @@ void read_settings_from_environment() {
 
   const std::string steps = variable("MPDECOR_SLURM_STEPS");
   const std::string srun_options = variable("MPDECOR_SRUN_OPTIONS");
-  if (steps.empty() && srun_options.empty())
+  const std::string channel = variable("MPDECOR_SLURM_CHANNEL");
+  const std::string address = variable("MPDECOR_SLURM_ADDRESS");
+  if (steps.empty() && srun_options.empty() && channel.empty() && address.empty())
     return;
   slurm_options slurm = default_slurm_options();
   if (steps == "automatic")
@@ -123,6 +125,15 @@ void read_settings_from_environment() {
   else if (!steps.empty())
     throw usage_error("mpdecor: MPDECOR_SLURM_STEPS is '" + steps +
                       "'; it must be automatic, overlap or exact");
+  if (channel == "direct")
+    slurm.channel = slurm_channel::direct;
+  else if (channel == "stdio" || channel == "standard-streams")
+    slurm.channel = slurm_channel::standard_streams;
+  else if (!channel.empty())
+    throw usage_error("mpdecor: MPDECOR_SLURM_CHANNEL is '" + channel +
+                      "'; it must be direct or stdio");
+  if (!address.empty())
+    slurm.listen_address = address;
   std::istringstream words(srun_options);
   for (std::string word; words >> word;)
     slurm.srun_options.push_back(word);

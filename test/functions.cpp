@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <set>
+#include <sstream>
 #include <fstream>
 #include <iostream>
 #include <cstdio>
@@ -505,6 +507,39 @@ int exit_at_once_with(int code) { std::_Exit(code); }
   second_thrower();
 }
 
+int connected_tcp_sockets() {
+#if defined(__linux__)
+  // The inodes of the established TCP connections (state 01), IPv4 and IPv6.
+  std::set<std::string> established;
+  for (const char* table : {"/proc/self/net/tcp", "/proc/self/net/tcp6"}) {
+    std::ifstream lines(table);
+    std::string line;
+    std::getline(lines, line); // the heading
+    while (std::getline(lines, line)) {
+      std::istringstream fields(line);
+      std::string field, state, inode;
+      for (int i = 0; i < 4 && fields >> field; ++i)
+        state = field; // sl, local, remote, st
+      for (int i = 4; i < 10 && fields >> field; ++i)
+        inode = field; // tx:rx, tr:when, retrnsmt, uid, timeout, inode
+      if (state == "01")
+        established.insert(inode);
+    }
+  }
+  int count = 0;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd", error)) {
+    const std::string target = std::filesystem::read_symlink(entry.path(), error).string();
+    if (!error && target.rfind("socket:[", 0) == 0 &&
+        established.count(target.substr(8, target.size() - 9)) != 0)
+      ++count;
+  }
+  return count;
+#else
+  return -1;
+#endif
+}
+
 std::string standard_output_target() {
 #if defined(__linux__)
   std::error_code error;
@@ -557,6 +592,7 @@ MPDECOR_REGISTER(fixtures::scribble_on_channel);
 MPDECOR_REGISTER(fixtures::send_hostile_reply);
 MPDECOR_REGISTER(fixtures::die_while_sending);
 MPDECOR_REGISTER(fixtures::environment_variable);
+MPDECOR_REGISTER(fixtures::connected_tcp_sockets);
 MPDECOR_REGISTER(fixtures::working_directory);
 MPDECOR_REGISTER(fixtures::checksum);
 MPDECOR_REGISTER(fixtures::make_bytes);

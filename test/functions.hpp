@@ -199,6 +199,9 @@ void print_then_throw(std::string text);
 void print_then_abort(std::string text);
 /// Prints `text` to both streams, flushes them, then sleeps for `ms` milliseconds.
 void print_then_sleep(std::string text, int ms);
+/// Linux: how many of this process's descriptors are connected TCP sockets (a Slurm
+/// step's direct channel is one); -1 elsewhere.
+int connected_tcp_sockets();
 /// Writes `count` bytes to standard output: "BEGIN", then dots, then "END".
 std::size_t print_bytes(std::size_t count);
 /// Prints "task <i>" to standard output and "task <i> err" to standard error, sleeps a

@@ -14,10 +14,12 @@
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <optional>
 #include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 #if !defined(_WIN32)
 #include <unistd.h>
@@ -231,6 +233,121 @@ BOOST_AUTO_TEST_CASE(the_start_method_comes_from_the_environment) {
       helpers::run("MPDECOR_SLURM_STEPS=sometimes " + helpers::program("print") + " 2>&1");
   BOOST_TEST(steps.exit_code != 0);
   BOOST_TEST(steps.output.find("MPDECOR_SLURM_STEPS") != std::string::npos, steps.output);
+}
+#endif
+
+#if defined(__linux__)
+namespace {
+
+// A stand-in for srun on this machine: it drops srun's options and runs the step's command
+// itself (exec, so that srun's signals reach the step), with the environment srun would
+// export, so the Slurm start method's channels run without a cluster. `before` is shell
+// code run first, with $host and $port the address the step is to connect back to.
+struct fake_srun {
+  explicit fake_srun(const std::string& before = "") {
+    static int made = 0;
+    path = std::filesystem::temp_directory_path() /
+           ("mpdecor-fake-srun-" + std::to_string(::getpid()) + "-" + std::to_string(++made));
+    std::ofstream(path) << "#!/bin/bash\n"
+                        << "address=\"${MPDECOR_CONNECT:-}\"; host=\"${address%:*}\"; "
+                        << "host=\"${host#[}\"; host=\"${host%]}\"; port=\"${address##*:}\"\n"
+                        << before << "\n"
+                        << "while [[ $1 == -* ]]; do shift; done\n"
+                        << "exec \"$@\"\n";
+    std::filesystem::permissions(path, std::filesystem::perms::owner_all);
+    settings.srun_program = path.string();
+    settings.listen_address = "127.0.0.1";
+  }
+  ~fake_srun() {
+    std::error_code ignored;
+    std::filesystem::remove(path, ignored);
+  }
+  std::filesystem::path path;
+  mpdecor::slurm_options settings;
+};
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(a_slurm_step_connects_back_over_tcp_and_carries_results_and_errors) {
+  const fake_srun srun;
+  BOOST_TEST(mpdecor::proc_wait(add).slurm(srun.settings)(2, 3) == 5);
+  // The step's channel is a TCP connection, not srun's standard streams.
+  BOOST_TEST(mpdecor::proc_wait(connected_tcp_sockets).slurm(srun.settings)() == 1);
+  const auto bytes = mpdecor::proc_wait(make_bytes).slurm(srun.settings)(3u << 20);
+  BOOST_TEST(bytes.size() == 3u << 20);
+  BOOST_TEST(bytes[12345] == pattern_at(12345));
+  BOOST_CHECK_THROW(mpdecor::proc_wait(throw_runtime_error).slurm(srun.settings)("over tcp"),
+                    mpdecor::remote_error);
+  BOOST_CHECK_EXCEPTION(
+      mpdecor::proc_wait(raise_segfault).slurm(srun.settings)(), mpdecor::child_crashed,
+      [](const mpdecor::child_crashed& e) { return e.signal() && *e.signal() == SIGSEGV; });
+  BOOST_CHECK_THROW(mpdecor::proc_wait(sleep_ms).slurm(srun.settings).timeout(200ms)(20000),
+                    mpdecor::timeout_error);
+  auto running = mpdecor::proc(sleep_ms).slurm(srun.settings)(20000);
+  std::this_thread::sleep_for(100ms);
+  running.kill();
+  BOOST_CHECK_THROW(running.get(), mpdecor::child_crashed);
+}
+
+BOOST_AUTO_TEST_CASE(a_pool_of_slurm_workers_uses_direct_channels) {
+  const fake_srun srun;
+  mpdecor::pool_options settings;
+  settings.workers = 2;
+  settings.worker_options.start = mpdecor::start_method::slurm;
+  settings.worker_options.slurm = srun.settings;
+  mpdecor::pool workers(settings);
+  const std::vector<int> items{1, 2, 3, 4, 5, 6, 7, 8};
+  BOOST_TEST(workers.map(square, items) == (std::vector<int>{1, 4, 9, 16, 25, 36, 49, 64}));
+  BOOST_TEST(workers.submit(connected_tcp_sockets)().get() == 1);
+}
+
+BOOST_AUTO_TEST_CASE(
+    srun_standard_streams_carry_the_call_when_asked_or_when_no_connection_can_be_made) {
+  fake_srun srun;
+  srun.settings.channel = mpdecor::slurm_channel::standard_streams;
+  BOOST_TEST(mpdecor::proc_wait(add).slurm(srun.settings)(4, 5) == 9);
+  BOOST_TEST(mpdecor::proc_wait(connected_tcp_sockets).slurm(srun.settings)() == 0);
+  // A step that cannot reach the program (here: sent to a port nothing listens on) says
+  // so and falls back to srun's streams.
+  fake_srun unreachable("export MPDECOR_CONNECT=127.0.0.1:1");
+  BOOST_TEST(mpdecor::proc_wait(add).slurm(unreachable.settings)(6, 7) == 13);
+  BOOST_TEST(mpdecor::proc_wait(connected_tcp_sockets).slurm(unreachable.settings)() == 0);
+  // The step's message, and its prints, reach the call's standard error, as srun passes
+  // them on.
+  const auto call = mpdecor::proc(print_lines)
+                        .slurm(unreachable.settings)
+                        .output(mpdecor::output_target::capture())("line", 2);
+  BOOST_TEST(call.get() == 2);
+  const auto output = call.output();
+  BOOST_TEST(output.err.find("could not connect back to 127.0.0.1:1") != std::string::npos,
+             output.err);
+  BOOST_TEST(output.err.find("line out 1") != std::string::npos, output.err);
+}
+
+BOOST_AUTO_TEST_CASE(connections_without_the_key_are_refused_and_delay_no_call) {
+  // Before the step connects: one connection that sends nothing and stays open, one that
+  // sends a wrong key, one that sends garbage. The call must come back well before the
+  // handshake's time limit (5 s) for the silent one.
+  const fake_srun srun("exec 3<>/dev/tcp/$host/$port\n"
+                       "exec 4<>/dev/tcp/$host/$port; printf '%064d' 0 >&4\n"
+                       "exec 5<>/dev/tcp/$host/$port; head -c 100000 /dev/urandom >&5 2>/dev/null\n"
+                       "exec 4>&- 5>&-");
+  const auto started = std::chrono::steady_clock::now();
+  BOOST_TEST(mpdecor::proc_wait(add).slurm(srun.settings)(20, 22) == 42);
+  BOOST_TEST((std::chrono::steady_clock::now() - started < 4s));
+  // A connection made with the key of a call that has finished runs nothing either: each
+  // step's listener is gone with its step.
+  BOOST_TEST(mpdecor::proc_wait(connected_tcp_sockets).slurm(srun.settings)() == 1);
+}
+
+BOOST_AUTO_TEST_CASE(a_listen_address_that_is_no_ip_address_is_a_launch_error) {
+  fake_srun srun;
+  srun.settings.listen_address = "not-an-address";
+  BOOST_CHECK_EXCEPTION(mpdecor::proc_wait(add).slurm(srun.settings)(1, 2), mpdecor::launch_error,
+                        [](const mpdecor::launch_error& e) {
+                          return std::string(e.what()).find("'not-an-address'") !=
+                                 std::string::npos;
+                        });
 }
 #endif
 

@@ -36,6 +36,16 @@ enum class slurm_steps {
   exact,     ///< `--exact`: each step gets CPUs of its own and waits for them
 };
 
+/// How a Slurm step's call and result travel between the program and the step.
+enum class slurm_channel {
+  /// A TCP connection the step makes back to the program, authenticated with the call's
+  /// launch key; srun's standard streams when the step cannot connect. The default.
+  direct,
+  /// srun's standard input and output, forwarded by srun and slurmstepd (slower: they
+  /// move data in small pieces), for clusters whose nodes cannot reach the program.
+  standard_streams,
+};
+
 /// Settings of the Slurm start method.
 struct slurm_options {
   /// Extra srun options, one per element: `{"--partition=gpu", "--gpus=1", "--time=10"}`.
@@ -44,6 +54,12 @@ struct slurm_options {
   slurm_steps steps = slurm_steps::automatic;
   /// The srun program to run.
   std::string srun_program = "srun";
+  /// How calls and results travel (see `slurm_channel`).
+  slurm_channel channel = slurm_channel::direct;
+  /// The address the program listens on for its steps' direct connections (an IPv4 or
+  /// IPv6 address, no host name); empty: this node's own address, found by resolving its
+  /// host name (a non-loopback address where it has one). Never a wildcard unless set so.
+  std::string listen_address;
 };
 
 namespace detail {
