@@ -8,12 +8,12 @@
 #      (GCC 14, Boost 1.88) in a debootstrap chroot, under ThreadSanitizer
 #   4. both decoders fuzzed for a bounded time
 #   5. the Windows build (MinGW-w64) of the suite and examples, run under Wine; the library
-#      and the examples also built with clang for MinGW-w64 and run under Wine
+#      and three examples also built with clang for MinGW-w64 and run under Wine
 #   6. the Slurm suite and example against a real Slurm cluster started on this machine
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-fuzz_seconds="${MPDECOR_FUZZ_SECONDS:-30}"
+fuzz_seconds="${MPDECOR_FUZZ_SECONDS:-20}"
 
 # clang for the fuzzers; Google Benchmark so that the benchmarks (built, not run) compile.
 scripts/setup.sh clang clang-format-14 libclang-rt-14-dev libbenchmark-dev debootstrap

@@ -383,14 +383,25 @@ BOOST_AUTO_TEST_CASE(a_64_megabyte_argument_and_result_cross_intact) {
   std::vector<std::uint8_t> bytes(std::size_t{64} << 20);
   for (std::size_t i = 0; i < bytes.size(); ++i)
     bytes[i] = static_cast<std::uint8_t>((i * 2654435761U) >> 13);
-  const auto start = clock_type::now();
-  const auto result = step_wait(slurm_fixtures::reverse_and_flip)(bytes);
-  BOOST_TEST_MESSAGE("64 MiB there and back through srun: " << milliseconds_since(start) << " ms");
-  BOOST_REQUIRE_EQUAL(result.size(), bytes.size());
-  bool intact = true;
-  for (std::size_t i = 0; i < bytes.size() && intact; ++i)
-    intact = result[bytes.size() - 1 - i] == static_cast<std::uint8_t>(bytes[i] ^ 0x5a);
-  BOOST_TEST(intact);
+  // Over the direct channel, then over srun's standard streams, measured side by side.
+  for (const auto channel :
+       {mpdecor::slurm_channel::direct, mpdecor::slurm_channel::standard_streams}) {
+    auto settings = on_slurm();
+    settings.channel = channel;
+    const auto start = clock_type::now();
+    const auto result = mpdecor::proc_wait(slurm_fixtures::reverse_and_flip).slurm(settings)(bytes);
+    const double ms = milliseconds_since(start);
+    BOOST_TEST_MESSAGE("64 MiB there and back, "
+                       << (channel == mpdecor::slurm_channel::direct ? "direct channel"
+                                                                     : "srun's streams")
+                       << ": " << ms << " ms, " << 2 * 67.108864 / (ms / 1000)
+                       << " MB/s counting both directions");
+    BOOST_REQUIRE_EQUAL(result.size(), bytes.size());
+    bool intact = true;
+    for (std::size_t i = 0; i < bytes.size() && intact; ++i)
+      intact = result[bytes.size() - 1 - i] == static_cast<std::uint8_t>(bytes[i] ^ 0x5a);
+    BOOST_TEST(intact);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(prints_to_stdout_reach_stderr_and_leave_the_result_intact) {
@@ -566,6 +577,38 @@ BOOST_AUTO_TEST_CASE(plain_calls_follow_the_start_method_from_the_environment,
                expected);
 }
 
+// Step and pool round trips over one route, printed (see below).
+template <class Median>
+void measure_slurm_round_trips(Median median_ms, const mpdecor::slurm_options& on_slurm,
+                               const char* route) {
+  const auto slurm_add = mpdecor::proc_wait(slurm_fixtures::add).slurm(on_slurm);
+  const auto slurm_greet = mpdecor::proc_wait(slurm_fixtures::greet).slurm(on_slurm);
+  const std::string four_kib(4096, 'x');
+  const double slurm = median_ms([&](int i) { BOOST_TEST(slurm_add(i, 1) == i + 1); });
+  // srun forwards a stream in messages of at most 1 KiB, without TCP_NODELAY: a message
+  // longer than that waits for a delayed acknowledgement on the way.
+  const double slurm_large =
+      median_ms([&](int) { BOOST_TEST(slurm_greet(four_kib).size() == 4103U); });
+  mpdecor::pool_options settings;
+  settings.workers = 1;
+  settings.worker_options.start = mpdecor::start_method::slurm;
+  settings.worker_options.slurm = on_slurm;
+  mpdecor::pool worker(settings);
+  worker.submit(slurm_fixtures::add)(0, 0).get(); // the worker is up
+  const double pool_small = median_ms(
+      [&](int i) { BOOST_TEST(worker.submit(slurm_fixtures::add)(i, 1).get() == i + 1); });
+  const double pool_large = median_ms([&](int) {
+    BOOST_TEST(worker.submit(slurm_fixtures::greet)(four_kib).get().size() == 4103U);
+  });
+  BOOST_TEST_MESSAGE(route << ": pool task round trip on a Slurm worker, median of 15: "
+                           << pool_small << " ms; with a 4 KiB argument and result "
+                           << pool_large << " ms");
+  BOOST_TEST_MESSAGE(route << ": proc_wait round trip, median of 15: Slurm step " << slurm
+                           << " ms, with a 4 KiB argument and result " << slurm_large << " ms ("
+                           << (in_allocation() ? "inside an allocation" : "a new job per call")
+                           << ")");
+}
+
 BOOST_AUTO_TEST_CASE(round_trip_times_of_slurm_steps_and_local_children) {
   // A measurement for the record (printed with --log_level=message); it checks results only.
   auto median_ms = [](auto&& one_call) {
@@ -580,33 +623,17 @@ BOOST_AUTO_TEST_CASE(round_trip_times_of_slurm_steps_and_local_children) {
   };
   const auto local_add =
       mpdecor::proc_wait(slurm_fixtures::add).start_method(mpdecor::start_method::spawn);
-  const auto slurm_add = step_wait(slurm_fixtures::add);
-  const auto slurm_greet = step_wait(slurm_fixtures::greet);
-  const std::string four_kib(4096, 'x');
   const double local = median_ms([&](int i) { BOOST_TEST(local_add(i, 1) == i + 1); });
-  const double slurm = median_ms([&](int i) { BOOST_TEST(slurm_add(i, 1) == i + 1); });
-  // srun forwards a stream in messages of at most 1 KiB, without TCP_NODELAY: a message
-  // longer than that waits for a delayed acknowledgement on the way.
-  const double slurm_large =
-      median_ms([&](int) { BOOST_TEST(slurm_greet(four_kib).size() == 4103U); });
-  mpdecor::pool_options settings;
-  settings.workers = 1;
-  settings.worker_options.start = mpdecor::start_method::slurm;
-  settings.worker_options.slurm = on_slurm();
-  mpdecor::pool worker(settings);
-  worker.submit(slurm_fixtures::add)(0, 0).get(); // the worker is up
-  const double pool_small = median_ms(
-      [&](int i) { BOOST_TEST(worker.submit(slurm_fixtures::add)(i, 1).get() == i + 1); });
-  const double pool_large = median_ms([&](int) {
-    BOOST_TEST(worker.submit(slurm_fixtures::greet)(four_kib).get().size() == 4103U);
-  });
-  BOOST_TEST_MESSAGE("pool task round trip on a Slurm worker, median of 15: "
-                     << pool_small << " ms; with a 4 KiB argument and result " << pool_large
-                     << " ms");
-  BOOST_TEST_MESSAGE("proc_wait round trip, median of 15: local spawn "
-                     << local << " ms; Slurm step " << slurm
-                     << " ms, with a 4 KiB argument and result " << slurm_large << " ms ("
-                     << (in_allocation() ? "inside an allocation" : "a new job per call") << ")");
+  BOOST_TEST_MESSAGE("proc_wait round trip, median of 15: local spawn " << local << " ms");
+  // Over the direct channel, then over srun's standard streams, measured side by side.
+  for (const auto channel :
+       {mpdecor::slurm_channel::direct, mpdecor::slurm_channel::standard_streams}) {
+    auto step_settings = on_slurm();
+    step_settings.channel = channel;
+    const char* const route =
+        channel == mpdecor::slurm_channel::direct ? "direct channel" : "srun's streams";
+    BOOST_TEST_CONTEXT(route) { measure_slurm_round_trips(median_ms, step_settings, route); }
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()
