@@ -601,8 +601,8 @@ void measure_slurm_round_trips(Median median_ms, const mpdecor::slurm_options& o
     BOOST_TEST(worker.submit(slurm_fixtures::greet)(four_kib).get().size() == 4103U);
   });
   BOOST_TEST_MESSAGE(route << ": pool task round trip on a Slurm worker, median of 15: "
-                           << pool_small << " ms; with a 4 KiB argument and result "
-                           << pool_large << " ms");
+                           << pool_small << " ms; with a 4 KiB argument and result " << pool_large
+                           << " ms");
   BOOST_TEST_MESSAGE(route << ": proc_wait round trip, median of 15: Slurm step " << slurm
                            << " ms, with a 4 KiB argument and result " << slurm_large << " ms ("
                            << (in_allocation() ? "inside an allocation" : "a new job per call")
