@@ -59,7 +59,7 @@ struct slurm_options {
   /// The address the program listens on for its steps' direct connections (an IPv4 or
   /// IPv6 address, no host name); empty: this node's own address, found by resolving its
   /// host name (a non-loopback address where it has one). Never a wildcard unless set so.
-  std::string listen_address;
+  std::string listen_address = {};
 };
 
 namespace detail {
