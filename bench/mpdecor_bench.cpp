@@ -78,6 +78,11 @@ MPDECOR_REGISTER(increment);
 std::vector<double> identity(std::vector<double> values) { return values; }
 MPDECOR_REGISTER(identity);
 
+mpdecor::shared_array<double> identity_array(mpdecor::shared_array<double> values) {
+  return values;
+}
+MPDECOR_REGISTER(identity_array);
+
 namespace {
 
 namespace detail = mpdecor::detail;
@@ -733,6 +738,45 @@ void bm_throughput_pool_shared_memory(benchmark::State& state) {
   });
 }
 
+// The zero-copy path: the same round trip of a shared_array, made once before the clock
+// runs, as a program keeps its data in one. Only descriptors travel; the check reads the
+// first and last elements of what came back, not every page.
+template <class RoundTrip>
+void array_throughput(benchmark::State& state, RoundTrip&& round_trip) {
+  const std::size_t bytes = static_cast<std::size_t>(state.range(0));
+  mpdecor::array_writer<double> writer(bytes / sizeof(double));
+  for (std::size_t i = 0; i < writer.size(); ++i)
+    writer[i] = static_cast<double>(i);
+  const mpdecor::shared_array<double> input = std::move(writer).share();
+  timed_calls(state, [&] {
+    const mpdecor::shared_array<double> output = round_trip(input);
+    if (output.size() != input.size() || output.front() != input.front() ||
+        output.back() != input.back()) {
+      state.SkipWithError("the identity function returned another array");
+      return false;
+    }
+    benchmark::DoNotOptimize(output.data());
+    return true;
+  });
+  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(2 * bytes));
+}
+
+void bm_throughput_shared_array(benchmark::State& state) {
+  array_throughput(state, [](const mpdecor::shared_array<double>& input) {
+    return mpdecor::proc_wait(identity_array)(input);
+  });
+}
+
+void bm_throughput_pool_shared_array(benchmark::State& state) {
+  mpdecor::pool_options one;
+  one.workers = 1;
+  mpdecor::pool workers(one);
+  workers.submit(identity_array)(mpdecor::shared_array<double>{1.0}).get();
+  array_throughput(state, [&](const mpdecor::shared_array<double>& input) {
+    return workers.submit(identity_array)(input).get();
+  });
+}
+
 // ---------------------------------------------------------------------------------------
 // The parent's memory over many calls.
 
@@ -831,6 +875,8 @@ void register_benchmarks() {
          {std::pair{"throughput/default", bm_throughput_default},
           std::pair{"throughput/shared_memory", bm_throughput_shared_memory},
           std::pair{"throughput/pool_shared_memory", bm_throughput_pool_shared_memory},
+          std::pair{"throughput/shared_array", bm_throughput_shared_array},
+          std::pair{"throughput/pool_shared_array", bm_throughput_pool_shared_array},
           std::pair{"throughput/vector_copy", bm_vector_copy}}) {
       auto* b = common(small_parent(name, function))->Arg(bytes)->Repetitions(repetitions);
       if (bytes >= (128L << 20))

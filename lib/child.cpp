@@ -34,11 +34,11 @@ bool child_flag = false;
 // Reads the frame of kind `expected` that must come next; leaves on anything else.
 void read_expected(native_channel in, frame_kind expected, std::string& payload,
                    segment* shared = nullptr) {
-  int descriptor = -1;
+  std::vector<int> descriptors;
   const read_status got = read_frame(in, expected, payload, /*trusted=*/true,
-                                     shared != nullptr ? &descriptor : nullptr);
-  if (descriptor != -1)
-    *shared = segment::open(descriptor);
+                                     shared != nullptr ? &descriptors : nullptr);
+  if (!descriptors.empty())
+    *shared = segment::open(std::move(descriptors));
   if (got == read_status::closed)
     leave(exit_bad_call_message, "mpdecor: the parent closed the channel before sending the call");
   if (got == read_status::truncated)
@@ -63,8 +63,9 @@ void read_expected(native_channel in, frame_kind expected, std::string& payload,
 [[noreturn]] void serve_child(child_channel channel, const std::string& name,
                               const std::string& key) {
   child_flag = true;
-  // The parent's threshold for shared memory in the reply; none unless it said so.
-  const std::size_t threshold = take_sharing_threshold();
+  // The parent's threshold for shared memory in the reply; no shared memory at all (not
+  // even a shared_array's own segment) unless it said so.
+  const std::optional<std::size_t> threshold = take_sharing_threshold();
   std::string problem;
   switch (read_hello(channel.in, key, problem)) {
   case hello_result::accepted:
@@ -89,14 +90,14 @@ void read_expected(native_channel in, frame_kind expected, std::string& payload,
   watch_parent(channel.in);
   start_recording_traces();
   report_crashes_to(channel.out);
-  attachments side(threshold);
-  std::string reply = serve_call(name, payload, shared.view(), threshold != 0 ? &side : nullptr);
+  attachments side(threshold.value_or(0));
+  std::string reply = serve_call(name, payload, shared.contents(), threshold ? &side : nullptr);
   payload = std::string(); // gives the memory of a large argument back before sending
   shared = segment();
   try {
     // With a segment, its descriptor goes alone right after the header (see wire.hpp).
     const segment reply_shared = take_reply_segment();
-    write_frame(channel.out, reply, reply_shared.fd());
+    write_frame(channel.out, reply, reply_shared.descriptors());
   } catch (const std::exception& e) {
     leave(exit_result_not_sent,
           std::string("mpdecor: could not send the result of '") + name + "': " + e.what());

@@ -151,7 +151,7 @@ void child_connection::write_rest(const outgoing& item) {
     bool sent = !ec;
     if (sent) {
       try {
-        self->channel_->send_descriptor(shared->fd());
+        self->channel_->send_descriptors(shared->descriptors());
       } catch (const std::exception&) {
         sent = false;
       }

@@ -61,8 +61,8 @@ std::uint64_t fork_server::request_fork(const std::string& function, launch_mode
                           ? std::filesystem::current_path(ignored).string()
                           : settings.working_directory.string();
   request.environment = settings.environment;
-  if (const auto threshold = sharing_threshold(settings); threshold != 0)
-    request.environment.emplace_back(sharing_threshold_variable, std::to_string(threshold));
+  if (const auto threshold = sharing_threshold(settings))
+    request.environment.emplace_back(sharing_threshold_variable, std::to_string(*threshold));
   request.memory_limit = settings.memory_limit;
   const int streams[2] = {output.child_stream(1), output.child_stream(2)};
   for (int i = 0; i < 2; ++i)

@@ -67,9 +67,9 @@ void receive_segment(const std::shared_ptr<frame_read>& read) {
       return read->finish(incoming_frame::end::closed);
     std::uint64_t size = 0; // the segment's, for the error if it cannot be mapped
     try {
-      const int fd = read->channel.receive_descriptor();
-      size = segment_size(fd);
-      read->frame.shared = std::make_shared<const segment>(segment::open(fd));
+      std::vector<int> fds = read->channel.receive_descriptors();
+      size = segment_size(fds.front());
+      read->frame.shared = std::make_shared<const segment>(segment::open(std::move(fds)));
     } catch (const std::system_error& e) {
       // This process could not map it: its own shortage, not the child's fault.
       if (e.code() == std::errc::not_enough_memory) {

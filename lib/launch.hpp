@@ -68,8 +68,10 @@ struct channel_ends {
   void async_wait_to_receive(Handler&& done) {
     stream.async_wait(boost::asio::socket_base::wait_read, std::forward<Handler>(done));
   }
-  void send_descriptor(int fd) { send_fd(stream.native_handle(), fd); }
-  int receive_descriptor() { return receive_fd(stream.native_handle()); }
+  void send_descriptors(const std::vector<int>& fds) { send_fds(stream.native_handle(), fds); }
+  std::vector<int> receive_descriptors() {
+    return receive_fds(stream.native_handle(), max_shared_arrays + 1);
+  }
   /// Nothing: on POSIX the child's process group is ended with the child (lib/launch_posix.cpp).
   void end_tree() noexcept {}
 };
@@ -115,8 +117,8 @@ struct channel_ends {
   void async_wait_to_receive(Handler&& done) {
     async_wait_to_send(std::forward<Handler>(done));
   }
-  void send_descriptor(int fd) { send_fd(-1, fd); }
-  int receive_descriptor() { return receive_fd(-1); }
+  void send_descriptors(const std::vector<int>& fds) { send_fds(-1, fds); }
+  std::vector<int> receive_descriptors() { return receive_fds(-1, max_shared_arrays + 1); }
 };
 #endif
 

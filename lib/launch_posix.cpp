@@ -272,9 +272,9 @@ std::unique_ptr<child_process> launch_spawned(const launch_request& launch,
     if (const int fd = launch.output.child_stream(which); fd != no_output_handle)
       request.descriptors.emplace_back(fd, which);
   // A child or a worker may leave a large result to shared memory, as its parent may.
-  if (const auto threshold = sharing_threshold(launch.settings); threshold != 0)
+  if (const auto threshold = sharing_threshold(launch.settings))
     request.environment.push_back(std::string(sharing_threshold_variable) + "=" +
-                                  std::to_string(threshold));
+                                  std::to_string(*threshold));
   const pid_t pid = spawn(request, failed.error);
   child_end.reset(); // the child has its own
   if (pid <= 0) {

@@ -46,8 +46,10 @@ std::shared_ptr<pool_core> start_pool(std::size_t workers, std::size_t max_tasks
   }
 }
 
-std::size_t sharing_threshold(const pool_core& pool) noexcept {
-  return pool.workers_share_memory ? shared_memory_threshold() : 0;
+std::optional<std::size_t> sharing_threshold(const pool_core& pool) noexcept {
+  if (!pool.workers_share_memory)
+    return std::nullopt;
+  return shared_memory_threshold();
 }
 
 std::shared_ptr<task_state> submit(pool_core& pool, pool_request request) {

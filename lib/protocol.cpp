@@ -59,7 +59,8 @@ bool read_child_start(const std::vector<std::string>& arguments, child_start& st
 namespace {
 
 read_status read_either(native_channel in, frame_kind expected, frame_kind alternative,
-                        frame_kind& kind, std::string& payload, bool trusted, int* descriptor) {
+                        frame_kind& kind, std::string& payload, bool trusted, int* descriptor,
+                        std::vector<int>* descriptors) {
   std::string header;
   const read_status got = read_exact(in, header, frame_header_size);
   if (got != read_status::complete)
@@ -71,9 +72,12 @@ read_status read_either(native_channel in, frame_kind expected, frame_kind alter
                          std::to_string(static_cast<int>(expected)) + ")");
   kind = fixed.kind;
   if (fixed.has_segment) {
-    if (descriptor == nullptr)
+    if (descriptors != nullptr)
+      *descriptors = receive_fds(static_cast<int>(in), max_shared_arrays + 1);
+    else if (descriptor != nullptr)
+      *descriptor = receive_fd(static_cast<int>(in));
+    else
       throw decode_failure("unexpected descriptor with a message");
-    *descriptor = receive_fd(static_cast<int>(in));
   }
   if (trusted)
     payload.reserve(static_cast<std::size_t>(fixed.length));
@@ -87,18 +91,34 @@ read_status read_either(native_channel in, frame_kind expected, frame_kind alter
 read_status read_frame(native_channel in, frame_kind expected, std::string& payload, bool trusted,
                        int* descriptor) {
   frame_kind kind{};
-  return read_either(in, expected, expected, kind, payload, trusted, descriptor);
+  return read_either(in, expected, expected, kind, payload, trusted, descriptor, nullptr);
+}
+
+read_status read_frame(native_channel in, frame_kind expected, std::string& payload, bool trusted,
+                       std::vector<int>* descriptors) {
+  frame_kind kind{};
+  return read_either(in, expected, expected, kind, payload, trusted, nullptr, descriptors);
+}
+
+read_status read_frame_of(native_channel in, frame_kind expected, frame_kind alternative,
+                          frame_kind& kind, std::string& payload, bool trusted,
+                          std::vector<int>* descriptors) {
+  return read_either(in, expected, alternative, kind, payload, trusted, nullptr, descriptors);
 }
 
 read_status read_frame_of(native_channel in, frame_kind expected, frame_kind alternative,
                           frame_kind& kind, std::string& payload, bool trusted, int* descriptor) {
-  return read_either(in, expected, alternative, kind, payload, trusted, descriptor);
+  return read_either(in, expected, alternative, kind, payload, trusted, descriptor, nullptr);
 }
 
-std::size_t take_sharing_threshold() {
+std::optional<std::size_t> take_sharing_threshold() {
   const std::string text = take_environment_variable(sharing_threshold_variable);
+  if (text.empty() || !shared_memory_supported)
+    return std::nullopt;
   std::size_t threshold = 0;
-  std::from_chars(text.data(), text.data() + text.size(), threshold);
+  const auto parsed = std::from_chars(text.data(), text.data() + text.size(), threshold);
+  if (parsed.ec != std::errc() || parsed.ptr != text.data() + text.size())
+    return std::nullopt; // not the parent's: no shared memory rather than a guess
   return threshold;
 }
 
@@ -107,6 +127,14 @@ void write_frame(native_channel out, std::string_view frame, int descriptor) {
     return write_all(out, frame);
   write_all(out, frame.substr(0, frame_header_size));
   send_fd(static_cast<int>(out), descriptor);
+  write_all(out, frame.substr(frame_header_size));
+}
+
+void write_frame(native_channel out, std::string_view frame, const std::vector<int>& descriptors) {
+  if (descriptors.empty())
+    return write_all(out, frame);
+  write_all(out, frame.substr(0, frame_header_size));
+  send_fds(static_cast<int>(out), descriptors);
   write_all(out, frame.substr(frame_header_size));
 }
 

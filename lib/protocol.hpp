@@ -20,6 +20,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,9 +45,10 @@ inline constexpr const char* memory_limit_variable = "MPDECOR_MEMORY_LIMIT";
 /// The parent's shared-memory threshold for the child's reply (absent or 0: everything
 /// inline, as for a Slurm step, whose channel cannot carry a descriptor).
 inline constexpr const char* sharing_threshold_variable = "MPDECOR_SHARED_MEMORY_THRESHOLD";
-/// In a child or a worker: the threshold its parent gave (0 when none), taken out of the
-/// environment so that the function never sees it.
-std::size_t take_sharing_threshold();
+/// In a child or a worker: the threshold its parent gave (0: no blocks, only shared_arrays
+/// by descriptor), or none when its channel cannot carry descriptors at all; taken out of
+/// the environment so that the function never sees it.
+std::optional<std::size_t> take_sharing_threshold();
 
 /// A Slurm step's direct channel: the address ("HOST:PORT", "[V6]:PORT") the step connects
 /// back to. The step sends its launch key first, in hex, and then the channel carries the
@@ -85,20 +87,28 @@ enum class read_status {
 /// parent that has proved itself), whose frame gets its whole length at once, since a
 /// buffer that doubled as a large argument arrived would touch, and copy, twice its
 /// memory. A descriptor that follows the header is received into `*descriptor` (for the
-/// caller to own). Throws decode_failure for a frame that is not of kind `expected`, not
-/// ours, or brings a descriptor where none is wanted; std::system_error when a system call
-/// fails.
+/// caller to own); with `descriptors` instead, the one or several that follow a frame with
+/// a shared segment (its block segment's, then its shared_arrays'). Throws decode_failure for a
+/// frame that is not of kind `expected`, not ours, or brings a descriptor where none is wanted;
+/// std::system_error when a system call fails.
 read_status read_frame(native_channel in, frame_kind expected, std::string& payload,
                        bool trusted = false, int* descriptor = nullptr);
 /// As read_frame, for a frame of kind `expected` or `alternative`; `kind` says which came.
 read_status read_frame_of(native_channel in, frame_kind expected, frame_kind alternative,
                           frame_kind& kind, std::string& payload, bool trusted = false,
                           int* descriptor = nullptr);
+read_status read_frame(native_channel in, frame_kind expected, std::string& payload, bool trusted,
+                       std::vector<int>* descriptors);
+read_status read_frame_of(native_channel in, frame_kind expected, frame_kind alternative,
+                          frame_kind& kind, std::string& payload, bool trusted,
+                          std::vector<int>* descriptors);
 
 /// Writes `frame`, header and payload. With a `descriptor` (a frame whose header says one
 /// follows), the descriptor goes alone right after the header. Throws std::system_error
 /// (the other end is gone, typically).
 void write_frame(native_channel out, std::string_view frame, int descriptor = -1);
+/// As write_frame, with all of `descriptors` (none: a frame without a segment).
+void write_frame(native_channel out, std::string_view frame, const std::vector<int>& descriptors);
 
 /// How a child's hello went.
 enum class hello_result {

@@ -49,7 +49,7 @@ std::string exception_frame(const std::string& type, const std::string& message,
 
 // Runs the call and encodes what came of it as a frame.
 std::string serve_call_named(const std::string& name, std::string_view payload,
-                             std::string_view segment, attachments* side) {
+                             segment_contents segment, attachments* side) {
   input_archive archive(payload, segment);
   std::string called;
   std::string called_as;
@@ -91,7 +91,7 @@ std::string serve_call_named(const std::string& name, std::string_view payload,
 } // namespace
 
 std::string serve_call(std::string_view expected_name, std::string_view payload,
-                       std::string_view segment, attachments* side) {
+                       segment_contents segment, attachments* side) {
   return serve_call_named(std::string(expected_name), payload, segment, side);
 }
 

@@ -29,11 +29,12 @@ struct reply_context {
 failure decode_reply(frame_kind kind, std::string_view payload, const reply_context& context);
 
 /// Child side: decodes a call payload (function name, then arguments; large blocks from
-/// `segment`), runs the function registered for `expected_name`, and returns the complete
-/// reply frame. With `side`, the result's large blocks go to a shared-memory segment
-/// (take_reply_segment) and the frame's header says so.
+/// `segment`, with its shared_arrays), runs the function registered for `expected_name`,
+/// and returns the complete reply frame. With `side`, the result's large blocks and its
+/// shared_arrays go with a shared-memory segment (take_reply_segment) and the frame's
+/// header says so.
 std::string serve_call(std::string_view expected_name, std::string_view payload,
-                       std::string_view segment = {}, attachments* side = nullptr);
+                       segment_contents segment = {}, attachments* side = nullptr);
 
 } // namespace mpdecor::detail
 

@@ -47,10 +47,10 @@ std::optional<segment> reply_segment;
 
 } // namespace
 
-std::size_t sharing_threshold(const options& settings) noexcept {
+std::optional<std::size_t> sharing_threshold(const options& settings) noexcept {
   // A Slurm step may run on another machine: its channel cannot carry a descriptor.
-  if (effective_start_method(settings) == start_method::slurm)
-    return 0;
+  if (!shared_memory_supported || effective_start_method(settings) == start_method::slurm)
+    return std::nullopt;
   return shared_memory_threshold();
 }
 

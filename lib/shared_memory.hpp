@@ -18,7 +18,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string_view>
+#include <vector>
 
 namespace mpdecor::detail {
 
@@ -40,6 +42,11 @@ public:
   /// descriptor is close-on-exec. Throws std::system_error.
   static segment create(const attachments& blocks);
 
+  /// Takes ownership of `fds`, the descriptors received with a message: the block
+  /// segment's, opened as by `open(int)`, then those of its shared_arrays, each opened by
+  /// shared_bytes::open. Every one is closed on any way out but success.
+  static segment open(std::vector<int> fds);
+
   /// Takes ownership of `fd`, a received segment, and maps it read-only. Refuses (throws
   /// decode_failure, closing `fd`) a descriptor that is not a sealed segment: one whose
   /// size could still shrink would crash the reader with SIGBUS. Throws std::system_error
@@ -48,6 +55,10 @@ public:
 
   /// The segment's bytes, for `input_archive(payload, view())`; empty before `open`.
   std::string_view view() const noexcept;
+  /// The blocks and the shared_arrays, for `input_archive(payload, contents())`.
+  segment_contents contents() const noexcept { return {view(), &arrays_}; }
+  /// The descriptors to send with `send_fds`: the block segment's, then the arrays'.
+  std::vector<int> descriptors() const;
   /// The descriptor to send with `send_fd`; -1 for an empty segment.
   int fd() const noexcept { return fd_; }
   /// The segment's size in bytes.
@@ -60,6 +71,8 @@ private:
   int fd_ = -1;
   void* mapping_ = nullptr;
   std::size_t size_ = 0;
+  // The shared_arrays that go (or came) with the message: held until the peer has them.
+  std::vector<std::shared_ptr<const shared_bytes>> arrays_;
 };
 
 /// The size of the segment `fd` (0 when it cannot be told), for an error that must say
@@ -74,6 +87,9 @@ segment take_reply_segment() noexcept;
 /// Retries on EINTR; raises no SIGPIPE. Throws std::system_error (e.g. EPIPE: the peer is
 /// gone). The sender may close `fd` as soon as this returns: the peer has its own.
 void send_fd(int socket, int fd);
+/// Sends `segment_marker` with all of `fds` attached (1 to max_shared_arrays + 1), as
+/// `send_fd` does one.
+void send_fds(int socket, const std::vector<int>& fds);
 
 /// Receives exactly one byte from the unix stream socket `socket` and returns the file
 /// descriptor that came with it (close-on-exec), for the caller to own. Blocking; on a
@@ -81,6 +97,9 @@ void send_fd(int socket, int fd);
 /// the socket, when the byte is not `segment_marker` or carried no descriptor, or carried
 /// more than one (closing any that came); std::system_error when a system call fails.
 int receive_fd(int socket);
+/// Receives the marker byte with 1 to `most` descriptors, as `receive_fd` does one; refuses
+/// (closing them all) more than `most`.
+std::vector<int> receive_fds(int socket, std::size_t most);
 
 } // namespace mpdecor::detail
 

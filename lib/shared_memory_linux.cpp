@@ -5,12 +5,15 @@
 #include "os.hpp"
 #include "shared_memory.hpp"
 
+#include <mpdecor/shared_array.hpp>
+
 #if defined(MPDECOR_SHARED_MEMORY)
 
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <new>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -86,7 +89,9 @@ void prefault(void* data, std::size_t size) noexcept {
 }
 
 segment::segment(segment&& other) noexcept
-    : fd_(other.fd_), mapping_(other.mapping_), size_(other.size_) {
+    : fd_(other.fd_), mapping_(other.mapping_), size_(other.size_),
+      arrays_(std::move(other.arrays_)) {
+  other.arrays_.clear();
   other.fd_ = -1;
   other.mapping_ = nullptr;
   other.size_ = 0;
@@ -98,6 +103,8 @@ segment& segment::operator=(segment&& other) noexcept {
     fd_ = other.fd_;
     mapping_ = other.mapping_;
     size_ = other.size_;
+    arrays_ = std::move(other.arrays_);
+    other.arrays_.clear();
     other.fd_ = -1;
     other.mapping_ = nullptr;
     other.size_ = 0;
@@ -115,6 +122,7 @@ void segment::release() noexcept {
   fd_ = -1;
   mapping_ = nullptr;
   size_ = 0;
+  arrays_.clear();
 }
 
 std::string_view segment::view() const noexcept {
@@ -144,8 +152,25 @@ segment segment::create(const attachments& blocks) {
                 blocks.total);
   if (::fcntl(made.fd_, F_ADD_SEALS, segment_seals) == -1)
     throw_system_error(errno, "sealing a shared segment");
+  made.arrays_ = blocks.arrays;
   return made;
 }
+
+segment segment::open(std::vector<int> fds) {
+  std::vector<os::unique_fd> owned; // closed on every way out, as each is taken over
+  for (const int fd : fds)
+    owned.emplace_back(fd);
+  if (owned.empty())
+    throw decode_failure("a message's shared memory came without a descriptor");
+  segment opened = open(owned.front().release());
+  for (std::size_t i = 1; i < owned.size(); ++i)
+    opened.arrays_.push_back(shared_bytes::open(owned[i].release()));
+  return opened;
+}
+
+int shared_bytes_fd(const shared_bytes& storage) noexcept { return storage.fd(); }
+const char* shared_bytes_data(const shared_bytes& storage) noexcept { return storage.data(); }
+std::size_t shared_bytes_size(const shared_bytes& storage) noexcept { return storage.size(); }
 
 segment segment::open(int fd) {
   segment opened;
@@ -179,20 +204,120 @@ segment segment::open(int fd) {
   return opened;
 }
 
-void send_fd(int socket, int fd) {
+std::vector<int> segment::descriptors() const {
+  if (fd_ == -1)
+    return {};
+  std::vector<int> all{fd_};
+  for (const auto& array : arrays_)
+    all.push_back(array->fd());
+  return all;
+}
+
+// --- shared_array storage -----------------------------------------------------------------
+
+std::shared_ptr<shared_bytes> shared_bytes::allocate(std::size_t size) {
+  std::shared_ptr<shared_bytes> made(new shared_bytes());
+  made->size_ = size;
+  if (size == 0)
+    return made;
+  const int injected = os::injected_failure(os::operation::memfd_create);
+  const int fd = injected != 0 ? (errno = injected, -1)
+                               : ::memfd_create("mpdecor-array", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd != -1 && ::ftruncate(fd, static_cast<::off_t>(size)) == 0) {
+    void* mapping = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (mapping != MAP_FAILED) {
+      made->fd_ = fd;
+      made->data_ = static_cast<char*>(mapping);
+      made->mapped_ = true;
+      if (size >= prefault_bytes)
+        prefault(mapping, size); // one system call instead of a fault per page as it fills
+      return made;
+    }
+  }
+  if (fd != -1)
+    ::close(fd);
+  // No segment (out of descriptors, or of memory for the mapping): heap memory still makes
+  // a working array, whose bytes are then copied when it travels.
+  made->data_ = new char[size]();
+  return made;
+}
+
+void shared_bytes::seal() {
+  if (!mapped_ || fd_ == -1)
+    return;
+  // The write seal needs every writable mapping gone: the writer's is replaced by a
+  // read-only one, which finds the same pages in the segment.
+  ::munmap(data_, size_);
+  data_ = nullptr;
+  mapped_ = false;
+  if (::fcntl(fd_, F_ADD_SEALS, segment_seals) == -1)
+    throw_system_error(errno, "sealing a shared array of " + std::to_string(size_) + " bytes");
+  void* mapping = ::mmap(nullptr, size_, PROT_READ, MAP_SHARED, fd_, 0);
+  if (mapping == MAP_FAILED)
+    throw_system_error(errno, "mapping a shared array of " + std::to_string(size_) + " bytes");
+  data_ = static_cast<char*>(mapping);
+  mapped_ = true;
+}
+
+std::shared_ptr<const shared_bytes> shared_bytes::open(int fd) {
+  std::shared_ptr<shared_bytes> opened(new shared_bytes());
+  opened->fd_ = fd; // owned from here on: every way out closes it
+  // Only a segment that can no longer shrink is safe to read (no SIGBUS), and only one whose
+  // bytes can no longer change reads the same twice.
+  const int seals = ::fcntl(fd, F_GET_SEALS);
+  constexpr int needed = F_SEAL_SHRINK | F_SEAL_WRITE;
+  if (seals == -1 || (seals & needed) != needed)
+    throw decode_failure("a descriptor that came with the message is not a sealed mpdecor "
+                         "shared array");
+  struct stat status {};
+  if (::fstat(fd, &status) == -1)
+    throw_system_error(errno, "reading the size of a shared array");
+  if (static_cast<std::uint64_t>(status.st_size) > std::numeric_limits<std::size_t>::max())
+    throw decode_failure("a shared array of " + std::to_string(status.st_size) +
+                         " bytes does not fit in memory");
+  if (status.st_size == 0)
+    return opened;
+  const auto size = static_cast<std::size_t>(status.st_size);
+  // No MAP_POPULATE: a reader pays for the pages it reads, and nothing for the others.
+  const int injected = os::injected_failure(os::operation::mmap);
+  void* mapping = injected != 0 ? (errno = injected, MAP_FAILED)
+                                : ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+  if (mapping == MAP_FAILED)
+    throw_system_error(errno, "mapping a shared array of " + std::to_string(size) + " bytes");
+  opened->data_ = static_cast<char*>(mapping);
+  opened->size_ = size;
+  opened->mapped_ = true;
+  return opened;
+}
+
+shared_bytes::~shared_bytes() {
+  if (mapped_)
+    ::munmap(data_, size_);
+  else
+    delete[] data_;
+  if (fd_ != -1)
+    ::close(fd_);
+}
+
+void send_fd(int socket, int fd) { send_fds(socket, std::vector<int>{fd}); }
+
+void send_fds(int socket, const std::vector<int>& fds) {
+  if (fds.empty() || fds.size() > max_shared_arrays + 1)
+    throw std::invalid_argument("mpdecor: " + std::to_string(fds.size()) +
+                                " descriptors to send with one message");
   char marker = static_cast<char>(segment_marker);
   iovec data{&marker, 1};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  alignas(cmsghdr) char control[CMSG_SPACE((max_shared_arrays + 1) * sizeof(int))] = {};
   msghdr message{};
   message.msg_iov = &data;
   message.msg_iovlen = 1;
   message.msg_control = control;
-  message.msg_controllen = sizeof control;
+  message.msg_controllen = CMSG_SPACE(fds.size() * sizeof(int));
   cmsghdr* rights = CMSG_FIRSTHDR(&message);
   rights->cmsg_level = SOL_SOCKET;
   rights->cmsg_type = SCM_RIGHTS;
-  rights->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(rights), &fd, sizeof fd);
+  rights->cmsg_len = CMSG_LEN(fds.size() * sizeof(int));
+  std::memcpy(CMSG_DATA(rights), fds.data(), fds.size() * sizeof(int));
   for (;;) {
     // One byte goes whole or not at all. MSG_NOSIGNAL: a closed peer is an EPIPE error
     // here, not a SIGPIPE that ends the process.
@@ -214,11 +339,16 @@ std::uint64_t segment_size(int fd) noexcept {
 }
 
 int receive_fd(int socket) {
+  std::vector<int> fds = receive_fds(socket, 1);
+  return fds.front();
+}
+
+std::vector<int> receive_fds(int socket, std::size_t most) {
   char marker = 0;
   iovec data{&marker, 1};
-  // Room for several descriptors, so that a peer that sends more than one is refused with
-  // all of them closed, not some of them dropped by the kernel (MSG_CTRUNC).
-  alignas(cmsghdr) char control[CMSG_SPACE(8 * sizeof(int))] = {};
+  // Room for more descriptors than may come, so that a peer that sends too many is refused
+  // with all of them closed, not some of them dropped by the kernel (MSG_CTRUNC).
+  alignas(cmsghdr) char control[CMSG_SPACE((max_shared_arrays + 8) * sizeof(int))] = {};
   msghdr message{};
   ::ssize_t received = -1;
   for (;;) {
@@ -238,23 +368,23 @@ int receive_fd(int socket) {
     }
     throw_system_error(errno, "receiving a shared segment's descriptor");
   }
-  std::size_t count = 0;
-  os::unique_fd fd; // closed on every way out but the one that hands it on
+  std::vector<os::unique_fd> fds; // closed on every way out but the one that hands them on
   for (cmsghdr* part = CMSG_FIRSTHDR(&message); part != nullptr;
        part = CMSG_NXTHDR(&message, part)) {
     if (part->cmsg_level != SOL_SOCKET || part->cmsg_type != SCM_RIGHTS)
       continue;
-    for (std::size_t i = 0; i < descriptor_count(part); ++i, ++count) {
-      if (count == 0)
-        fd.reset(descriptor_at(part, i));
-      else
-        ::close(descriptor_at(part, i)); // more than one: refused below
-    }
+    for (std::size_t i = 0; i < descriptor_count(part); ++i)
+      fds.emplace_back(descriptor_at(part, i));
   }
+  const std::size_t count = fds.size();
   const bool truncated = (message.msg_flags & MSG_CTRUNC) != 0;
   const bool is_marker = marker == static_cast<char>(segment_marker);
-  if (received == 1 && is_marker && count == 1 && !truncated)
-    return fd.release();
+  if (received == 1 && is_marker && count >= 1 && count <= most && !truncated) {
+    std::vector<int> taken;
+    for (auto& fd : fds)
+      taken.push_back(fd.release());
+    return taken;
+  }
   if (received == 0)
     throw std::runtime_error("mpdecor: the peer closed the channel before sending the shared "
                              "segment's descriptor");
@@ -267,7 +397,8 @@ int receive_fd(int socket) {
   throw std::runtime_error(
       "mpdecor: the shared segment's marker byte carried " +
       (truncated ? std::string("more descriptors than fit") : std::to_string(count)) +
-      " descriptors instead of one");
+      " descriptors instead of " +
+      (most == 1 ? std::string("one") : "at most " + std::to_string(most)));
 }
 
 } // namespace mpdecor::detail

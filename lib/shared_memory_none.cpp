@@ -7,6 +7,8 @@
 
 #include "shared_memory.hpp"
 
+#include <mpdecor/shared_array.hpp>
+
 #include <string>
 #include <system_error>
 
@@ -36,6 +38,28 @@ void segment::release() noexcept {}
 std::string_view segment::view() const noexcept { return {}; }
 segment segment::create(const attachments&) { unsupported("creating a shared segment"); }
 segment segment::open(int) { unsupported("opening a shared segment"); }
+segment segment::open(std::vector<int>) { unsupported("opening a shared segment"); }
+std::vector<int> segment::descriptors() const { return {}; }
+void send_fds(int, const std::vector<int>&) { unsupported("sending descriptors"); }
+std::vector<int> receive_fds(int, std::size_t) { unsupported("receiving descriptors"); }
+
+// A shared_array's storage is heap memory here: its bytes travel in the message.
+std::shared_ptr<shared_bytes> shared_bytes::allocate(std::size_t size) {
+  std::shared_ptr<shared_bytes> made(new shared_bytes());
+  made->size_ = size;
+  if (size != 0)
+    made->data_ = new char[size]();
+  return made;
+}
+void shared_bytes::seal() {}
+std::shared_ptr<const shared_bytes> shared_bytes::open(int) {
+  unsupported("opening a shared array");
+}
+shared_bytes::~shared_bytes() { delete[] data_; }
+
+int shared_bytes_fd(const shared_bytes& storage) noexcept { return storage.fd(); }
+const char* shared_bytes_data(const shared_bytes& storage) noexcept { return storage.data(); }
+std::size_t shared_bytes_size(const shared_bytes& storage) noexcept { return storage.size(); }
 void send_fd(int, int) { unsupported("sending a descriptor"); }
 std::uint64_t segment_size(int) noexcept { return 0; }
 int receive_fd(int) { unsupported("receiving a descriptor"); }

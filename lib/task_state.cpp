@@ -92,9 +92,9 @@ std::string_view result(task_state& task) {
   error.raise();
 }
 
-std::string_view result_segment(task_state& task) {
+segment_contents result_segment(task_state& task) {
   std::lock_guard lock(task.mutex);
-  return task.reply_segment ? task.reply_segment->view() : std::string_view();
+  return task.reply_segment ? task.reply_segment->contents() : segment_contents();
 }
 
 void kill(task_state& task) { task.kill(); }

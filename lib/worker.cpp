@@ -87,14 +87,16 @@ private:
 
 // How the worker serves its calls, fixed when it starts.
 struct worker_settings {
-  bool marks = false;        // each reply follows an output mark (lib/output.hpp)
-  std::size_t threshold = 0; // large blocks of a result go to shared memory; 0: never
+  bool marks = false; // each reply follows an output mark (lib/output.hpp)
+  // Large blocks of a result go to shared memory from this size on (0: none), and
+  // shared_arrays by their own descriptors; no shared memory at all without a value.
+  std::optional<std::size_t> threshold;
 };
 
 // Runs one call (whose large blocks, if any, are in `shared`); its reply (after an output
 // mark, where the parent wants them) goes out at once, or into `batch` when the call came
 // in a chunk. A reply with a segment of its own always goes alone.
-void serve_one(std::string_view payload, std::string_view shared, native_channel out,
+void serve_one(std::string_view payload, segment_contents shared, native_channel out,
                const worker_settings& settings, reply_batch* batch) {
   const bool marks = settings.marks;
   // A worker serves whichever registered function each frame names; serve_call checks
@@ -106,9 +108,8 @@ void serve_one(std::string_view payload, std::string_view shared, native_channel
   } catch (const std::exception&) {
     // serve_call reports the undecodable name as a bad call.
   }
-  attachments side(settings.threshold);
-  const std::string reply =
-      serve_call(name, payload, shared, settings.threshold != 0 ? &side : nullptr);
+  attachments side(settings.threshold.value_or(0));
+  const std::string reply = serve_call(name, payload, shared, settings.threshold ? &side : nullptr);
   try {
     segment reply_shared = take_reply_segment();
     if (!read_frame_header(reply.data()).has_segment)
@@ -117,14 +118,14 @@ void serve_one(std::string_view payload, std::string_view shared, native_channel
     if (batch == nullptr) {
       if (marks)
         write_frame(out, mark);
-      write_frame(out, reply, reply_shared.fd());
+      write_frame(out, reply, reply_shared.descriptors());
       return;
     }
     if (marks)
       batch->add(mark);
     if (reply.size() > batched_reply_limit || reply_shared) {
       batch->send();
-      write_frame(out, reply, reply_shared.fd());
+      write_frame(out, reply, reply_shared.descriptors());
       return;
     }
     batch->add(reply);
@@ -162,11 +163,11 @@ void serve_batch(std::string_view calls, native_channel out, const worker_settin
 // a call into `shared`; false when the parent closed the channel between calls, its signal
 // to exit.
 bool read_call(native_channel in, std::string& payload, frame_kind& kind, segment& shared) {
-  int descriptor = -1;
+  std::vector<int> descriptors;
   const read_status status = read_frame_of(in, frame_kind::call, frame_kind::call_batch, kind,
-                                           payload, /*trusted=*/true, &descriptor);
-  if (descriptor != -1)
-    shared = segment::open(descriptor);
+                                           payload, /*trusted=*/true, &descriptors);
+  if (!descriptors.empty())
+    shared = segment::open(std::move(descriptors));
   switch (status) {
   case read_status::complete:
     return true;
@@ -224,7 +225,7 @@ void serve_worker(child_channel channel, const std::string& key) {
       if (kind == frame_kind::call_batch)
         serve_batch(payload, channel.out, settings);
       else
-        serve_one(payload, shared.view(), channel.out, settings, nullptr);
+        serve_one(payload, shared.contents(), channel.out, settings, nullptr);
       // A large argument's memory goes back before the next call is read.
       if (shared)
         payload = std::string();

@@ -22,6 +22,7 @@
 #include <shellapi.h>
 #define MPDECOR_TEST_GETPID _getpid
 #else
+#include <sys/stat.h>
 #include <unistd.h>
 #define MPDECOR_TEST_GETPID getpid
 #endif
@@ -374,6 +375,56 @@ std::tuple<std::uint64_t, double, bool> sum_doubles(std::vector<double> values) 
   return {values.size(), sum, maps_shared_segment()};
 }
 
+std::uint64_t segment_inode(const mpdecor::shared_array<double>& values) {
+#if defined(__linux__)
+  const auto& storage = values.storage();
+  struct stat status {};
+  if (storage && storage->fd() != -1 && ::fstat(storage->fd(), &status) == 0)
+    return static_cast<std::uint64_t>(status.st_ino);
+#else
+  (void)values;
+#endif
+  return 0;
+}
+
+mpdecor::shared_array<double> identity_array(mpdecor::shared_array<double> values) {
+  return values;
+}
+
+mpdecor::shared_array<double> scale_array(mpdecor::shared_array<double> values, double factor) {
+  mpdecor::array_writer<double> out(values.size());
+  for (std::size_t i = 0; i < values.size(); ++i)
+    out[i] = values[i] * factor;
+  return std::move(out).share();
+}
+
+std::vector<std::pair<std::uint64_t, double>>
+inspect_arrays(std::vector<mpdecor::shared_array<double>> arrays) {
+  std::vector<std::pair<std::uint64_t, double>> seen;
+  for (const auto& array : arrays) {
+    double sum = 0;
+    for (const double value : array)
+      sum += value;
+    seen.emplace_back(segment_inode(array), sum);
+  }
+  return seen;
+}
+
+double scribble_on(mpdecor::shared_array<double> values) {
+  if (values.empty())
+    return 0;
+  volatile double* first = const_cast<double*>(values.data());
+  *first = -1; // SIGSEGV where the array is a read-only mapping
+  return *first;
+}
+
+mpdecor::shared_array<double> make_array(std::uint64_t count) {
+  mpdecor::array_writer<double> out(count);
+  for (std::uint64_t i = 0; i < count; ++i)
+    out[i] = static_cast<double>(i);
+  return std::move(out).share();
+}
+
 std::vector<double> make_doubles(std::uint64_t count) {
   std::vector<double> values(count);
   for (std::uint64_t i = 0; i < count; ++i)
@@ -609,6 +660,11 @@ MPDECOR_REGISTER(fixtures::initializer_runs_here);
 MPDECOR_REGISTER(fixtures::tasks_served_here);
 MPDECOR_REGISTER(fixtures::sum_doubles);
 MPDECOR_REGISTER(fixtures::make_doubles);
+MPDECOR_REGISTER(fixtures::identity_array);
+MPDECOR_REGISTER(fixtures::scale_array);
+MPDECOR_REGISTER(fixtures::inspect_arrays);
+MPDECOR_REGISTER(fixtures::scribble_on);
+MPDECOR_REGISTER(fixtures::make_array);
 MPDECOR_REGISTER(fixtures::crash_holding);
 MPDECOR_REGISTER(fixtures::print_lines);
 MPDECOR_REGISTER(fixtures::print_then_throw);

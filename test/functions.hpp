@@ -146,6 +146,22 @@ std::vector<double> make_doubles(std::uint64_t count);
 /// Receives a large vector and crashes (SIGSEGV) while holding it.
 void crash_holding(std::vector<double> values);
 
+// --- shared arrays ---
+/// The inode of the shared-memory segment holding `values` (0 when they are not in one),
+/// which tells two arrays that share their storage from two copies (Linux).
+std::uint64_t segment_inode(const mpdecor::shared_array<double>& values);
+/// Returns its argument, untouched.
+mpdecor::shared_array<double> identity_array(mpdecor::shared_array<double> values);
+/// A new array of the values times `factor`, made with an array_writer.
+mpdecor::shared_array<double> scale_array(mpdecor::shared_array<double> values, double factor);
+/// The inode of each array's segment as the child sees it, and the sum of its elements.
+std::vector<std::pair<std::uint64_t, double>>
+inspect_arrays(std::vector<mpdecor::shared_array<double>> arrays);
+/// Writes into the array through a cast-away const: the mapping is read-only.
+double scribble_on(mpdecor::shared_array<double> values);
+/// `count` doubles 0, 1, 2, ... as a shared array.
+mpdecor::shared_array<double> make_array(std::uint64_t count);
+
 // --- timing, for the concurrency limit ---
 /// Sleeps; returns the start and end of the sleep on the steady clock, in nanoseconds.
 std::pair<std::int64_t, std::int64_t> timed_sleep(int milliseconds);

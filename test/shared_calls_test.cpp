@@ -72,6 +72,28 @@ BOOST_AUTO_TEST_CASE(a_threshold_of_zero_keeps_everything_in_the_message) {
   BOOST_TEST(!maps_shared_segment());
 }
 
+BOOST_AUTO_TEST_CASE(a_threshold_below_the_functions_name_leaves_the_name_intact) {
+  // The name and the signature are strings local to the encoding: never shared blocks,
+  // which would point at freed memory by the time the segment is made.
+  restore_threshold restore;
+  mpdecor::set_shared_memory_threshold(1);
+  BOOST_TEST(mpdecor::proc_wait(shout)(std::string("abc")) == "ABC!");
+  mpdecor::pool workers;
+  BOOST_TEST(workers.submit(shout)(std::string("abc")).get() == "ABC!");
+}
+
+BOOST_AUTO_TEST_CASE(a_large_argument_converted_to_its_parameter_type_arrives_intact) {
+  // A `const char*` for a `const std::string&` parameter is converted into a temporary,
+  // gone before the segment is made: it travels inline.
+  restore_threshold restore;
+  mpdecor::set_shared_memory_threshold(1024);
+  const std::string text(256 * 1024, 'x');
+  const std::string expected = std::string(256 * 1024, 'X') + "!";
+  BOOST_TEST(mpdecor::proc_wait(shout)(text.c_str()) == expected);
+  mpdecor::pool workers;
+  BOOST_TEST(workers.submit(shout)(text.c_str()).get() == expected);
+}
+
 BOOST_AUTO_TEST_CASE(fork_server_calls_use_shared_memory_too) {
   const auto [count, sum, shared] =
       mpdecor::proc_wait(sum_doubles)
@@ -195,9 +217,15 @@ BOOST_AUTO_TEST_CASE(slurm_steps_never_use_shared_memory) {
   // calls are encoded with everything inline (the Slurm suite runs them for real).
   mpdecor::options slurm;
   slurm.start = mpdecor::start_method::slurm;
-  BOOST_TEST(mpdecor::detail::sharing_threshold(slurm) == 0u);
+  BOOST_TEST(!mpdecor::detail::sharing_threshold(slurm).has_value());
   mpdecor::options local;
-  BOOST_TEST(mpdecor::detail::sharing_threshold(local) == mpdecor::shared_memory_threshold());
+  const auto threshold = mpdecor::detail::sharing_threshold(local);
+#if defined(__linux__)
+  BOOST_TEST(threshold.has_value());
+#else
+  BOOST_TEST(!threshold.has_value());
+#endif
+  BOOST_TEST(threshold.value_or(0) == mpdecor::shared_memory_threshold());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

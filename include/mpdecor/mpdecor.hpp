@@ -24,6 +24,7 @@
 #include <mpdecor/proc.hpp>
 #include <mpdecor/register.hpp>
 #include <mpdecor/serialization.hpp>
+#include <mpdecor/shared_array.hpp>
 #include <mpdecor/shared_memory.hpp>
 #include <mpdecor/version.hpp>
 #include <mpdecor/wait.hpp>

@@ -37,9 +37,24 @@ decltype(auto) as_parameter(Argument&& argument) {
     return value_type(std::forward<Argument>(argument));
 }
 
+/// Writes one argument as its parameter's type. One that must be converted first is a
+/// temporary, gone before the caller makes the shared segment: it is written inline.
+template <class Parameter, class Argument>
+void encode_argument(output_archive& archive, const Argument& argument) {
+  using value_type = std::remove_cv_t<std::remove_reference_t<Parameter>>;
+  if constexpr (std::is_same_v<std::remove_cv_t<Argument>, value_type>) {
+    archive(argument);
+  } else {
+    attachments* const side = archive.swap_side(nullptr);
+    archive(as_parameter<Parameter>(argument));
+    archive.swap_side(side);
+  }
+}
+
 /// Encodes a call frame: header, function name, the caller's signature (`signature_id`;
 /// empty: not checked), arguments in parameter order. With `side`, large vectors and
-/// strings are left to shared memory (recorded in `side`).
+/// strings among the arguments are left to shared memory (recorded in `side`); the
+/// arguments must stay alive until the segment is made.
 template <class... Parameters, class... Arguments>
 std::string encode_call_sharing(attachments* side, std::string_view name, const char* signature,
                                 const Arguments&... arguments) {
@@ -47,8 +62,11 @@ std::string encode_call_sharing(attachments* side, std::string_view name, const 
   const std::string function(name);
   const std::string called_as(signature);
   encode_sized(frame, side, [&](output_archive& archive) {
+    // The name and signature are local strings: always inline, whatever the threshold.
+    attachments* const sharing = archive.swap_side(nullptr);
     archive(function, called_as);
-    (archive(as_parameter<Parameters>(arguments)), ...);
+    archive.swap_side(sharing);
+    (encode_argument<Parameters>(archive, arguments), ...);
   });
   write_frame_header(frame.data(), frame_kind::call, frame.size() - frame_header_size,
                      side != nullptr && !side->empty());

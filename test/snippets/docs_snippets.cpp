@@ -14,6 +14,7 @@
 #include <boost/asio/use_future.hpp>
 
 #include <algorithm>
+#include <numeric>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
@@ -65,6 +66,15 @@ using mpdecor_test::sanitized;
 
 int failures = 0;
 
+// README.md, "Argument and result types".
+mpdecor::shared_array<double> scale(mpdecor::shared_array<double> values, double factor) {
+  mpdecor::array_writer<double> out(values.size()); // fresh shared memory
+  for (std::size_t i = 0; i < values.size(); ++i)
+    out[i] = values[i] * factor;
+  return std::move(out).share(); // sealed: read-only from here on, in every process
+}
+MPDECOR_REGISTER(scale);
+
 void expect(bool condition, const char* what) {
   if (!condition) {
     std::fprintf(stderr, "docs_snippets: %s\n", what);
@@ -76,6 +86,14 @@ const std::vector<int> items{1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
 const std::vector<std::tuple<std::string, int>> runs{{"a.cfg", 5}, {"b.cfg", 10}};
 
 // README.md, "Registration" (the calls).
+void shared_arrays() {
+  mpdecor::array_writer<double> input(1 << 20);
+  std::iota(input.begin(), input.end(), 0.0);
+  const mpdecor::shared_array<double> data = std::move(input).share();
+  const mpdecor::shared_array<double> twice = mpdecor::proc_wait(scale)(data, 2.0);
+  expect(twice.size() == data.size() && twice[1000] == 2000.0, "shared_array scaled in a child");
+}
+
 void registration() {
   int nine = mpdecor::proc_wait(square)(3);
   auto words = mpdecor::proc(word_count{})("to be or not to be");
@@ -251,6 +269,7 @@ boost::asio::awaitable<void> asio_calls(mpdecor::pool& workers, std::future<doub
 int main(int argc, char** argv) {
   mpdecor::init(argc, argv);
   registration();
+  shared_arrays();
   per_call_options();
   waiting_on_many_calls();
   ending_a_call();

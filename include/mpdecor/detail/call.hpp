@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -31,9 +32,10 @@ struct call_request {
 };
 
 /// The size from which a call with `settings` leaves vectors and strings to shared memory:
-/// `shared_memory_threshold()` for children on this machine's sockets, 0 (never) for Slurm
-/// steps and where shared memory is not supported.
-MPDECOR_DECL std::size_t sharing_threshold(const options& settings) noexcept;
+/// `shared_memory_threshold()` (0: never) for children on this machine's sockets, which
+/// also take shared_arrays by descriptor; none for Slurm steps and where shared memory is
+/// not supported, whose messages carry everything inline.
+MPDECOR_DECL std::optional<std::size_t> sharing_threshold(const options& settings) noexcept;
 /// Copies the blocks an encoding recorded into a sealed shared-memory segment; the
 /// encoded values must still be alive. Null if no segment could be made.
 MPDECOR_DECL std::shared_ptr<const segment> share_blocks(const attachments& side) noexcept;
@@ -44,13 +46,14 @@ struct shared_frame {
   std::shared_ptr<const segment> shared;
 };
 
-/// Encodes with `encode(attachments*)`: blocks of at least `threshold` bytes (0: none) go
-/// to shared memory, and everything inline when no segment can be made.
+/// Encodes with `encode(attachments*)`: blocks of at least `*threshold` bytes (0: none) and
+/// shared_arrays go to shared memory, and everything inline without a threshold or when no
+/// segment can be made.
 template <class Encode>
-shared_frame encode_sharing(std::size_t threshold, Encode&& encode) {
+shared_frame encode_sharing(std::optional<std::size_t> threshold, Encode&& encode) {
   shared_frame encoded;
-  if (threshold != 0) {
-    attachments side(threshold);
+  if (threshold) {
+    attachments side(*threshold);
     encoded.frame = encode(&side);
     if (side.empty())
       return encoded;

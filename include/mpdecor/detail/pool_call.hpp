@@ -34,8 +34,9 @@ struct pool_request {
 };
 
 /// The size from which this pool's tasks leave vectors and strings to shared memory, as
-/// calls with the pool's options do (`sharing_threshold(const options&)`); 0: never.
-MPDECOR_DECL std::size_t sharing_threshold(const pool_core& pool) noexcept;
+/// calls with the pool's options do (`sharing_threshold(const options&)`); 0: never; none
+/// when its workers cannot receive descriptors at all.
+MPDECOR_DECL std::optional<std::size_t> sharing_threshold(const pool_core& pool) noexcept;
 
 /// Starts the workers of a pool; see `mpdecor::pool_options`. `initializer_frame` is the
 /// initializer's encoded call; empty: a call of `initializer` without arguments.

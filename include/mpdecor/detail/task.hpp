@@ -6,6 +6,7 @@
 
 #include <mpdecor/export.hpp>
 #include <mpdecor/errors.hpp>
+#include <mpdecor/detail/wire.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -28,7 +29,7 @@ MPDECOR_DECL bool wait_for(task_state& task, std::chrono::nanoseconds timeout);
 /// Waits, then returns the payload of the result, or throws the task's error.
 MPDECOR_DECL std::string_view result(task_state& task);
 /// The shared-memory segment that came with the result (empty if none); after result().
-MPDECOR_DECL std::string_view result_segment(task_state& task);
+MPDECOR_DECL segment_contents result_segment(task_state& task);
 /// Kills the child running the task, or withdraws it if it has not started yet.
 MPDECOR_DECL void kill(task_state& task);
 /// As kill(), asking a running child to end first and killing it `grace` later.

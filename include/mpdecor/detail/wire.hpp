@@ -46,11 +46,15 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <memory>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace mpdecor::detail {
+
+class shared_bytes; // a shared_array's storage, <mpdecor/shared_array.hpp>
 
 /// What a frame carries.
 enum class frame_kind : std::uint16_t {
@@ -81,6 +85,11 @@ inline constexpr std::uint16_t segment_flag = 0x8000;
 inline constexpr unsigned char segment_marker = 0x53; // 'S'
 /// Set in the element count of a vector or a string whose bytes lie in the shared segment.
 inline constexpr std::uint64_t shared_block_flag = std::uint64_t{1} << 63;
+/// Set in the element count of a shared_array that travels as a descriptor of its own.
+inline constexpr std::uint64_t shared_array_flag = std::uint64_t{1} << 62;
+/// The most shared_arrays one message passes by descriptor (the kernel passes at most 253
+/// descriptors at once, one of which is the block segment); further ones are copied.
+inline constexpr std::size_t max_shared_arrays = 128;
 /// Where blocks start in a shared segment: on a cache line, so that copies run at full speed.
 inline constexpr std::uint64_t shared_block_alignment = 64;
 
@@ -159,6 +168,9 @@ struct attachments {
   std::vector<block> blocks;
   /// Bytes the segment needs: the end of the last block.
   std::uint64_t total = 0;
+  /// The shared_arrays whose own segments go with the message, in the order of their
+  /// descriptors after the block segment's; each appears once.
+  std::vector<std::shared_ptr<const shared_bytes>> arrays;
 
   attachments() = default;
   explicit attachments(std::size_t threshold_bytes) : threshold(threshold_bytes) {}
@@ -173,8 +185,24 @@ struct attachments {
     total = offset + size;
     return offset;
   }
-  bool empty() const noexcept { return blocks.empty(); }
+  /// Records a shared_array's storage (once, however often the message refers to it) and
+  /// returns its index among the arrays; `max_shared_arrays` when no more can go.
+  std::size_t add_array(const std::shared_ptr<const shared_bytes>& storage) {
+    const auto found = std::find(arrays.begin(), arrays.end(), storage);
+    if (found != arrays.end())
+      return static_cast<std::size_t>(found - arrays.begin());
+    if (arrays.size() == max_shared_arrays)
+      return max_shared_arrays;
+    arrays.push_back(storage);
+    return arrays.size() - 1;
+  }
+  bool empty() const noexcept { return blocks.empty() && arrays.empty(); }
 };
+
+/// Reads a shared_array's storage's descriptor and address; defined with shared_bytes.
+MPDECOR_DECL int shared_bytes_fd(const shared_bytes& storage) noexcept;
+MPDECOR_DECL const char* shared_bytes_data(const shared_bytes& storage) noexcept;
+MPDECOR_DECL std::size_t shared_bytes_size(const shared_bytes& storage) noexcept;
 
 /// cereal output archive that appends the binary layout to a string, leaving large
 /// vectors and strings to `side` when one is given (see the file comment).
@@ -194,12 +222,44 @@ public:
     else if (size != 0) // an empty vector's data() may be null
       out_->append(static_cast<const char*>(data), size);
   }
+  /// Makes `side` the list that takes large blocks from here on (nullptr: everything inline)
+  /// and returns the previous one: a value that will not outlive the encoding, whose
+  /// blocks would point at freed memory when the segment is made, is written inline.
+  attachments* swap_side(attachments* side) noexcept { return std::exchange(side_, side); }
   /// Writes a vector's or a string's element count and its `size` bytes at `data`:
   /// inline, or as a reference to a block of the shared segment.
   void save_contiguous(std::uint64_t count, const void* data, std::size_t size) {
     static_assert(sizeof(cereal::size_type) == sizeof(std::uint64_t),
                   "the wire format writes element counts in 64 bits");
     if (side_ != nullptr && side_->takes(size)) {
+      const std::uint64_t tag = count | shared_block_flag;
+      const std::uint64_t offset = side_->add(data, size);
+      saveBinary(&tag, sizeof tag);
+      saveBinary(&offset, sizeof offset);
+      return;
+    }
+    saveBinary(&count, sizeof count);
+    saveBinary(data, size);
+  }
+  /// Writes a shared_array of `count` elements, `size` bytes in `storage`: as a reference to
+  /// its own segment, whose descriptor goes with the message, where descriptors can go
+  /// (`side` given) and it has one; otherwise as a block of the message's segment, or
+  /// inline, like a vector.
+  void save_array(std::uint64_t count, const std::shared_ptr<const shared_bytes>& storage,
+                  std::size_t size) {
+    if (size == 0 || !storage)
+      return saveBinary(&count, sizeof count);
+    if (side_ != nullptr && shared_bytes_fd(*storage) != -1) {
+      const std::uint64_t index = side_->add_array(storage);
+      if (index != max_shared_arrays) {
+        const std::uint64_t tag = count | shared_array_flag;
+        saveBinary(&tag, sizeof tag);
+        saveBinary(&index, sizeof index);
+        return;
+      }
+    }
+    const char* data = shared_bytes_data(*storage);
+    if (side_ != nullptr) { // a block, whatever the threshold: it is shared memory already
       const std::uint64_t tag = count | shared_block_flag;
       const std::uint64_t offset = side_->add(data, size);
       saveBinary(&tag, sizeof tag);
@@ -232,12 +292,25 @@ void encode_sized(std::string& out, attachments* side, Write&& write) {
   write(archive);
 }
 
+/// What came with a message: its block segment's bytes and its shared_arrays' storages.
+struct segment_contents {
+  std::string_view blocks;
+  const std::vector<std::shared_ptr<const shared_bytes>>* arrays = nullptr;
+
+  segment_contents() = default;
+  segment_contents(std::string_view block_bytes) : blocks(block_bytes) {} // NOLINT: implicit
+  segment_contents(std::string_view block_bytes,
+                   const std::vector<std::shared_ptr<const shared_bytes>>* array_storages)
+      : blocks(block_bytes), arrays(array_storages) {}
+};
+
 /// Bounded cereal input archive over a message held in memory, and over the shared
 /// segment that came with it, if any.
 class input_archive : public cereal::InputArchive<input_archive, cereal::AllowEmptyClassElision> {
 public:
-  explicit input_archive(std::string_view message, std::string_view segment = {})
-      : InputArchive(this), data_(message.data()), left_(message.size()), segment_(segment) {}
+  explicit input_archive(std::string_view message, segment_contents segment = {})
+      : InputArchive(this), data_(message.data()), left_(message.size()), segment_(segment.blocks),
+        arrays_(segment.arrays) {}
 
   void loadBinary(void* data, std::size_t size) {
     if (size == 0) // an empty vector's data() may be null, which memcpy must not get
@@ -285,6 +358,45 @@ public:
   contiguous read_contiguous(std::size_t element_size) {
     std::uint64_t tag = 0;
     loadBinary(&tag, sizeof tag);
+    return read_contiguous(element_size, tag);
+  }
+
+  /// A shared_array's elements: `storage` holds them (at its start) when the array came as
+  /// a descriptor of its own, otherwise they are `count` elements at `first`.
+  struct array_elements {
+    std::size_t count = 0;
+    std::shared_ptr<const shared_bytes> storage;
+    const char* first = nullptr;
+  };
+  /// Reads a shared_array of `element_size`-byte elements aligned on `alignment`: a
+  /// reference to one of the message's array segments, which must exist and hold them, or
+  /// elements as a vector's.
+  array_elements read_array(std::size_t element_size, std::size_t alignment) {
+    std::uint64_t tag = 0;
+    loadBinary(&tag, sizeof tag);
+    if ((tag & shared_block_flag) != 0 || (tag & shared_array_flag) == 0) {
+      const contiguous elements = read_contiguous(element_size, tag);
+      return {elements.count, nullptr, elements.first};
+    }
+    const std::uint64_t count = tag & ~shared_array_flag;
+    std::uint64_t index = 0;
+    loadBinary(&index, sizeof index);
+    if (arrays_ == nullptr || index >= arrays_->size())
+      throw decode_failure("message refers to shared array " + std::to_string(index) + " but " +
+                           std::to_string(arrays_ == nullptr ? 0 : arrays_->size()) +
+                           " came with it");
+    const std::shared_ptr<const shared_bytes>& storage = (*arrays_)[index];
+    const std::size_t size = shared_bytes_size(*storage);
+    if (count > size / element_size)
+      throw decode_failure("shared array claims " + std::to_string(count) + " elements of " +
+                           std::to_string(element_size) + " bytes but its segment has only " +
+                           std::to_string(size) + " bytes");
+    if (reinterpret_cast<std::uintptr_t>(shared_bytes_data(*storage)) % alignment != 0)
+      throw decode_failure("shared array's segment is not aligned for its elements");
+    return {static_cast<std::size_t>(count), storage, nullptr};
+  }
+
+  contiguous read_contiguous(std::size_t element_size, std::uint64_t tag) {
     if ((tag & shared_block_flag) == 0) {
       check_length(tag);
       check_bytes(tag, element_size);
@@ -320,6 +432,7 @@ private:
   const char* data_;
   std::size_t left_;
   std::string_view segment_;
+  const std::vector<std::shared_ptr<const shared_bytes>>* arrays_;
   std::uint64_t segment_used_ = 0; ///< the end of the last block read
 };
 
