@@ -69,6 +69,33 @@ int descriptor_at(const cmsghdr* part, std::size_t index) {
   return fd;
 }
 
+// The size of `fd`, a received segment (`what`: "shared segment" or "shared array"), once
+// its seals are checked: only one that can no longer shrink is safe to read (no SIGBUS),
+// and only one whose bytes can no longer change reads the same twice.
+std::size_t sealed_size(int fd, const std::string& what) {
+  const int seals = ::fcntl(fd, F_GET_SEALS);
+  constexpr int needed = F_SEAL_SHRINK | F_SEAL_WRITE;
+  if (seals == -1 || (seals & needed) != needed)
+    throw decode_failure("a descriptor that came with the message is not a sealed mpdecor " + what);
+  struct stat status {};
+  if (::fstat(fd, &status) == -1)
+    throw_system_error(errno, "reading the size of a " + what);
+  if (static_cast<std::uint64_t>(status.st_size) > std::numeric_limits<std::size_t>::max())
+    throw decode_failure("a " + what + " of " + std::to_string(status.st_size) +
+                         " bytes does not fit in memory");
+  return static_cast<std::size_t>(status.st_size);
+}
+
+// Maps `size` bytes of `fd` read-only; `flags` adds to MAP_SHARED.
+void* map_read_only(int fd, std::size_t size, int flags, const std::string& what) {
+  const int injected = os::injected_failure(os::operation::mmap);
+  void* mapping = injected != 0 ? (errno = injected, MAP_FAILED)
+                                : ::mmap(nullptr, size, PROT_READ, MAP_SHARED | flags, fd, 0);
+  if (mapping == MAP_FAILED)
+    throw_system_error(errno, "mapping a " + what + " of " + std::to_string(size) + " bytes");
+  return mapping;
+}
+
 } // namespace
 
 void prefault(void* data, std::size_t size) noexcept {
@@ -175,31 +202,12 @@ std::size_t shared_bytes_size(const shared_bytes& storage) noexcept { return sto
 segment segment::open(int fd) {
   segment opened;
   opened.fd_ = fd; // owned from here on: every way out closes it
-  // A segment whose size could still shrink would crash the reader with SIGBUS, and one
-  // whose bytes could still change would change under the decoder.
-  const int seals = ::fcntl(fd, F_GET_SEALS);
-  constexpr int needed = F_SEAL_SHRINK | F_SEAL_WRITE;
-  if (seals == -1 || (seals & needed) != needed)
-    throw decode_failure("the descriptor that came with the message is not a sealed "
-                         "mpdecor shared segment");
-  struct stat status {};
-  if (::fstat(fd, &status) == -1)
-    throw_system_error(errno, "reading the size of a shared segment");
-  if (static_cast<std::uint64_t>(status.st_size) > std::numeric_limits<std::size_t>::max())
-    throw decode_failure("a shared segment of " + std::to_string(status.st_size) +
-                         " bytes does not fit in memory");
-  if (status.st_size == 0)
+  const std::size_t size = sealed_size(fd, "shared segment");
+  if (size == 0)
     return opened;
-  const auto size = static_cast<std::size_t>(status.st_size);
   // MAP_POPULATE maps all the (already written) pages now, in one pass, instead of one
   // fault per page as the decoder reads them.
-  const int injected = os::injected_failure(os::operation::mmap);
-  void* mapping = injected != 0
-                      ? (errno = injected, MAP_FAILED)
-                      : ::mmap(nullptr, size, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
-  if (mapping == MAP_FAILED)
-    throw_system_error(errno, "mapping a shared segment of " + std::to_string(size) + " bytes");
-  opened.mapping_ = mapping;
+  opened.mapping_ = map_read_only(fd, size, MAP_POPULATE, "shared segment");
   opened.size_ = size;
   return opened;
 }
@@ -262,29 +270,11 @@ void shared_bytes::seal() {
 std::shared_ptr<const shared_bytes> shared_bytes::open(int fd) {
   std::shared_ptr<shared_bytes> opened(new shared_bytes());
   opened->fd_ = fd; // owned from here on: every way out closes it
-  // Only a segment that can no longer shrink is safe to read (no SIGBUS), and only one whose
-  // bytes can no longer change reads the same twice.
-  const int seals = ::fcntl(fd, F_GET_SEALS);
-  constexpr int needed = F_SEAL_SHRINK | F_SEAL_WRITE;
-  if (seals == -1 || (seals & needed) != needed)
-    throw decode_failure("a descriptor that came with the message is not a sealed mpdecor "
-                         "shared array");
-  struct stat status {};
-  if (::fstat(fd, &status) == -1)
-    throw_system_error(errno, "reading the size of a shared array");
-  if (static_cast<std::uint64_t>(status.st_size) > std::numeric_limits<std::size_t>::max())
-    throw decode_failure("a shared array of " + std::to_string(status.st_size) +
-                         " bytes does not fit in memory");
-  if (status.st_size == 0)
+  const std::size_t size = sealed_size(fd, "shared array");
+  if (size == 0)
     return opened;
-  const auto size = static_cast<std::size_t>(status.st_size);
   // No MAP_POPULATE: a reader pays for the pages it reads, and nothing for the others.
-  const int injected = os::injected_failure(os::operation::mmap);
-  void* mapping = injected != 0 ? (errno = injected, MAP_FAILED)
-                                : ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
-  if (mapping == MAP_FAILED)
-    throw_system_error(errno, "mapping a shared array of " + std::to_string(size) + " bytes");
-  opened->data_ = static_cast<char*>(mapping);
+  opened->data_ = static_cast<char*>(map_read_only(fd, size, 0, "shared array"));
   opened->size_ = size;
   opened->mapped_ = true;
   return opened;

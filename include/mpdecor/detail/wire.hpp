@@ -231,13 +231,8 @@ public:
   void save_contiguous(std::uint64_t count, const void* data, std::size_t size) {
     static_assert(sizeof(cereal::size_type) == sizeof(std::uint64_t),
                   "the wire format writes element counts in 64 bits");
-    if (side_ != nullptr && side_->takes(size)) {
-      const std::uint64_t tag = count | shared_block_flag;
-      const std::uint64_t offset = side_->add(data, size);
-      saveBinary(&tag, sizeof tag);
-      saveBinary(&offset, sizeof offset);
-      return;
-    }
+    if (side_ != nullptr && side_->takes(size))
+      return save_block(count, data, size);
     saveBinary(&count, sizeof count);
     saveBinary(data, size);
   }
@@ -259,18 +254,21 @@ public:
       }
     }
     const char* data = shared_bytes_data(*storage);
-    if (side_ != nullptr) { // a block, whatever the threshold: it is shared memory already
-      const std::uint64_t tag = count | shared_block_flag;
-      const std::uint64_t offset = side_->add(data, size);
-      saveBinary(&tag, sizeof tag);
-      saveBinary(&offset, sizeof offset);
-      return;
-    }
+    if (side_ != nullptr) // a block, whatever the threshold: it is shared memory already
+      return save_block(count, data, size);
     saveBinary(&count, sizeof count);
     saveBinary(data, size);
   }
 
 private:
+  // The count, flagged, and the offset of the block that `side_` records for the bytes.
+  void save_block(std::uint64_t count, const void* data, std::size_t size) {
+    const std::uint64_t tag = count | shared_block_flag;
+    const std::uint64_t offset = side_->add(data, size);
+    saveBinary(&tag, sizeof tag);
+    saveBinary(&offset, sizeof offset);
+  }
+
   std::string* out_ = nullptr;
   std::size_t* counted_ = nullptr;
   attachments* side_;
