@@ -53,6 +53,15 @@
 namespace mpdecor::detail {
 namespace {
 
+// Stops a timer's wait. Boost 1.81's cancel() reports a failure by throwing, and Boost 1.88
+// has no overload taking an error_code; cancelling a timer does not fail in practice.
+void cancel_timer(boost::asio::steady_timer& timer) noexcept {
+  try {
+    timer.cancel();
+  } catch (const std::exception&) {
+  }
+}
+
 std::string variable(const char* name) {
   const char* value = std::getenv(name);
   return value == nullptr ? std::string() : std::string(value);
@@ -315,7 +324,7 @@ private:
         [self = shared_from_this(), candidate](boost::system::error_code ec, std::size_t) {
           self->handshakes_.erase(candidate);
           boost::system::error_code ignored;
-          candidate->timer.cancel(ignored);
+          cancel_timer(candidate->timer);
           if (self->decided_)
             return;
           if (ec || !keys_match(std::string_view(candidate->key.data(), candidate->key.size()),
@@ -360,10 +369,10 @@ private:
   void close_listening() noexcept {
     boost::system::error_code ignored;
     acceptor_.close(ignored);
-    retry_.cancel(ignored);
+    cancel_timer(retry_);
     for (const auto& candidate : handshakes_) {
       candidate->socket.close(ignored);
-      candidate->timer.cancel(ignored);
+      cancel_timer(candidate->timer);
     }
     handshakes_.clear();
   }
