@@ -55,7 +55,11 @@ void shared_bytes::seal() {}
 std::shared_ptr<const shared_bytes> shared_bytes::open(int) {
   unsupported("opening a shared array");
 }
-shared_bytes::~shared_bytes() { delete[] data_; }
+shared_bytes::~shared_bytes() {
+  // Here data_ is never a mapping; the check keeps the destructor right if that changes.
+  if (!mapped_)
+    delete[] data_;
+}
 
 int shared_bytes_fd(const shared_bytes& storage) noexcept { return storage.fd(); }
 const char* shared_bytes_data(const shared_bytes& storage) noexcept { return storage.data(); }
