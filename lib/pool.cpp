@@ -15,6 +15,7 @@
 namespace mpdecor::detail {
 
 std::shared_ptr<pool_core> start_pool(std::size_t workers, std::size_t max_tasks_per_worker,
+                                      std::optional<std::chrono::milliseconds> start_timeout,
                                       std::string initializer, options worker_options,
                                       std::string initializer_frame) {
   if (!is_initialized())
@@ -35,9 +36,14 @@ std::shared_ptr<pool_core> start_pool(std::size_t workers, std::size_t max_tasks
     // The pool's workers all start the same way: with the start method in force now.
     if (!worker_options.start)
       worker_options.start = effective_start_method(worker_options);
-    auto pool =
-        std::make_shared<pool_core>(workers, max_tasks_per_worker, std::move(initializer),
-                                    std::move(initializer_frame), std::move(worker_options));
+    // A worker on this machine that has not started serving after a minute is stuck (in
+    // its static initialization, say); a Slurm step may wait that long for resources.
+    if (!start_timeout)
+      start_timeout = worker_options.start == start_method::slurm ? std::chrono::milliseconds(0)
+                                                                  : std::chrono::seconds(60);
+    auto pool = std::make_shared<pool_core>(workers, max_tasks_per_worker, *start_timeout,
+                                            std::move(initializer), std::move(initializer_frame),
+                                            std::move(worker_options));
     pool->start();
     return pool;
   } catch (const std::exception& e) {

@@ -57,27 +57,31 @@ struct pool_task final : task_state {
 
 // One worker process, as the pool's thread sees it.
 struct pool_worker {
-  explicit pool_worker(boost::asio::io_context& io) : task_timer(io) {}
+  explicit pool_worker(boost::asio::io_context& io) : task_timer(io), start_deadline(io) {}
 
   std::shared_ptr<child_connection> connection;
   pid_type pid = 0; // 0 until it has started
   // Tasks sent (or being sent), in order; the worker answers them in that order, so the
   // front one is the one it runs.
   std::deque<std::shared_ptr<pool_task>> in_flight;
-  bool ready = false;    // its initializer (if any) has succeeded
-  bool retiring = false; // its channel was closed on purpose: it exits by itself
+  bool announced = false; // it said it is serving (frame_kind::ready)
+  bool ready = false;     // it said so, and its initializer (if any) has succeeded
+  bool retiring = false;  // its channel was closed on purpose: it exits by itself
   std::size_t handed = 0;
   boost::asio::steady_timer task_timer;
-  std::shared_ptr<pool_task> killed_task; // the task whose timeout or cancel killed it
+  boost::asio::steady_timer start_deadline; // until it has said it is serving
+  bool start_timed_out = false;             // killed for not saying so in time
+  std::shared_ptr<pool_task> killed_task;   // the task whose timeout or cancel killed it
   bool terminated = false; // killed_task's handle asked it to end (terminate), not killed it
   bool timed_out = false;
   child_report report; // what was seen of it once it ended
 };
 
 struct pool_core : std::enable_shared_from_this<pool_core> {
-  pool_core(std::size_t worker_count, std::size_t max_tasks, std::string initializer_name,
+  pool_core(std::size_t worker_count, std::size_t max_tasks,
+            std::chrono::milliseconds start_timeout, std::string initializer_name,
             std::string initializer_call, options settings)
-      : size(worker_count), max_tasks_per_worker(max_tasks),
+      : size(worker_count), max_tasks_per_worker(max_tasks), start_limit(start_timeout),
         initializer(std::move(initializer_name)), initializer_frame(std::move(initializer_call)),
         worker_options(std::move(settings)),
         workers_share_memory(shared_memory_supported &&
@@ -88,6 +92,7 @@ struct pool_core : std::enable_shared_from_this<pool_core> {
 
   const std::size_t size;
   const std::size_t max_tasks_per_worker;
+  const std::chrono::milliseconds start_limit; // for a worker to start serving; 0: none
   const std::string initializer;
   const std::string initializer_frame; // its encoded call, arguments included
   const options worker_options;
@@ -118,6 +123,8 @@ struct pool_core : std::enable_shared_from_this<pool_core> {
   // --- on the pool's thread, with `mutex` held (lib/pool_scheduler.cpp) --------------------
   void launch_worker();
   void on_started(const std::shared_ptr<pool_worker>& w);
+  void on_start_deadline(const std::shared_ptr<pool_worker>& w);
+  failure start_failure(const pool_worker& w) const;
   void hand(const std::shared_ptr<pool_worker>& w, const std::shared_ptr<pool_task>& task);
   void hand_chunk(const std::shared_ptr<pool_worker>& w,
                   const std::vector<std::shared_ptr<pool_task>>& tasks);

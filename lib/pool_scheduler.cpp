@@ -9,6 +9,8 @@
 #include <mpdecor/detail/wire.hpp>
 
 #include <algorithm>
+#include <string>
+#include <system_error>
 
 namespace mpdecor::detail {
 
@@ -54,14 +56,59 @@ void pool_core::launch_worker() {
   }
   // Counted among the workers from now: the pool does not stop while one is starting.
   workers.push_back(w);
+  if (start_limit.count() > 0) {
+    w->start_deadline.expires_at(deadline_after(start_limit));
+    w->start_deadline.async_wait([this, w](boost::system::error_code ec) {
+      std::lock_guard lock(mutex);
+      if (!ec)
+        on_start_deadline(w);
+    });
+  }
+}
+
+// A worker has not said it is serving within the start limit: it is stuck in its start
+// (static initialization), as the next one would likely be. It is killed, and the pool is
+// broken when it ends (conclude).
+void pool_core::on_start_deadline(const std::shared_ptr<pool_worker>& w) {
+  if (w->announced || w->retiring || !w->connection || w->connection->exited() ||
+      w->start_timed_out)
+    return;
+  w->start_timed_out = true;
+  if (w->pid == 0) {
+    // Not even launched (a fork server that does not answer): given up, and killed by its
+    // launcher if it starts after all.
+    workers.remove(w);
+    w->connection->abandon();
+    break_pool(start_failure(*w));
+    return;
+  }
+  w->connection->kill();
+}
+
+// Why worker `w` never started serving: it timed out, or it ended first.
+failure pool_core::start_failure(const pool_worker& w) const {
+  const std::string label = initializer.empty() ? "pool" : initializer;
+  const std::string who =
+      "the pool worker" + (w.pid != 0 ? " (pid " + std::to_string(w.pid) + ")" : std::string());
+  if (w.start_timed_out)
+    return failure::launch_failed(label, std::make_error_code(std::errc::timed_out),
+                                  who + " had not started serving after " +
+                                      std::to_string(start_limit.count()) +
+                                      " ms, its start timeout (pool_options::start_timeout)");
+  return failure_of_ended_child(label, w.pid, w.report,
+                                who + " sent a damaged message before it was ready",
+                                who + " ended before it was ready to take tasks");
 }
 
 void pool_core::on_started(const std::shared_ptr<pool_worker>& w) {
   w->pid = w->connection->pid();
   if (initializer.empty()) {
-    w->ready = true;
+    // Tasks (and their timeouts) wait for the worker to say it is serving (on_reply).
+    w->ready = w->announced;
     dispatch();
   } else {
+    // The initializer has no timeout: it is handed over at once, and the worker reads it
+    // once it has said it is serving.
     auto task = std::make_shared<pool_task>(
         pool_request{initializer, initializer_frame, std::nullopt, 1}, std::weak_ptr<pool_core>());
     task->initializer = true;
@@ -134,6 +181,20 @@ void pool_core::start_timer(const std::shared_ptr<pool_worker>& w) {
 
 // A reply from worker `w`: the answer to the task at the front. True to read the next.
 bool pool_core::on_reply(const std::shared_ptr<pool_worker>& w, incoming_frame frame) {
+  if (frame.header.kind == frame_kind::ready) {
+    if (w->announced || frame.header.has_segment || !frame.payload.empty()) {
+      w->connection->reject("the worker said it was ready twice, or with a payload");
+      return false;
+    }
+    w->announced = true;
+    w->start_deadline.cancel();
+    // Its start is over: tasks may go now. With an initializer, ready comes with its reply.
+    if (w->pid != 0 && initializer.empty()) {
+      w->ready = true;
+      dispatch();
+    }
+    return true;
+  }
   if (w->in_flight.empty()) {
     w->connection->reject("a reply came for no task");
     return false;
@@ -191,7 +252,17 @@ void pool_core::retire(const std::shared_ptr<pool_worker>& w) {
 // it ended failed; what was handed to it but not started goes back to the queue.
 void pool_core::conclude(const std::shared_ptr<pool_worker>& w) {
   w->task_timer.cancel();
+  w->start_deadline.cancel();
   workers.remove(w);
+  if (!w->announced && !w->retiring && !broken) {
+    // It ended (or was killed) before it could take a task: so would the next one, over
+    // and over. The pool is broken, as by a failed initializer; only the initializer can
+    // have been handed to it.
+    failure error = start_failure(*w);
+    error.output = w->connection->take_output();
+    w->in_flight.clear();
+    break_pool(error);
+  }
   if (!w->in_flight.empty() && w->in_flight.front()->batched && !w->killed_task &&
       !w->report.end_reported && !w->report.damaged && w->report.out_of_memory.empty()) {
     // The worker ended inside a chunk without a word (killed from outside, or _exit; on

@@ -130,6 +130,7 @@ failure decode_reply(frame_kind kind, std::string_view payload, const reply_cont
   case frame_kind::call_batch:
   case frame_kind::hello:
   case frame_kind::control:
+  case frame_kind::ready: // taken by the pool, never a reply
     break;
   }
   throw decode_failure("the child sent a message that is not a reply");

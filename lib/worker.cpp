@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: BSL-1.0
-// mpdecor: a pool's worker. After the hello frame, every call frame on the channel is
-// served like a one-call child serves its only one (serve_call), and its reply goes back
-// on the same channel; the parent closing the channel is the signal to exit. A chunk of
-// calls comes as one call_batch frame, and their replies go back together in one
-// reply_batch frame: one message each way per chunk instead of one per task. A call with
-// a shared-memory segment comes alone, and a reply with one goes alone (Linux).
+// mpdecor: a pool's worker. After the hello frame it tells the parent it is ready; then
+// every call frame on the channel is served like a one-call child serves its only one
+// (serve_call), and its reply goes back on the same channel; the parent closing the channel
+// is the signal to exit. A chunk of calls comes as one call_batch frame, and their replies
+// go back together in one reply_batch frame: one message each way per chunk instead of one
+// per task. A call with a shared-memory segment comes alone, and a reply with one goes
+// alone (Linux).
 #include "channel.hpp"
 #include "output.hpp"
 #include "protocol.hpp"
@@ -213,6 +214,16 @@ void serve_worker(child_channel channel, const std::string& key) {
   settings.threshold = take_sharing_threshold();
   // A function that exits in the middle of a chunk: the replies before it still go.
   std::atexit(send_held_at_exit);
+  // The pool hands this worker its first task, and starts that task's timeout, only once
+  // it has this frame: the time the process took to start (static initialization, a GPU
+  // runtime) is not the task's. A parent that has closed the channel already (a pool
+  // shutting down) makes the send fail; the read below then sees the channel closed.
+  try {
+    std::string ready(frame_header_size, '\0');
+    write_frame_header(ready.data(), frame_kind::ready, 0);
+    write_frame(channel.out, ready);
+  } catch (const std::exception&) {
+  }
   std::string payload;
   try {
     for (;;) {

@@ -27,6 +27,20 @@
 #define MPDECOR_TEST_GETPID getpid
 #endif
 
+namespace {
+// A process started with MPDECOR_TEST_START_DELAY_MS set spends that long in its static
+// initialization, as a program whose globals load a large library or a GPU runtime does;
+// one started with MPDECOR_TEST_START_EXIT set exits there with that status, as one whose
+// globals cannot find what they need does.
+[[maybe_unused]] const bool start_delayed = [] {
+  if (const char* delay = std::getenv("MPDECOR_TEST_START_DELAY_MS"))
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(delay)));
+  if (const char* status = std::getenv("MPDECOR_TEST_START_EXIT"))
+    std::_Exit(std::atoi(status));
+  return true;
+}();
+} // namespace
+
 namespace fixtures {
 
 int add(int a, int b) { return a + b; }

@@ -499,6 +499,55 @@ BOOST_AUTO_TEST_CASE(the_pool_default_timeout_applies_to_every_task) {
   BOOST_TEST(workers.submit(sleep_ms)(1).get() == 1);
 }
 
+BOOST_AUTO_TEST_CASE(a_workers_start_does_not_count_against_its_first_task) {
+  // The workers spend 1.5 s in static initialization, three times the tasks' timeout: a
+  // task's time starts once its worker has said it is serving, not when the worker's
+  // process was launched.
+  mpdecor::pool_options settings = with_workers(1);
+  settings.worker_options.environment = {{"MPDECOR_TEST_START_DELAY_MS", "1500"}};
+  settings.worker_options.timeout = 500ms;
+  mpdecor::pool workers(settings);
+  BOOST_TEST(workers.submit(sleep_ms)(1).get() == 1);
+  // The timeout still ends a task that runs too long, and the replacement worker, as slow
+  // to start, runs the next task.
+  const auto slow = workers.submit(sleep_ms)(10'000);
+  BOOST_CHECK_THROW(slow.get(), mpdecor::timeout_error);
+  BOOST_TEST(workers.submit(sleep_ms)(2).get() == 2);
+}
+
+BOOST_AUTO_TEST_CASE(a_worker_that_ends_before_it_is_ready_breaks_the_pool) {
+  // Every worker exits in its static initialization: the pool must not start one after
+  // another forever while its tasks wait, but fail them with why.
+  mpdecor::pool_options settings = with_workers(2);
+  settings.worker_options.environment = {{"MPDECOR_TEST_START_EXIT", "3"}};
+  mpdecor::pool workers(settings);
+  const auto first = workers.submit(sleep_ms)(1);
+  const auto second = workers.submit(sleep_ms)(2);
+  try {
+    first.get();
+    BOOST_FAIL("the task ran on a worker that cannot start");
+  } catch (const mpdecor::child_crashed& e) {
+    BOOST_TEST(e.exit_code().value_or(-1) == 3);
+    BOOST_TEST(std::string(e.what()).find("ended before it was ready") != std::string::npos,
+               e.what());
+  }
+  BOOST_CHECK_THROW(second.get(), mpdecor::child_crashed);
+}
+
+BOOST_AUTO_TEST_CASE(a_worker_stuck_in_its_start_is_killed_and_breaks_the_pool) {
+  mpdecor::pool_options settings = with_workers(1);
+  settings.worker_options.environment = {{"MPDECOR_TEST_START_DELAY_MS", "60000"}};
+  settings.start_timeout = 300ms;
+  mpdecor::pool workers(settings);
+  try {
+    workers.submit(sleep_ms)(1).get();
+    BOOST_FAIL("the task ran on a worker still starting");
+  } catch (const mpdecor::launch_error& e) {
+    BOOST_TEST((e.code() == std::errc::timed_out));
+    BOOST_TEST(std::string(e.what()).find("start_timeout") != std::string::npos, e.what());
+  }
+}
+
 BOOST_AUTO_TEST_CASE(an_exception_comes_back_as_remote_error_and_the_worker_lives_on) {
   mpdecor::pool workers(with_workers(1));
   const auto before = workers.submit(own_pid)().get();

@@ -49,9 +49,16 @@ struct pool_options {
   /// starts, before its first task (to load a model, say); empty for none. If it fails, the
   /// pool is broken: every task fails with its error. `pool(settings, function)` sets it.
   std::string initializer;
+  /// How long a worker may take to start serving: from its launch until its static
+  /// initialization is over and it waits for tasks (the initializer does not count: it has
+  /// no limit). A worker that takes longer is killed and the pool is broken: every task
+  /// fails with launch_error. Unset: 60 s for workers on this machine, no limit for Slurm
+  /// steps (srun may wait for the allocation's resources); zero: no limit.
+  std::optional<std::chrono::milliseconds> start_timeout;
   /// Environment, working directory and memory limit of every worker. Its `timeout` is
   /// the default timeout of each task (a task that runs longer fails with `timeout_error`
-  /// and its worker is replaced).
+  /// and its worker is replaced). A task's time starts when a worker that has finished
+  /// starting (and run the initializer) takes it, so a worker's start never counts.
   options worker_options;
 };
 
@@ -213,7 +220,7 @@ public:
   /// Starts the workers; they start in the background, and tasks queue until one is ready.
   explicit pool(pool_options settings = {})
       : core_(detail::start_pool(settings.workers, settings.max_tasks_per_worker,
-                                 std::move(settings.initializer),
+                                 settings.start_timeout, std::move(settings.initializer),
                                  std::move(settings.worker_options))) {}
 
   /// Starts the workers, each of which runs `initializer(arguments...)` once before its
@@ -222,7 +229,7 @@ public:
   template <class Result, class... Parameters, class... Arguments>
   pool(pool_options settings, Result (*initializer)(Parameters...), Arguments&&... arguments)
       : core_(detail::start_pool(
-            settings.workers, settings.max_tasks_per_worker,
+            settings.workers, settings.max_tasks_per_worker, settings.start_timeout,
             detail::registered_name_of(initializer), std::move(settings.worker_options),
             initializer_frame(initializer, std::forward<Arguments>(arguments)...))) {}
 

@@ -40,10 +40,10 @@ MPDECOR_DECL std::optional<std::size_t> sharing_threshold(const pool_core& pool)
 
 /// Starts the workers of a pool; see `mpdecor::pool_options`. `initializer_frame` is the
 /// initializer's encoded call; empty: a call of `initializer` without arguments.
-MPDECOR_DECL std::shared_ptr<pool_core> start_pool(std::size_t workers,
-                                                   std::size_t max_tasks_per_worker,
-                                                   std::string initializer, options worker_options,
-                                                   std::string initializer_frame = {});
+MPDECOR_DECL std::shared_ptr<pool_core>
+start_pool(std::size_t workers, std::size_t max_tasks_per_worker,
+           std::optional<std::chrono::milliseconds> start_timeout, std::string initializer,
+           options worker_options, std::string initializer_frame = {});
 /// Queues a task. Throws `usage_error` once the pool is shutting down.
 MPDECOR_DECL std::shared_ptr<task_state> submit(pool_core& pool, pool_request request);
 /// Queues several tasks at once (a map's), in order, taking the pool's lock once.

@@ -72,9 +72,11 @@ enum class frame_kind : std::uint16_t {
   call_batch = 10,      ///< parent -> worker: a chunk of calls, whole call frames end to end
   reply_batch = 11,     ///< worker -> parent: the replies to a chunk's calls (output marks
                         ///< included), whole frames end to end, in the calls' order
+  ready = 12,           ///< worker -> parent, once, before any reply: it has started, read
+                        ///< its hello and waits for calls (empty)
 };
 /// The last kind there is: a header with a later one is refused.
-inline constexpr frame_kind last_frame_kind = frame_kind::reply_batch;
+inline constexpr frame_kind last_frame_kind = frame_kind::ready;
 
 inline constexpr std::uint32_t frame_magic = 0x6364706DU; // "mpdc" in memory order
 inline constexpr std::uint16_t wire_version = 2;          // 2: a call carries its signature
