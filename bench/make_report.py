@@ -51,6 +51,22 @@ machine), the channel-watch thread, and a wait: the call is written to the chann
 the server forks. Tried and left out: finishing a call as soon as its result has arrived,
 before the server reports the exit (no measurable gain).
 
+**The default start method.** The fork server is not the default on Linux, though a call
+through it takes about a third of a spawned call's time (the round-trip table above). Its
+children now take what a spawned child takes from the caller at the call: the whole
+environment, the working directory, the umask and the resource limits
+(`start_methods/a_fork_server_child_takes_the_callers_environment_umask_and_limits_now`).
+What still differs is when the program's start-up runs: once, in the server, when the server
+starts, instead of in each child. Static initializers, and libraries that read their
+settings when they load (the OpenMP runtime's `OMP_NUM_THREADS`, a BLAS library's thread
+count), see the environment of the server's start, so a call's `.env(...)` or a later
+`setenv` does not reach them; a spawned child runs them with the call's environment. A
+program's CPU affinity and nice value set after the server started do not reach its
+children either. Making the fork server the default would change, without a word, what
+such programs compute with; so spawn stays the default, and the fork server is one setting
+away: `set_start_method(start_method::fork_server)`, `.start_method(...)` on a
+call or a pool's `worker_options.start`, or `MPDECOR_START_METHOD=fork_server`.
+
 **Large data.** In a profile of a 512 MiB round trip, page faults on freshly allocated
 buffers take the largest share (`exc_page_fault`, the page-table lock, memory-cgroup
 charging), then `memmove`. One copy of the vector into new memory within one process runs at

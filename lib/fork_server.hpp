@@ -44,6 +44,13 @@ enum class message_kind : std::uint8_t {
   terminate = 5
 };
 
+/// One of the caller's resource limits (getrlimit), as the fork request carries it.
+struct resource_limit {
+  std::int32_t resource = 0;
+  std::uint64_t soft = 0;
+  std::uint64_t hard = 0;
+};
+
 /// One message on the control channel.
 struct control_message {
   message_kind kind{};
@@ -54,8 +61,13 @@ struct control_message {
   std::uint8_t worker = 0; // fork: 1 for a pool's worker
   std::string key;         // fork: the child's launch key
   std::string directory;   // fork: working directory
-  std::vector<std::pair<std::string, std::string>> environment; // fork: variables to set
-  std::uint64_t memory_limit = 0;                               // fork
+  // fork: the child's whole environment ("NAME=VALUE" each), the caller's at the call with
+  // the call's settings, as a spawned child's would be
+  std::vector<std::string> environment;
+  std::int32_t file_mask = -1; // fork: the caller's umask at the call; -1: unknown
+  // fork: the caller's resource limits at the call, which the child takes
+  std::vector<resource_limit> limits;
+  std::uint64_t memory_limit = 0; // fork: RLIMIT_AS, after `limits`
   /// fork: which of the child's standard streams the parent sends after the channel end,
   /// each alone with its descriptor (send_fd), stdout first: bit 0 stdout, bit 1 stderr.
   std::uint8_t outputs = 0;

@@ -70,8 +70,28 @@ namespace {
     mark_dies_with_parent();
   if (::getppid() != server)
     std::_Exit(exit_parent_gone);
-  for (const auto& [name, value] : request.environment)
-    ::setenv(name.c_str(), value.c_str(), 1);
+  // The caller's environment, umask and limits at the call, as a spawned child takes them.
+  ::clearenv();
+  for (const auto& entry : request.environment) {
+    const auto equals = entry.find('=');
+    if (equals != std::string::npos && equals != 0)
+      ::setenv(entry.substr(0, equals).c_str(), entry.c_str() + equals + 1, 1);
+  }
+  if (request.file_mask >= 0)
+    ::umask(static_cast<mode_t>(request.file_mask));
+  for (const auto& limit : request.limits) {
+    const auto resource = static_cast<decltype(RLIMIT_AS)>(limit.resource);
+    rlimit now{};
+    if (::getrlimit(resource, &now) == 0 && now.rlim_cur == limit.soft &&
+        now.rlim_max == limit.hard)
+      continue;
+    const rlimit wanted{static_cast<rlim_t>(limit.soft), static_cast<rlim_t>(limit.hard)};
+    if (::setrlimit(resource, &wanted) != 0) {
+      std::fprintf(stderr, "mpdecor: cannot take the caller's resource limit %d: %s\n",
+                   static_cast<int>(limit.resource), std::strerror(errno));
+      std::_Exit(exit_not_started_by_mpdecor);
+    }
+  }
   if (!request.directory.empty() && request.directory != server_directory &&
       ::chdir(request.directory.c_str()) != 0) {
     std::fprintf(stderr, "mpdecor: cannot enter %s: %s\n", request.directory.c_str(),

@@ -22,8 +22,11 @@ void send_message(int socket, const control_message& message, int fd) {
     archive(static_cast<std::uint8_t>(message.kind), message.id, message.pid, message.value,
             message.function, message.worker, message.key, message.directory);
     archive(static_cast<std::uint64_t>(message.environment.size()));
-    for (const auto& [name, value] : message.environment)
-      archive(name, value);
+    for (const auto& entry : message.environment)
+      archive(entry);
+    archive(message.file_mask, static_cast<std::uint64_t>(message.limits.size()));
+    for (const auto& limit : message.limits)
+      archive(limit.resource, limit.soft, limit.hard);
     archive(message.memory_limit, message.outputs);
   }
   write_frame_header(frame.data(), frame_kind::control, frame.size() - frame_header_size, fd != -1);
@@ -52,9 +55,17 @@ bool receive_message(int socket, control_message& message, int* fd) {
   archive.check_length(count);
   message.environment.clear();
   for (std::uint64_t i = 0; i < count; ++i) {
-    std::pair<std::string, std::string> entry;
-    archive(entry.first, entry.second);
+    std::string entry;
+    archive(entry);
     message.environment.push_back(std::move(entry));
+  }
+  archive(message.file_mask, count);
+  archive.check_length(count);
+  message.limits.clear();
+  for (std::uint64_t i = 0; i < count; ++i) {
+    resource_limit limit;
+    archive(limit.resource, limit.soft, limit.hard);
+    message.limits.push_back(limit);
   }
   archive(message.memory_limit, message.outputs);
   return true;

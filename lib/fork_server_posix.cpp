@@ -28,6 +28,8 @@
 #include <boost/asio/post.hpp>
 
 #include <cerrno>
+#include <fcntl.h>
+#include <iterator>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -36,12 +38,60 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
 
 namespace mpdecor::detail {
+namespace {
+
+// This process's file mode creation mask. umask() cannot read it without setting it, for
+// every thread of the program at once, so it is read where Linux shows it (since 4.7).
+std::int32_t current_file_mask() noexcept {
+  const int fd = ::open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+  if (fd == -1)
+    return -1;
+  char text[4096];
+  std::size_t length = 0;
+  for (ssize_t got = 0; length < sizeof text - 1; length += static_cast<std::size_t>(got)) {
+    got = ::read(fd, text + length, sizeof text - 1 - length);
+    if (got < 0 && errno == EINTR) {
+      got = 0;
+      continue;
+    }
+    if (got <= 0)
+      break;
+  }
+  ::close(fd);
+  text[length] = '\0';
+  const char* line = std::strstr(text, "\nUmask:");
+  if (line == nullptr)
+    return -1;
+  char* end = nullptr;
+  const long mask = std::strtol(line + 7, &end, 8);
+  return end == line + 7 || mask < 0 || mask > 0777 ? -1 : static_cast<std::int32_t>(mask);
+}
+
+// This process's resource limits: a spawned child inherits them as they are at its start,
+// and so does a fork server's child, from its request.
+std::vector<resource_limit> current_limits() {
+  static constexpr int resources[] = {
+      RLIMIT_AS,      RLIMIT_CORE,     RLIMIT_CPU,        RLIMIT_DATA,   RLIMIT_FSIZE, RLIMIT_LOCKS,
+      RLIMIT_MEMLOCK, RLIMIT_MSGQUEUE, RLIMIT_NICE,       RLIMIT_NOFILE, RLIMIT_NPROC, RLIMIT_RSS,
+      RLIMIT_RTPRIO,  RLIMIT_RTTIME,   RLIMIT_SIGPENDING, RLIMIT_STACK};
+  std::vector<resource_limit> limits;
+  limits.reserve(std::size(resources));
+  for (const int resource : resources) {
+    rlimit now{};
+    if (::getrlimit(static_cast<decltype(RLIMIT_AS)>(resource), &now) == 0)
+      limits.push_back({resource, now.rlim_cur, now.rlim_max});
+  }
+  return limits;
+}
+
+} // namespace
 
 std::uint64_t fork_server::request_fork(const std::string& function, launch_mode mode,
                                         const std::string& key, const options& settings,
@@ -60,9 +110,14 @@ std::uint64_t fork_server::request_fork(const std::string& function, launch_mode
   request.directory = settings.working_directory.empty()
                           ? std::filesystem::current_path(ignored).string()
                           : settings.working_directory.string();
-  request.environment = settings.environment;
+  // What a spawned child would get from this process now, rather than what the server got
+  // when it started: the environment, the umask and the resource limits.
+  request.environment = inherited_environment(settings);
   if (const auto threshold = sharing_threshold(settings))
-    request.environment.emplace_back(sharing_threshold_variable, std::to_string(*threshold));
+    request.environment.push_back(std::string(sharing_threshold_variable) + "=" +
+                                  std::to_string(*threshold));
+  request.file_mask = current_file_mask();
+  request.limits = current_limits();
   request.memory_limit = settings.memory_limit;
   const int streams[2] = {output.child_stream(1), output.child_stream(2)};
   for (int i = 0; i < 2; ++i)

@@ -190,8 +190,7 @@ void end_tree(pid_t pid) noexcept {
   ::kill(pid, SIGKILL);
 }
 
-std::vector<std::string> child_environment(const options& settings, const std::string& key,
-                                           bool watch_parent) {
+std::vector<std::string> inherited_environment(const options& settings) {
   std::vector<std::string> result;
   for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
     const std::string_view text(*entry);
@@ -205,6 +204,12 @@ std::vector<std::string> child_environment(const options& settings, const std::s
   }
   for (const auto& [name, value] : settings.environment)
     result.push_back(name + "=" + value);
+  return result;
+}
+
+std::vector<std::string> child_environment(const options& settings, const std::string& key,
+                                           bool watch_parent) {
+  std::vector<std::string> result = inherited_environment(settings);
   result.push_back(std::string(launch_key_variable) + "=" + key);
   if (watch_parent)
     result.push_back(std::string(parent_pid_variable) + "=" + std::to_string(::getpid()));

@@ -61,6 +61,10 @@ pid_t spawn(const spawn_request& request, std::error_code& error);
 bool make_channel(channel_ends& channel, os::unique_fd& child_end, std::error_code& error,
                   std::string& what);
 
+/// This process's environment as it is now, mpdecor's own variables left out, with the
+/// call's settings ("NAME=VALUE" each; a setting replaces the variable of its name).
+std::vector<std::string> inherited_environment(const options& settings);
+
 /// This process's environment with the call's settings, the launch key, and (when
 /// `watch_parent`) this process's pid, for the child to die with it.
 std::vector<std::string> child_environment(const options& settings, const std::string& key,

@@ -22,6 +22,7 @@
 #include <shellapi.h>
 #define MPDECOR_TEST_GETPID _getpid
 #else
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #define MPDECOR_TEST_GETPID getpid
@@ -304,6 +305,15 @@ std::string environment_variable(std::string name) {
   return value == nullptr ? "<unset>" : value;
 }
 std::string working_directory() { return std::filesystem::current_path().string(); }
+#if !defined(_WIN32)
+std::pair<int, std::uint64_t> file_mask_and_open_file_limit() {
+  const mode_t mask = ::umask(0); // the function runs alone in its child: nothing races
+  ::umask(mask);
+  rlimit files{};
+  ::getrlimit(RLIMIT_NOFILE, &files);
+  return {static_cast<int>(mask), static_cast<std::uint64_t>(files.rlim_cur)};
+}
+#endif
 std::string environment_block_of(long pid) {
   // Linux shows the block the process started with, as it is in its memory now.
   std::ifstream block("/proc/" + (pid == 0 ? std::string("self") : std::to_string(pid)) +
@@ -652,6 +662,7 @@ MPDECOR_REGISTER_AS(fixtures::refuse, "refuse");
 MPDECOR_REGISTER(fixtures::exit_leaving_a_scribbler);
 MPDECOR_REGISTER(fixtures::leave_grandchild);
 MPDECOR_REGISTER(fixtures::run_shell);
+MPDECOR_REGISTER(fixtures::file_mask_and_open_file_limit);
 #endif
 MPDECOR_REGISTER(fixtures::scribble_on_channel);
 MPDECOR_REGISTER(fixtures::send_hostile_reply);

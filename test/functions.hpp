@@ -125,6 +125,10 @@ void die_while_sending();
 // --- environment ---
 std::string environment_variable(std::string name);
 std::string working_directory();
+#if !defined(_WIN32)
+/// This process's umask and its soft limit on open files (POSIX).
+std::pair<int, std::uint64_t> file_mask_and_open_file_limit();
+#endif
 /// The environment block of process `pid` (0: this one) as /proc shows it (Linux), NUL
 /// separated; empty elsewhere.
 std::string environment_block_of(long pid);

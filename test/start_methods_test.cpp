@@ -22,6 +22,8 @@
 #include <vector>
 
 #if !defined(_WIN32)
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #endif
 
@@ -43,9 +45,21 @@ long fork_server_pid() {
   const auto servers = helpers::fork_servers();
   return servers.size() == 1 ? servers.front() : 0;
 }
+
+// Set in the test program before its first case, so before any fork server starts: every
+// server has it in its environment (children, which run no case, do not set it).
+struct variable_set_at_start {
+  variable_set_at_start() {
+    ::setenv("MPDECOR_TEST_FROM_THE_START", "set when the test program started", 1);
+  }
+};
 #endif
 
 } // namespace
+
+#if defined(__linux__)
+BOOST_TEST_GLOBAL_FIXTURE(variable_set_at_start);
+#endif
 
 BOOST_AUTO_TEST_SUITE(start_methods)
 
@@ -150,6 +164,44 @@ BOOST_AUTO_TEST_CASE(fork_server_calls_take_environment_directory_and_kill) {
     return e.signal_name() == "SIGKILL";
   });
   BOOST_TEST(!helpers::process_exists(pid));
+}
+
+BOOST_AUTO_TEST_CASE(a_fork_server_child_takes_the_callers_environment_umask_and_limits_now) {
+  // The server exists (started here or by an earlier case) with this process's state of
+  // then; the state changes afterwards, as a program's does. A spawned child sees the
+  // changes, and a fork-server child must see the same.
+  BOOST_TEST(mpdecor::proc_wait(add).start_method(fork_server)(1, 2) == 3);
+  const std::string had = environment_variable("MPDECOR_TEST_FROM_THE_START");
+  BOOST_REQUIRE(had == "set when the test program started");
+  ::unsetenv("MPDECOR_TEST_FROM_THE_START");
+  ::setenv("MPDECOR_TEST_SET_LATER", "set after the server started", 1);
+  const mode_t mask = ::umask(027);
+  rlimit files{};
+  BOOST_REQUIRE(::getrlimit(RLIMIT_NOFILE, &files) == 0);
+  const rlimit saved_files = files;
+  files.rlim_cur -= 7;
+  BOOST_REQUIRE(::setrlimit(RLIMIT_NOFILE, &files) == 0);
+  for (const auto method : {mpdecor::start_method::spawn, fork_server}) {
+    BOOST_TEST_CONTEXT("start method " << static_cast<int>(method)) {
+      BOOST_TEST(mpdecor::proc_wait(environment_variable)
+                     .start_method(method)("MPDECOR_TEST_FROM_THE_START") == "<unset>");
+      BOOST_TEST(
+          mpdecor::proc_wait(environment_variable).start_method(method)("MPDECOR_TEST_SET_LATER") ==
+          "set after the server started");
+      BOOST_TEST(mpdecor::proc_wait(environment_variable)
+                     .start_method(method)
+                     .env("MPDECOR_TEST_SET_LATER", "the call's")("MPDECOR_TEST_SET_LATER") ==
+                 "the call's");
+      const auto [child_mask, child_files] =
+          mpdecor::proc_wait(file_mask_and_open_file_limit).start_method(method)();
+      BOOST_TEST(child_mask == 027);
+      BOOST_TEST(child_files == static_cast<std::uint64_t>(files.rlim_cur));
+    }
+  }
+  ::setrlimit(RLIMIT_NOFILE, &saved_files);
+  ::umask(mask);
+  ::unsetenv("MPDECOR_TEST_SET_LATER");
+  ::setenv("MPDECOR_TEST_FROM_THE_START", had.c_str(), 1);
 }
 
 BOOST_AUTO_TEST_CASE(a_fork_server_pool_serves_tasks) {

@@ -2,9 +2,9 @@
 // Makes calls in a process that runs short of a resource, to show that each call fails with
 // its own typed error and the program goes on serving calls.
 // Usage: mpdecor_limits memory
-//   Starts a pool and a fork server, limits its own address space, then asks each for a
-//   result larger than the limit: prints what each call gave, then the result of a small
-//   call.
+//   Starts a pool and a fork server, limits its own address space (the soft limit), then
+//   asks the pool and a call (which raises its own limit) for a result larger than the limit:
+//   prints what each call gave, then the result of a small call.
 // Usage: mpdecor_limits descriptors
 //   Uses up its descriptors before its first call, then calls with a few free, then with
 //   all free again: prints what each call gave.
@@ -83,15 +83,21 @@ int main(int argc, char** argv) {
     std::cout << "warm: " << workers.submit(twice)(1).get() << " "
               << mpdecor::proc_wait(twice).start_method(mpdecor::start_method::fork_server)(2)
               << std::endl;
-    // Children started from here on inherit the limit; the pool's worker and the fork
-    // server do not.
+    // The pool's worker, started before, does not take the limit. Children started from
+    // here on take it, fork server and spawn alike; the call raises it for its own child
+    // (memory_limit, below the hard limit, which stays).
     const std::uint64_t limit = address_space() + (256u << 20);
-    const rlimit cap{limit, limit};
+    rlimit cap{};
+    if (::getrlimit(RLIMIT_AS, &cap) != 0)
+      return 3;
+    cap.rlim_cur = limit;
     if (::setrlimit(RLIMIT_AS, &cap) != 0)
       return 3;
     report("pool", [&] { return workers.submit(make_text)(1024).get(); });
     report("call", [&] {
-      return mpdecor::proc_wait(make_text).start_method(mpdecor::start_method::fork_server)(1024);
+      return mpdecor::proc_wait(make_text)
+          .start_method(mpdecor::start_method::fork_server)
+          .memory_limit(std::size_t(8) << 30)(1024);
     });
     std::cout << "after: " << workers.submit(twice)(21).get() << " "
               << mpdecor::proc_wait(twice).start_method(mpdecor::start_method::fork_server)(21)
