@@ -198,6 +198,7 @@ void worker_pools() {
   mpdecor::pool_options settings;
   settings.workers = 4;                          // 0 (the default): one per hardware thread
   settings.max_tasks_per_worker = 1000;          // replace a worker after that many tasks
+  settings.start_timeout = 120s;                 // a worker stuck starting longer breaks the pool
   settings.worker_options.timeout = 30s;         // default per-task timeout
   mpdecor::pool workers(settings, load_model, "resnet50");  // once in each worker, first
 
