@@ -28,12 +28,12 @@
 #include <boost/asio/post.hpp>
 
 #include <cerrno>
-#include <fcntl.h>
-#include <iterator>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -49,29 +49,14 @@ namespace {
 
 // This process's file mode creation mask. umask() cannot read it without setting it, for
 // every thread of the program at once, so it is read where Linux shows it (since 4.7).
-std::int32_t current_file_mask() noexcept {
-  const int fd = ::open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-  if (fd == -1)
-    return -1;
-  char text[4096];
-  std::size_t length = 0;
-  for (ssize_t got = 0; length < sizeof text - 1; length += static_cast<std::size_t>(got)) {
-    got = ::read(fd, text + length, sizeof text - 1 - length);
-    if (got < 0 && errno == EINTR) {
-      got = 0;
-      continue;
+std::int32_t current_file_mask() {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind("Umask:", 0) == 0) {
+      const long mask = std::strtol(line.c_str() + 6, nullptr, 8);
+      return mask < 0 || mask > 0777 ? -1 : static_cast<std::int32_t>(mask);
     }
-    if (got <= 0)
-      break;
-  }
-  ::close(fd);
-  text[length] = '\0';
-  const char* line = std::strstr(text, "\nUmask:");
-  if (line == nullptr)
-    return -1;
-  char* end = nullptr;
-  const long mask = std::strtol(line + 7, &end, 8);
-  return end == line + 7 || mask < 0 || mask > 0777 ? -1 : static_cast<std::int32_t>(mask);
+  return -1;
 }
 
 // This process's resource limits: a spawned child inherits them as they are at its start,
